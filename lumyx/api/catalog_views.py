@@ -1,0 +1,39 @@
+"""Model listing and health."""
+from __future__ import annotations
+
+import orjson
+from flask import Response
+
+from .. import runtime
+from ..errors import ApiError
+from .auth import require_key
+from .blueprint import api
+
+
+def _json(payload) -> Response:
+    return Response(orjson.dumps(payload), mimetype="application/json")
+
+
+@api.get("/models")
+def list_models():
+    require_key()
+    return _json({"object": "list", "data": runtime.get().catalog.current().listing()})
+
+
+@api.get("/models/<path:model_id>")
+def get_model(model_id: str):
+    require_key()
+    model = runtime.get().catalog.current().get(model_id)
+    if model is None:
+        raise ApiError(404, "model_not_found", f"The model '{model_id}' does not exist or is not available.")
+    return _json(model.api_object)
+
+
+@api.get("/health")
+def health():
+    """Liveness and readiness: the catalog is loadable (so the database answers)."""
+    try:
+        models = len(runtime.get().catalog.current().models)
+    except Exception:
+        raise ApiError(503, "service_unavailable", "The database is not reachable.") from None
+    return _json({"status": "ok", "models": models})

@@ -1,0 +1,44 @@
+"""Turning a gateway call into a Flask response, and finishing it afterwards."""
+from __future__ import annotations
+
+from typing import Iterator
+
+import orjson
+from flask import Response, current_app
+
+from .. import runtime
+from ..errors import ApiError
+from ..services import gateway
+from ..services.calls import Call
+
+SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+
+
+def respond(call: Call) -> Response:
+    app = current_app._get_current_object()
+    keys = runtime.get().keys
+
+    def done() -> None:
+        with app.app_context():
+            gateway.finish(call, keys)
+
+    try:
+        result = gateway.serve(call)
+    except ApiError:
+        done()
+        raise
+    if isinstance(result, dict):
+        response = Response(orjson.dumps(result), mimetype="application/json")
+        response.call_on_close(done)
+    else:
+        response = Response(_finishing(result, done), mimetype="text/event-stream", headers=SSE_HEADERS)
+    response.headers["x-request-id"] = call.request_id
+    return response
+
+
+def _finishing(stream: Iterator[bytes], done) -> Iterator[bytes]:
+    try:
+        yield from stream
+    finally:
+        stream.close()
+        done()

@@ -1,0 +1,106 @@
+"""The operator's commands: ``flask --app app <command>``.
+
+Each exits non-zero with a one-line reason on bad input.
+"""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from . import money
+from .services import accounts, catalog_file, keys, ledger
+
+
+def _fail(message: str):
+    raise click.ClickException(message)
+
+
+def _credits(amount: str) -> int:
+    try:
+        return money.credits_to_micro(amount)
+    except ValueError as exc:
+        _fail(f"bad amount {amount!r}: {exc}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--password", required=True)
+@click.option("--plan", default="free", show_default=True)
+@click.option("--credits", "credits_", default="0", show_default=True)
+@click.option("--admin", is_flag=True)
+def create_user(email, password, plan, credits_, admin):
+    """Create a user."""
+    try:
+        user = accounts.create_user(email, password, plan=plan, credits_micro=_credits(credits_), is_admin=admin)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    click.echo(f"created user {user.email} (plan {user.plan}, credits {money.format_credits(user.balance, 2)})")
+
+
+@click.command("create-key")
+@click.argument("email")
+@click.option("--name", default="", help="A label to recognise the key by.")
+def create_key(email, name):
+    """Create an API key; prints it as the last line (shown only this once)."""
+    try:
+        user = accounts.require_by_email(email)
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    _row, full = keys.create_key(user, name)
+    click.echo(f"API key for {user.email} (store it now, it is not shown again):")
+    click.echo(full)
+
+
+@click.command("add-credits", context_settings={"ignore_unknown_options": True})
+@click.argument("email")
+@click.argument("amount")
+@click.option("--note", default="", help="Why, for the ledger.")
+def add_credits(email, amount, note):
+    """Add credits (negative AMOUNT removes) through the ledger."""
+    micro = _credits(amount)
+    if micro == 0:
+        _fail("amount must not be zero")
+    try:
+        user = accounts.require_by_email(email)
+        entry = ledger.post(user.id, micro, "adjustment" if micro < 0 else "grant",
+                            note=note or "added by an operator")
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    except ledger.InsufficientBalance:
+        _fail(f"cannot remove {amount} credits: the balance would go below zero")
+    click.echo(f"{email}: balance {money.format_credits(entry.balance_after, 2)} credits")
+
+
+@click.command("load-catalog")
+@click.argument("path", required=False)
+def load_catalog(path):
+    """Upsert providers and models from a catalog file (default: LUMYX_CATALOG)."""
+    path = path or current_app.config["LUMYX_CATALOG"]
+    try:
+        result = catalog_file.load(path)
+    except catalog_file.CatalogError as exc:
+        _fail(f"{path}: {exc}" if not str(exc).startswith(str(path)) else str(exc))
+    click.echo(f"loaded {result.providers} providers and {result.models} models from {path}")
+
+
+@click.command("prepare")
+def prepare():
+    """Start-up chores of `make run`: load the catalog, ensure the admin account."""
+    path = current_app.config["LUMYX_CATALOG"]
+    try:
+        result = catalog_file.load(path)
+    except catalog_file.CatalogError as exc:
+        _fail(f"{path}: {exc}")
+    click.echo(f"loaded {result.providers} providers and {result.models} models from {path}")
+    email, password = current_app.config["LUMYX_ADMIN_EMAIL"], current_app.config["LUMYX_ADMIN_PASSWORD"]
+    if email and password:
+        try:
+            accounts.ensure_admin(email, password)
+        except accounts.AccountError as exc:
+            _fail(f"LUMYX_ADMIN_EMAIL: {exc}")
+        click.echo(f"admin account {email} is ready")
+
+
+def init_app(app: Flask) -> None:
+    for command in (create_user, create_key, add_credits, load_catalog, prepare):
+        app.cli.add_command(command)

@@ -1,0 +1,76 @@
+"""Settings read from the environment (see CONTRACT in the README)."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _secret_key() -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / "secret_key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        # Heroku-style URLs name the driver implicitly; Lumyx uses psycopg 3.
+        if url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url[len("postgres://"):]
+        elif url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+        return url
+    INSTANCE.mkdir(exist_ok=True)
+    return f"sqlite:///{INSTANCE / 'lumyx.db'}"
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw else default
+
+
+def from_environment() -> dict:
+    """The Flask config mapping for this process."""
+    database_url = _database_url()
+    engine_options: dict = {"pool_pre_ping": True}
+    if database_url.startswith("sqlite"):
+        # Many gevent greenlets share a file database: wait for the lock
+        # instead of failing, and let connections cross greenlets.
+        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    else:
+        engine_options.update(pool_size=_int("LUMYX_DB_POOL_SIZE", 10),
+                              max_overflow=_int("LUMYX_DB_MAX_OVERFLOW", 20),
+                              pool_timeout=_int("LUMYX_DB_POOL_TIMEOUT", 10))
+    return {
+        "SECRET_KEY": _secret_key(),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        "SQLALCHEMY_TRACK_MODIFICATIONS": False,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "LUMYX_CATALOG": os.environ.get("LUMYX_CATALOG") or str(ROOT / "catalog" / "default.yaml"),
+        "LUMYX_ADMIN_EMAIL": os.environ.get("LUMYX_ADMIN_EMAIL") or None,
+        "LUMYX_ADMIN_PASSWORD": os.environ.get("LUMYX_ADMIN_PASSWORD") or None,
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET") or None,
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        # Largest request body accepted by the API (413 above it).
+        "MAX_CONTENT_LENGTH": _int("LUMYX_MAX_BODY_BYTES", 32 * 1024 * 1024),
+        # How long an authenticated key stays cached in a worker (seconds).
+        "LUMYX_AUTH_CACHE_SECONDS": _int("LUMYX_AUTH_CACHE_SECONDS", 10),
+        # How often a worker checks the database for catalog changes (seconds).
+        "LUMYX_CATALOG_REFRESH_SECONDS": _int("LUMYX_CATALOG_REFRESH_SECONDS", 10),
+    }

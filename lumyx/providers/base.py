@@ -1,0 +1,43 @@
+"""What every provider adapter returns, and how one route fails."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+# The wire format each provider kind speaks.
+WIRE_OF_KIND = {"openai": "openai", "anthropic": "anthropic", "local": "openai"}
+
+# Operations an adapter can be asked for.
+CHAT, COMPLETIONS, EMBEDDINGS, MESSAGES, COUNT_TOKENS = (
+    "chat", "completions", "embeddings", "messages", "count_tokens")
+
+
+class UpstreamFailure(Exception):
+    """One route failed before anything reached the client.
+
+    ``retryable`` says whether the next route should be tried; ``status`` is
+    the upstream's HTTP status when it answered one.
+    """
+
+    def __init__(self, reason: str, message: str, *, status: int | None = None,
+                 retryable: bool = True, retry_after: str | None = None):
+        super().__init__(message)
+        self.reason = reason          # connect | timeout | status | protocol | missing_key
+        self.message = message
+        self.status = status
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+@dataclass
+class UpstreamReply:
+    """A successful upstream answer: a decoded body, or a stream of decoded events.
+
+    Stream events are the upstream's own payloads: OpenAI chunks, or Anthropic
+    event objects (their ``type`` is the SSE event name).
+    """
+
+    body: dict | None = None
+    events: Iterator[dict] | None = None
+    headers: dict = field(default_factory=dict)
+    close: Callable[[], None] = lambda: None

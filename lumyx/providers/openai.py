@@ -1,0 +1,25 @@
+"""Kind ``openai``: any OpenAI-compatible upstream (OpenAI, vLLM, Ollama,
+llama.cpp, OpenRouter, Groq, DeepSeek, ...). ``base_url`` is the URL that
+``/chat/completions`` is appended to."""
+from __future__ import annotations
+
+from . import http, streaming
+from .base import CHAT, COMPLETIONS, EMBEDDINGS, UpstreamFailure, UpstreamReply
+
+PATHS = {CHAT: "/chat/completions", COMPLETIONS: "/completions", EMBEDDINGS: "/embeddings"}
+
+
+def send(provider, operation: str, body: dict, *, stream: bool, client_headers: dict) -> UpstreamReply:
+    path = PATHS.get(operation)
+    if path is None:
+        raise UpstreamFailure("unsupported", f"operation {operation} is not served by OpenAI-kind providers",
+                              retryable=False)
+    secret = provider.api_key()
+    headers = {"content-type": "application/json",
+               "accept": "text/event-stream" if stream else "application/json"}
+    if secret:
+        headers["authorization"] = "Bearer " + secret
+    response = http.post(provider.base_url + path, body, headers, provider.timeout_s, secret)
+    if stream:
+        return streaming.reply(response)
+    return UpstreamReply(body=http.read_json(response), headers=dict(response.headers))

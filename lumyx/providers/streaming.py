@@ -1,0 +1,62 @@
+"""Turning an open upstream SSE response into decoded events."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from urllib3.exceptions import HTTPError, ReadTimeoutError
+
+from . import http, sse
+from .base import UpstreamReply
+
+
+class StreamBroken(Exception):
+    """The upstream stream failed after it started; carries why."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+def reply(response) -> UpstreamReply:
+    """An UpstreamReply whose events come from the open SSE ``response``.
+
+    Its ``close`` drops the connection unless the stream was read to its end,
+    in which case the connection has already gone back to the pool.
+    """
+    state = {"done": False}
+
+    def events() -> Iterator[dict]:
+        try:
+            for _name, data in sse.read_events(http.iter_body(response)):
+                if data == b"[DONE]":
+                    break
+                try:
+                    yield sse.decode(data)
+                except sse.MalformedStream as exc:
+                    raise StreamBroken("protocol", str(exc)) from None
+            state["done"] = True
+        except ReadTimeoutError:
+            raise StreamBroken("timeout", "upstream stream stalled") from None
+        except (HTTPError, OSError):
+            raise StreamBroken("protocol", "upstream closed the stream early") from None
+        finally:
+            if state["done"]:
+                _drain(response)
+            else:
+                http.abort(response)
+
+    def close() -> None:
+        if not state["done"]:
+            http.abort(response)
+
+    return UpstreamReply(events=events(), headers=dict(response.headers), close=close)
+
+
+def _drain(response) -> None:
+    try:
+        for _ in http.iter_body(response):
+            pass
+        http.finish(response)
+    except Exception:
+        http.abort(response)

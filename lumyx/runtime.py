@@ -1,0 +1,26 @@
+"""Per-worker state of the hot path: the catalog snapshot and the key cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app
+
+from .services.catalog import CatalogCache
+from .services.keys import KeyCache
+
+
+@dataclass
+class Runtime:
+    catalog: CatalogCache
+    keys: KeyCache
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["lumyx"] = Runtime(
+        catalog=CatalogCache(app.config["LUMYX_CATALOG_REFRESH_SECONDS"]),
+        keys=KeyCache(app.config["LUMYX_AUTH_CACHE_SECONDS"]),
+    )
+
+
+def get() -> Runtime:
+    return current_app.extensions["lumyx"]

@@ -1,0 +1,1 @@
+"""Business logic. Plain arguments in, plain values out; never flask.request."""

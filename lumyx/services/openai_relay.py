@@ -1,0 +1,120 @@
+"""OpenAI format in, OpenAI format out: the few rewrites a pass-through needs.
+
+Request: the upstream model name; reasoning parameters in the upstream's own
+terms (``reasoning_effort``); ``stream_options.include_usage`` so every stream
+reports its usage. Response and stream: the catalog model id; reasoning text
+normalised to ``reasoning_content`` (and removed with ``reasoning.exclude``);
+the usage chunk removed when the client did not ask for it. Everything else
+passes untouched.
+"""
+from __future__ import annotations
+
+from .calls import Call
+
+EFFORT_ALIASES = {"minimal": "low", "xhigh": "high"}
+
+
+def budget_effort(budget: int, max_tokens: int | None) -> str:
+    if max_tokens:
+        ratio = budget / max_tokens
+        return "high" if ratio >= 0.65 else "medium" if ratio >= 0.35 else "low"
+    return "high" if budget >= 16384 else "medium" if budget >= 4096 else "low"
+
+
+def reasoning_effort(body: dict, supported: bool) -> tuple[str | None, bool]:
+    """(effort to send upstream or None, exclude) from the client's reasoning fields."""
+    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    exclude = bool(reasoning.get("exclude"))
+    if not supported:
+        return None, exclude
+    effort = reasoning.get("effort") or body.get("reasoning_effort")
+    if reasoning.get("enabled") is False or effort == "none":
+        return None, exclude
+    if not effort and reasoning.get("max_tokens"):
+        effort = budget_effort(reasoning["max_tokens"], body.get("max_completion_tokens") or body.get("max_tokens"))
+    if not effort and (reasoning.get("enabled") or body.get("include_reasoning")):
+        effort = "medium"
+    return effort, exclude
+
+
+def request(call: Call, upstream_model: str) -> dict:
+    body = dict(call.body)
+    body["model"] = upstream_model
+    for key in ("reasoning", "reasoning_effort", "include_reasoning"):
+        body.pop(key, None)
+    effort, call.exclude_reasoning = reasoning_effort(call.body, call.model.supports("reasoning"))
+    if effort:
+        body["reasoning_effort"] = effort
+        call.thinking_used = True
+    max_out = call.model.max_output_tokens
+    for key in ("max_tokens", "max_completion_tokens"):
+        if max_out and isinstance(body.get(key), int) and body[key] > max_out:
+            body[key] = max_out
+    if call.stream:
+        options = dict(body.get("stream_options") or {})
+        call.include_usage = bool(options.get("include_usage"))
+        options["include_usage"] = True
+        body["stream_options"] = options
+    return body
+
+
+def _reasoning_in(part: dict, exclude: bool) -> bool:
+    """Normalises ``reasoning`` to ``reasoning_content``; True if it carried any."""
+    if "reasoning" in part:
+        value = part.pop("reasoning")
+        if isinstance(value, str) and "reasoning_content" not in part:
+            part["reasoning_content"] = value
+    had = bool(part.get("reasoning_content"))
+    if exclude:
+        part.pop("reasoning_content", None)
+        part.pop("reasoning_details", None)
+    return had
+
+
+def take_usage(call: Call, usage: dict | None) -> None:
+    if not isinstance(usage, dict):
+        return
+    u = call.usage
+    u.input_tokens = int(usage.get("prompt_tokens") or 0)
+    u.output_tokens = int(usage.get("completion_tokens") or 0)
+    details = usage.get("completion_tokens_details") or {}
+    u.reasoning_tokens = int(details.get("reasoning_tokens") or 0)
+    u.cached_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    u.reported = True
+
+
+def response(call: Call, body: dict) -> dict:
+    body["model"] = call.model.id
+    for choice in body.get("choices") or ():
+        message = choice.get("message")
+        if isinstance(message, dict):
+            if _reasoning_in(message, call.exclude_reasoning):
+                call.thinking_used = True
+            call.output_text_chars += len(message.get("content") or "")
+    take_usage(call, body.get("usage"))
+    return body
+
+
+def chunk(call: Call, chunk: dict) -> dict | None:
+    """The chunk to send to the client, or None to send nothing."""
+    chunk["model"] = call.model.id
+    choices = chunk.get("choices")
+    usage = chunk.get("usage")
+    if usage:
+        take_usage(call, usage)
+    if not call.include_usage and "usage" in chunk:
+        del chunk["usage"]
+        if not choices:
+            return None
+    for choice in choices or ():
+        delta = choice.get("delta")
+        if isinstance(delta, dict):
+            if ("reasoning" in delta or "reasoning_content" in delta) and _reasoning_in(delta, call.exclude_reasoning):
+                call.thinking_used = True
+            content = delta.get("content")
+            if content:
+                call.output_text_chars += len(content)
+        text = choice.get("text")
+        if text:
+            call.output_text_chars += len(text)
+    return chunk

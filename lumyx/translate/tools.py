@@ -1,0 +1,147 @@
+"""Tool definitions and ``tool_choice``.
+
+OpenAI -> Anthropic:
+
+* ``{"type": "function", "function": {name, description, parameters}}`` ->
+  ``{name, description, input_schema}``. Missing ``parameters`` become
+  ``{"type": "object", "properties": {}}``; a schema without ``type`` gets
+  ``"type": "object"``. ``function.strict`` is dropped (not every Anthropic
+  model accepts strict tools).
+* Tools of any other type (e.g. ``custom``) are rejected, naming the tool.
+* ``tool_choice``: ``"auto"`` -> ``{"type": "auto"}``, ``"required"`` ->
+  ``{"type": "any"}``, ``"none"`` -> ``{"type": "none"}``, ``{"type":
+  "function", "function": {"name": N}}`` -> ``{"type": "tool", "name": N}``.
+  ``allowed_tools`` and ``custom`` choices are rejected.
+* ``parallel_tool_calls: false`` -> ``disable_parallel_tool_use: true`` inside
+  ``tool_choice`` (``{"type": "auto"}`` is used when no choice was given; it is
+  not added to ``{"type": "none"}``).
+* Without tools, ``tool_choice`` and ``parallel_tool_calls`` are dropped.
+
+Anthropic -> OpenAI:
+
+* Custom tools (``type`` absent or ``"custom"``) -> function tools.
+  ``cache_control``, ``strict``, ``input_examples``, ``defer_loading``,
+  ``allowed_callers`` and ``eager_input_streaming`` are dropped.
+* Server tools and other non-custom types (web search, bash, code execution,
+  text editor, computer use, ...) are rejected, naming the tool.
+* ``tool_choice``: the reverse of the mapping above;
+  ``disable_parallel_tool_use: true`` -> ``parallel_tool_calls: false``.
+* Without tools, ``tool_choice`` is dropped.
+"""
+
+from __future__ import annotations
+
+from .errors import TranslationError
+
+_EMPTY_SCHEMA = {"type": "object", "properties": {}}
+
+
+def openai_tools_to_anthropic(tools: list) -> list[dict]:
+    """Anthropic ``tools`` for OpenAI ``tools``."""
+    if not isinstance(tools, list):
+        raise TranslationError("tools must be an array", "tools")
+    result = []
+    for i, tool in enumerate(tools):
+        param = f"tools[{i}]"
+        if not isinstance(tool, dict):
+            raise TranslationError("each tool must be an object", param)
+        function = tool.get("function")
+        kind = tool.get("type", "function")
+        if kind != "function" or not isinstance(function, dict):
+            name = (tool.get(kind) or {}).get("name") if isinstance(tool.get(kind), dict) else None
+            raise TranslationError(
+                f"tool {name or i!r} of type {kind!r} is not supported for this model; only function tools are",
+                param,
+            )
+        name = function.get("name")
+        if not isinstance(name, str) or not name:
+            raise TranslationError("function.name is required", f"{param}.function.name")
+        schema = function.get("parameters")
+        if not isinstance(schema, dict) or not schema:
+            schema = dict(_EMPTY_SCHEMA)
+        elif "type" not in schema:
+            schema = {"type": "object", **schema}
+        converted = {"name": name}
+        if function.get("description"):
+            converted["description"] = function["description"]
+        converted["input_schema"] = schema
+        if tool.get("cache_control"):
+            converted["cache_control"] = tool["cache_control"]
+        result.append(converted)
+    return result
+
+
+def openai_tool_choice_to_anthropic(choice: object, parallel_tool_calls: object) -> dict | None:
+    """Anthropic ``tool_choice`` (or ``None`` to omit it). Call only when tools are present."""
+    if choice is None:
+        converted = None
+    elif choice == "auto":
+        converted = {"type": "auto"}
+    elif choice == "required":
+        converted = {"type": "any"}
+    elif choice == "none":
+        return {"type": "none"}
+    elif isinstance(choice, dict) and choice.get("type") == "function":
+        name = (choice.get("function") or {}).get("name")
+        if not isinstance(name, str) or not name:
+            raise TranslationError("tool_choice.function.name is required", "tool_choice")
+        converted = {"type": "tool", "name": name}
+    else:
+        kind = choice.get("type") if isinstance(choice, dict) else choice
+        raise TranslationError(f"tool_choice {kind!r} is not supported for this model", "tool_choice")
+    if parallel_tool_calls is False:
+        if converted is None:
+            converted = {"type": "auto"}
+        converted["disable_parallel_tool_use"] = True
+    return converted
+
+
+def anthropic_tools_to_openai(tools: list) -> list[dict]:
+    """OpenAI ``tools`` for Anthropic ``tools``."""
+    if not isinstance(tools, list):
+        raise TranslationError("tools must be an array", "tools")
+    result = []
+    for i, tool in enumerate(tools):
+        param = f"tools[{i}]"
+        if not isinstance(tool, dict):
+            raise TranslationError("each tool must be an object", param)
+        kind = tool.get("type")
+        name = tool.get("name")
+        if kind not in (None, "custom"):
+            raise TranslationError(
+                f"tool {name!r} of type {kind!r} is an Anthropic server tool and is not supported for this model",
+                param,
+            )
+        if not isinstance(name, str) or not name:
+            raise TranslationError("tool name is required", f"{param}.name")
+        function = {"name": name}
+        if tool.get("description"):
+            function["description"] = tool["description"]
+        schema = tool.get("input_schema")
+        function["parameters"] = schema if isinstance(schema, dict) and schema else dict(_EMPTY_SCHEMA)
+        result.append({"type": "function", "function": function})
+    return result
+
+
+def anthropic_tool_choice_to_openai(choice: object) -> tuple[object, bool | None]:
+    """``(tool_choice, parallel_tool_calls)`` for an Anthropic ``tool_choice``; ``None`` means omit."""
+    if choice is None:
+        return None, None
+    if not isinstance(choice, dict):
+        raise TranslationError("tool_choice must be an object", "tool_choice")
+    kind = choice.get("type")
+    if kind == "auto":
+        converted: object = "auto"
+    elif kind == "any":
+        converted = "required"
+    elif kind == "none":
+        converted = "none"
+    elif kind == "tool":
+        name = choice.get("name")
+        if not isinstance(name, str) or not name:
+            raise TranslationError("tool_choice.name is required", "tool_choice.name")
+        converted = {"type": "function", "function": {"name": name}}
+    else:
+        raise TranslationError(f"tool_choice type {kind!r} is not supported for this model", "tool_choice")
+    parallel = False if choice.get("disable_parallel_tool_use") is True and kind != "none" else None
+    return converted, parallel

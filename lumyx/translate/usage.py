@@ -1,0 +1,107 @@
+"""Token usage conversion.
+
+Anthropic -> OpenAI:
+
+* ``prompt_tokens = input_tokens + cache_read_input_tokens + cache_creation_input_tokens``
+* ``completion_tokens = output_tokens``; ``total_tokens`` is their sum
+* ``prompt_tokens_details.cached_tokens = cache_read_input_tokens``
+* ``prompt_tokens_details.cache_write_tokens = cache_creation_input_tokens`` (only when non-zero)
+* ``completion_tokens_details.reasoning_tokens = output_tokens_details.thinking_tokens`` (only when reported)
+
+OpenAI -> Anthropic:
+
+* ``input_tokens = prompt_tokens - cached_tokens - cache_write_tokens`` (never negative)
+* ``cache_read_input_tokens = cached_tokens``, ``cache_creation_input_tokens = cache_write_tokens``
+* ``output_tokens = completion_tokens``
+* ``output_tokens_details.thinking_tokens = completion_tokens_details.reasoning_tokens`` (only when reported)
+
+Missing or null counts are treated as 0.
+"""
+
+from __future__ import annotations
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def openai_usage(
+    input_tokens: int,
+    output_tokens: int,
+    cache_read: int = 0,
+    cache_creation: int = 0,
+    reasoning_tokens: int | None = None,
+) -> dict:
+    """Build an OpenAI ``usage`` object from Anthropic-style counts."""
+    prompt = input_tokens + cache_read + cache_creation
+    details = {"cached_tokens": cache_read}
+    if cache_creation:
+        details["cache_write_tokens"] = cache_creation
+    usage = {
+        "prompt_tokens": prompt,
+        "completion_tokens": output_tokens,
+        "total_tokens": prompt + output_tokens,
+        "prompt_tokens_details": details,
+    }
+    if reasoning_tokens is not None:
+        usage["completion_tokens_details"] = {"reasoning_tokens": reasoning_tokens}
+    return usage
+
+
+def anthropic_usage_to_openai(usage: dict | None) -> dict:
+    """Convert an Anthropic ``usage`` object to an OpenAI one."""
+    usage = usage or {}
+    details = usage.get("output_tokens_details")
+    reasoning = None
+    if isinstance(details, dict) and details.get("thinking_tokens") is not None:
+        reasoning = _int(details.get("thinking_tokens"))
+    return openai_usage(
+        _int(usage.get("input_tokens")),
+        _int(usage.get("output_tokens")),
+        _int(usage.get("cache_read_input_tokens")),
+        _int(usage.get("cache_creation_input_tokens")),
+        reasoning,
+    )
+
+
+def read_openai_usage(usage: dict | None) -> tuple[int, int, int, int, int | None]:
+    """Return ``(prompt, completion, cached, cache_write, reasoning-or-None)`` from an OpenAI usage object."""
+    usage = usage or {}
+    prompt_details = usage.get("prompt_tokens_details")
+    if not isinstance(prompt_details, dict):
+        prompt_details = {}
+    completion_details = usage.get("completion_tokens_details")
+    reasoning = None
+    if isinstance(completion_details, dict) and completion_details.get("reasoning_tokens") is not None:
+        reasoning = _int(completion_details.get("reasoning_tokens"))
+    return (
+        _int(usage.get("prompt_tokens")),
+        _int(usage.get("completion_tokens")),
+        _int(prompt_details.get("cached_tokens")),
+        _int(prompt_details.get("cache_write_tokens")),
+        reasoning,
+    )
+
+
+def anthropic_usage(
+    prompt_tokens: int,
+    completion_tokens: int,
+    cached_tokens: int = 0,
+    cache_write_tokens: int = 0,
+    reasoning_tokens: int | None = None,
+) -> dict:
+    """Build an Anthropic ``usage`` object from OpenAI-style counts."""
+    usage = {
+        "input_tokens": max(prompt_tokens - cached_tokens - cache_write_tokens, 0),
+        "output_tokens": completion_tokens,
+        "cache_read_input_tokens": cached_tokens,
+        "cache_creation_input_tokens": cache_write_tokens,
+    }
+    if reasoning_tokens is not None:
+        usage["output_tokens_details"] = {"thinking_tokens": reasoning_tokens}
+    return usage
+
+
+def openai_usage_to_anthropic(usage: dict | None) -> dict:
+    """Convert an OpenAI ``usage`` object to an Anthropic one."""
+    return anthropic_usage(*read_openai_usage(usage))

@@ -1,0 +1,1 @@
+"""The two wire formats: what a valid request looks like, checked cheaply."""

@@ -1,0 +1,135 @@
+"""A stand-in for the upstream providers: one real HTTP server (gevent pywsgi)
+that speaks the OpenAI and the Anthropic wire formats faithfully, streaming
+included. Tests and benchmarks point catalog providers at it.
+
+Run it on its own::
+
+    python -m tests.fakes.upstream --port 9100 [--latency-ms 60] [--chunks 200]
+                                   [--chunk-delay-ms 5] [--key upstream-test-key] [--no-record]
+
+Endpoints (with or without a leading /v1): ``POST /chat/completions``,
+``/completions``, ``/embeddings`` (OpenAI, ``Authorization: Bearer``);
+``POST /messages``, ``/messages/count_tokens`` (Anthropic, ``x-api-key`` and
+``anthropic-version``); ``GET /models``, ``/models/{id}`` (either).
+
+Scenarios make one request misbehave. Name them in the model (``fake-status-503``,
+``fake-drop:3``), in an ``x-fake-scenario`` header, or inside the prompt as
+``[[scenario:...]]`` (comma-separated):
+
+* ``status:<code>[:<retry-after>]`` — answer that HTTP error in the API's own error shape
+* ``slow:<ms>`` — wait before answering
+* ``drop[:<k>]`` — cut the connection (after k stream frames, or mid-body)
+* ``stall[:<ms>]`` — stop sending for a while mid-stream or mid-body
+* ``error-event[:<k>]`` — send the API's error event mid-stream
+* ``malformed-sse[:<k>]``, ``malformed-json`` — break the framing or the JSON
+* ``long:<n>`` — reply with n tokens (stream frames)
+* ``tool`` — call a tool even without tool_choice; ``refusal``; ``no-usage``;
+  ``echo-request`` — reply with the raw request body
+
+Introspection: ``GET /_fake/requests`` (recorded requests, ``?path=``,
+``?limit=``; ``DELETE`` clears), ``GET /_fake/stats``, ``GET /_fake/health``.
+"""
+from __future__ import annotations
+
+if __name__ == "__main__":  # run as a server: patch before anything imports sockets
+    from gevent import monkey
+
+    monkey.patch_all()
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from . import upstream_anthropic as anthropic_api
+from . import upstream_openai as openai_api
+from .upstream_core import App, Config, Handler
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def build_app(config: Config) -> App:
+    routes: dict = {}
+    for api, module in (("openai", openai_api), ("anthropic", anthropic_api)):
+        for route, entry in module.ROUTES.items():
+            routes.setdefault(route, {})[api] = entry
+    headers = {"openai": openai_api.HEADERS, "anthropic": anthropic_api.HEADERS}
+    errors = {"openai": openai_api.error, "anthropic": anthropic_api.error}
+    return App(config, routes, headers, errors)
+
+
+def serve(host: str, port: int, config: Config) -> None:
+    from gevent.pywsgi import WSGIServer
+
+    server = WSGIServer((host, port), build_app(config), handler_class=Handler, log=None,
+                        error_log=None)
+    server.serve_forever()
+
+
+class UpstreamProcess:
+    """The stand-in running in a child process, for tests."""
+
+    def __init__(self, *extra_args: str):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.upstream", "--port", str(self.port),
+                                      *extra_args], cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("the upstream stand-in exited at start")
+            try:
+                if requests.get(self.url + "/_fake/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("the upstream stand-in did not start in 20 s")
+
+    def requests(self, path: str | None = None, limit: int | None = None) -> list[dict]:
+        params = {k: v for k, v in (("path", path), ("limit", limit)) if v is not None}
+        return requests.get(self.url + "/_fake/requests", params=params, timeout=5).json()
+
+    def last_request(self, path: str) -> dict:
+        found = self.requests(path, limit=1)
+        assert found, f"the upstream saw no request to {path}"
+        return found[-1]
+
+    def stats(self) -> dict:
+        return requests.get(self.url + "/_fake/stats", timeout=5).json()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def start_process(*extra_args: str) -> UpstreamProcess:
+    return UpstreamProcess(*extra_args)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Upstream stand-in (OpenAI + Anthropic wire formats).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=int(os.environ.get("FAKE_UPSTREAM_PORT", "9100")))
+    parser.add_argument("--key", default=None, help="the upstream API key it accepts")
+    parser.add_argument("--latency-ms", type=float, default=0, help="added before every answer")
+    parser.add_argument("--chunks", type=int, default=None, help="reply length in tokens (stream frames)")
+    parser.add_argument("--chunk-delay-ms", type=float, default=0, help="pause between stream frames")
+    parser.add_argument("--no-record", action="store_true", help="do not keep recent requests")
+    args = parser.parse_args(argv)
+    config = Config(key=args.key, latency_ms=args.latency_ms, chunks=args.chunks,
+                    chunk_delay_ms=args.chunk_delay_ms, record=not args.no_record)
+    serve(args.host, args.port, config)
+
+
+if __name__ == "__main__":
+    main()

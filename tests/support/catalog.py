@@ -1,0 +1,73 @@
+"""The catalog the suite runs on: the default catalog's local models plus
+models routed to the upstream stand-in, to dead and keyless providers."""
+from __future__ import annotations
+
+UPSTREAM_KEY = "upstream-test-key"
+
+
+def catalog_yaml(upstream_url: str) -> str:
+    return f"""
+providers:
+  - {{id: local, kind: local}}
+  - {{id: fake-openai, kind: openai, base_url: "{upstream_url}/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 5}}
+  - {{id: fake-anthropic, kind: anthropic, base_url: "{upstream_url}", api_key_env: FAKE_ANTHROPIC_KEY, timeout_s: 5}}
+  - {{id: dead, kind: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 2}}
+  - {{id: keyless, kind: openai, base_url: "{upstream_url}/v1", api_key_env: LUMYX_TEST_NEVER_SET_KEY}}
+  - {{id: wrong-key, kind: openai, base_url: "{upstream_url}/v1", api_key_env: WRONG_UPSTREAM_KEY}}
+models:
+  - id: lumyx-local
+    name: Lumyx Local
+    context_length: 32768
+    max_output_tokens: 4096
+    pricing: {{input: 0, output: 0}}
+    modalities: {{input: [text, image], output: [text]}}
+    capabilities: [tools, vision, reasoning, json_mode]
+    routes: [{{provider: local, model: lumyx-local}}]
+  - id: lumyx-local-embed
+    name: Lumyx Local Embed
+    pricing: {{input: 0, output: 0}}
+    modalities: {{input: [text], output: [embeddings]}}
+    routes: [{{provider: local, model: lumyx-local-embed}}]
+  - id: gpt-5.2
+    name: GPT-5.2
+    context_length: 400000
+    max_output_tokens: 128000
+    pricing: {{input: 1.75, output: 14.0}}
+    modalities: {{input: [text, image], output: [text]}}
+    capabilities: [tools, vision, reasoning, json_mode]
+    routes: [{{provider: fake-openai, model: upstream-gpt}}]
+  - id: plain-chat
+    name: Plain chat (no capabilities)
+    context_length: 8192
+    max_output_tokens: 1000
+    pricing: {{input: 0, output: 0}}
+    routes: [{{provider: fake-openai, model: upstream-plain}}]
+  - id: fallback-chat
+    name: Falls back from a dead provider
+    pricing: {{input: 0, output: 0}}
+    capabilities: [tools]
+    routes:
+      - {{provider: dead, model: never}}
+      - {{provider: wrong-key, model: upstream-wrong-key}}
+      - {{provider: fake-openai, model: fake-status-503}}
+      - {{provider: fake-openai, model: upstream-fallback}}
+  - id: failing-chat
+    name: Every route fails
+    pricing: {{input: 0, output: 0}}
+    routes:
+      - {{provider: fake-openai, model: fake-status-500}}
+      - {{provider: fake-openai, model: fake-status-502}}
+  - id: limited-chat
+    name: Upstream rate limited
+    pricing: {{input: 0, output: 0}}
+    routes: [{{provider: fake-openai, model: fake-status-429}}]
+  - id: nokey-chat
+    name: Provider key missing
+    pricing: {{input: 0, output: 0}}
+    routes: [{{provider: keyless, model: anything}}]
+  - id: fake-embed
+    name: Upstream embeddings
+    pricing: {{input: 0.02, output: 0}}
+    modalities: {{input: [text], output: [embeddings]}}
+    routes: [{{provider: fake-openai, model: upstream-embed}}]
+"""

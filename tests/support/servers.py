@@ -1,0 +1,104 @@
+"""Real servers for the suite: the gateway under gunicorn + gevent, and the
+databases it runs on (a fresh SQLite file, or a fresh PostgreSQL database)."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class TestDatabase:
+    """A database of its own for one test session."""
+
+    def __init__(self, tmp: Path):
+        base = os.environ.get("DATABASE_URL", "")
+        self.name = None
+        if base.startswith("postgres"):
+            import psycopg
+
+            self.admin_dsn = _plain_dsn(base)
+            self.name = "lumyx_t_" + uuid.uuid4().hex[:12]
+            with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+                conn.execute(f'CREATE DATABASE "{self.name}"')
+            self.url = base.rsplit("/", 1)[0] + "/" + self.name
+        else:
+            self.url = f"sqlite:///{tmp / 'lumyx-test.db'}"
+
+    @property
+    def kind(self) -> str:
+        return "postgresql" if self.name else "sqlite"
+
+    def drop(self) -> None:
+        if not self.name:
+            return
+        import psycopg
+
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def _plain_dsn(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+class LiveServer:
+    """`gunicorn -c gunicorn.conf.py wsgi:app`, as `make run` starts it."""
+
+    def __init__(self, env: dict, log_path: Path, workers: int = 2):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
+        self._log = open(log_path, "ab")
+        self.proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+                                     cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self._wait()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log_path}:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("gunicorn did not become healthy in 30 s")
+
+    def logs(self) -> str:
+        self._log.flush()
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self._log.close()
+
+
+def flask_cli(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    """Runs `flask --app app <args>` as an operator would."""
+    result = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    if check and result.returncode != 0:
+        raise AssertionError(f"flask {' '.join(args)} failed: {result.stderr}")
+    return result

@@ -1,0 +1,9 @@
+"""gunicorn entry point. gevent patches the standard library before anything
+else imports sockets, threads or SSL."""
+from gevent import monkey
+
+monkey.patch_all()
+
+from lumyx import create_app  # noqa: E402
+
+app = create_app()
