@@ -41,6 +41,7 @@ def server_env(database, upstream, tmp_path_factory):
         "FAKE_ANTHROPIC_KEY": UPSTREAM_KEY,
         "WRONG_UPSTREAM_KEY": "not-the-upstream-key",
         "LUMYX_CATALOG_REFRESH_SECONDS": "1",
+        "LUMYX_AUTH_CACHE_SECONDS": "1",
     })
     return env
 

@@ -25,5 +25,5 @@ def send(provider, operation: str, body: dict, *, stream: bool, client_headers: 
         headers["x-api-key"] = secret
     response = http.post(provider.base_url + path, body, headers, provider.timeout_s, secret)
     if stream:
-        return streaming.reply(response)
+        return streaming.reply(response, secret)
     return UpstreamReply(body=http.read_json(response), headers=dict(response.headers))

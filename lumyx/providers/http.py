@@ -36,10 +36,12 @@ def post(url: str, payload: dict, headers: dict, timeout_s: float, secret: str |
     try:
         response = pool().request("POST", url, body=orjson.dumps(payload), headers=headers,
                                   timeout=timeout, preload_content=False, retries=False, redirect=False)
+    except NewConnectionError:  # (a subclass of ConnectTimeoutError: test it first)
+        raise UpstreamFailure("connect", "could not connect to the upstream") from None
     except (ConnectTimeoutError, ReadTimeoutError) as exc:
-        kind = "connect" if isinstance(exc, ConnectTimeoutError) else "timeout"
+        kind = "connect" if isinstance(exc, ConnectTimeoutError) else "read"
         raise UpstreamFailure("timeout", f"upstream {kind} timed out") from None
-    except (NewConnectionError, MaxRetryError, ProtocolError, HTTPError, OSError):
+    except (MaxRetryError, ProtocolError, HTTPError, OSError):
         raise UpstreamFailure("connect", "could not connect to the upstream") from None
     if response.status >= 300:
         raise _status_failure(response, secret)

@@ -21,5 +21,5 @@ def send(provider, operation: str, body: dict, *, stream: bool, client_headers: 
         headers["authorization"] = "Bearer " + secret
     response = http.post(provider.base_url + path, body, headers, provider.timeout_s, secret)
     if stream:
-        return streaming.reply(response)
+        return streaming.reply(response, secret)
     return UpstreamReply(body=http.read_json(response), headers=dict(response.headers))

@@ -18,7 +18,7 @@ class StreamBroken(Exception):
         self.message = message
 
 
-def reply(response) -> UpstreamReply:
+def reply(response, secret: str | None = None) -> UpstreamReply:
     """An UpstreamReply whose events come from the open SSE ``response``.
 
     Its ``close`` drops the connection unless the stream was read to its end,
@@ -32,9 +32,13 @@ def reply(response) -> UpstreamReply:
                 if data == b"[DONE]":
                     break
                 try:
-                    yield sse.decode(data)
+                    event = sse.decode(data)
                 except sse.MalformedStream as exc:
                     raise StreamBroken("protocol", str(exc)) from None
+                if "error" in event and (event.get("type") == "error" or "choices" not in event):
+                    message = _error_message(event["error"])
+                    raise StreamBroken("upstream_error", message.replace(secret, "[redacted]") if secret else message)
+                yield event
             state["done"] = True
         except ReadTimeoutError:
             raise StreamBroken("timeout", "upstream stream stalled") from None
@@ -51,6 +55,12 @@ def reply(response) -> UpstreamReply:
             http.abort(response)
 
     return UpstreamReply(events=events(), headers=dict(response.headers), close=close)
+
+
+def _error_message(error) -> str:
+    """The message of an error event (OpenAI or Anthropic shape), never the raw payload."""
+    message = error.get("message") if isinstance(error, dict) else error
+    return f"upstream sent an error event: {str(message)[:300]}" if message else "upstream sent an error event"
 
 
 def _drain(response) -> None:

@@ -1,0 +1,126 @@
+"""The contract's Flask CLI commands, run as an operator runs them."""
+from __future__ import annotations
+
+import uuid
+
+import requests
+
+from tests.support.servers import flask_cli
+
+
+def email() -> str:
+    return f"op-{uuid.uuid4().hex[:10]}@example.com"
+
+
+def balance_of(app, address: str) -> int:
+    from lumyx.services import accounts
+
+    with app.app_context():
+        return accounts.require_by_email(address).balance
+
+
+def test_create_user_and_key_then_call_the_api(app, server_env, live):
+    address = email()
+    result = flask_cli(server_env, "create-user", address, "--password", "pw-12345678", "--plan", "pro",
+                       "--credits", "25")
+    assert result.returncode == 0
+    assert balance_of(app, address) == 25 * 1_000_000
+    result = flask_cli(server_env, "create-key", address, "--name", "ci")
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("lx-") and len(key) >= 3 + 22, "at least 128 random bits"
+    response = requests.get(live.url + "/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=5)
+    assert response.status_code == 200
+
+
+def test_keys_are_stored_only_as_hashes(app, server_env):
+    address = email()
+    flask_cli(server_env, "create-user", address, "--password", "pw-12345678")
+    key = flask_cli(server_env, "create-key", address).stdout.strip().splitlines()[-1]
+    from sqlalchemy import select
+
+    from lumyx.extensions import db
+    from lumyx.models import ApiKey
+
+    with app.app_context():
+        rows = db.session.execute(select(ApiKey.prefix, ApiKey.key_hash)).all()
+    assert all(key not in (prefix, digest) and key[3:] not in digest for prefix, digest in rows)
+    assert any(key.startswith(prefix) for prefix, _ in rows)
+
+
+def test_add_credits_goes_through_the_ledger(app, server_env):
+    address = email()
+    flask_cli(server_env, "create-user", address, "--password", "pw-12345678", "--credits", "10")
+    assert flask_cli(server_env, "add-credits", address, "5.5", "--note", "goodwill").returncode == 0
+    assert flask_cli(server_env, "add-credits", address, "-3").returncode == 0
+    assert balance_of(app, address) == 12_500_000
+    below = flask_cli(server_env, "add-credits", address, "-100", check=False)
+    assert below.returncode != 0 and "below zero" in below.stderr
+    assert balance_of(app, address) == 12_500_000
+
+    from sqlalchemy import func, select
+
+    from lumyx.extensions import db
+    from lumyx.models import LedgerEntry, User
+
+    with app.app_context():
+        user_id = db.session.scalar(select(User.id).where(User.email == address))
+        total = db.session.scalar(select(func.sum(LedgerEntry.amount)).where(LedgerEntry.user_id == user_id))
+    assert total == 12_500_000
+
+
+def test_bad_input_exits_non_zero_with_one_line(server_env):
+    address = email()
+    flask_cli(server_env, "create-user", address, "--password", "pw-12345678")
+    for args, needle in [
+        (("create-user", address, "--password", "pw-12345678"), "already exists"),
+        (("create-user", email(), "--password", "pw-12345678", "--plan", "gold"), "unknown plan"),
+        (("create-user", "not-an-email", "--password", "pw-12345678"), "not a valid email"),
+        (("create-user", email(), "--password", "short"), "at least 8"),
+        (("create-key", "nobody@example.com"), "no user"),
+        (("add-credits", "nobody@example.com", "5"), "no user"),
+        (("add-credits", address, "lots"), "bad amount"),
+        (("add-credits", address, "0"), "must not be zero"),
+    ]:
+        result = flask_cli(server_env, *args, check=False)
+        assert result.returncode != 0, args
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1 and needle in lines[0], (args, result.stderr)
+
+
+def test_load_catalog_names_the_bad_field(server_env, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("providers: [{id: p, kind: local}]\n"
+                   "models:\n  - {id: m, routes: [{provider: p}], pricing: {input: -1}}\n")
+    result = flask_cli(server_env, "load-catalog", str(bad), check=False)
+    assert result.returncode != 0
+    assert "models[0].pricing.input" in result.stderr
+    missing = flask_cli(server_env, "load-catalog", str(tmp_path / "nope.yaml"), check=False)
+    assert missing.returncode != 0 and "cannot read" in missing.stderr
+
+
+def test_load_catalog_upserts_and_the_server_sees_it(server_env, live, key, tmp_path):
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("models:\n  - id: extra-local\n    name: Extra\n    routes: [{provider: local, model: x}]\n")
+    assert flask_cli(server_env, "load-catalog", str(extra)).returncode == 0
+    assert flask_cli(server_env, "load-catalog", str(extra)).returncode == 0, "idempotent"
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        response = requests.get(live.url + "/v1/models/extra-local", headers={"x-api-key": key}, timeout=5)
+        if response.status_code == 200:
+            break
+        time.sleep(0.3)
+    assert response.status_code == 200 and response.json()["name"] == "Extra"
+
+
+def test_prepare_ensures_the_admin_and_is_idempotent(app, server_env):
+    address = email()
+    env = {**server_env, "LUMYX_ADMIN_EMAIL": address, "LUMYX_ADMIN_PASSWORD": "admin-pass-1"}
+    assert flask_cli(env, "prepare").returncode == 0
+    assert flask_cli(env, "prepare").returncode == 0
+    assert flask_cli(env, "db", "upgrade").returncode == 0
+    from lumyx.services import accounts
+
+    with app.app_context():
+        assert accounts.require_by_email(address).is_admin
