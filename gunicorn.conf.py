@@ -12,3 +12,6 @@ graceful_timeout = 60
 accesslog = None
 errorlog = "-"
 loglevel = "info"
+# gunicorn's control socket lives at one fixed path per user; several servers on one
+# machine (tests, benchmarks, a second instance) would fight over it.
+control_socket_disable = True

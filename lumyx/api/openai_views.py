@@ -18,8 +18,11 @@ def _start(operation: str, validate) -> tuple[Call, object]:
     body = json_body()
     facts = validate(body)
     model = gateway.resolve(runtime.get().catalog.current(), body["model"])
+    reasoning = body.get("reasoning")
     call = Call(key=key, model=model, operation=operation, client_wire="openai", body=body,
-                stream=body.get("stream") is True)
+                stream=body.get("stream") is True,
+                include_usage=(body.get("stream_options") or {}).get("include_usage") is True,
+                exclude_reasoning=isinstance(reasoning, dict) and reasoning.get("exclude") is True)
     return call, facts
 
 

@@ -20,10 +20,11 @@ class UpstreamFailure(Exception):
     """
 
     def __init__(self, reason: str, message: str, *, status: int | None = None,
-                 retryable: bool = True, retry_after: str | None = None):
+                 retryable: bool = True, retry_after: str | None = None, param: str | None = None):
         super().__init__(message)
-        self.reason = reason          # connect | timeout | status | protocol | missing_key
+        self.reason = reason          # connect | timeout | status | protocol | unsupported
         self.message = message
+        self.param = param            # the client's parameter at fault, for unsupported requests
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after

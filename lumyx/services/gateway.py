@@ -1,11 +1,17 @@
 """The request path: resolve the model, try its routes in order, shape the
 answer for the client, and finish the call exactly once.
 
+A client speaks the OpenAI or the Anthropic format, and so does each route's
+upstream; when the two differ the request, the response and the stream are
+translated (:mod:`lumyx.translate`), otherwise they pass through with the few
+rewrites of :mod:`.openai_relay` and :mod:`.anthropic_relay`.
+
 A route is abandoned for the next one when it fails before any byte went to
 the client: connect error, timeout, HTTP 429/5xx (and 401/403/404, which
-point at the route's own configuration), a malformed body, or a stream whose
-first event never arrives. After the first byte, a failure ends the stream
-with an error event and the call is marked partial.
+point at the route's own configuration), a malformed body, a request its
+format cannot express, or a stream whose first event never arrives. After the
+first byte, a failure ends the stream with an error event and the call is
+marked partial.
 """
 from __future__ import annotations
 
@@ -14,14 +20,17 @@ from typing import Iterator
 
 from ..errors import ApiError
 from ..providers import ADAPTERS, WIRE_OF_KIND, UpstreamFailure
-from ..providers.sse import OPENAI_DONE, openai_event
+from ..providers.base import CHAT, COUNT_TOKENS, MESSAGES
 from ..providers.streaming import StreamBroken
-from . import openai_relay
+from ..translate import (TranslationError, anthropic_request_to_openai, anthropic_response_to_openai,
+                         openai_request_to_anthropic, openai_response_to_anthropic)
+from . import anthropic_relay, openai_relay, streams, tokens
 from .calls import Call
 from .catalog import Catalog, ModelInfo
 from .keys import touch as touch_key
 
 log = logging.getLogger("lumyx.gateway")
+DEFAULT_MAX_TOKENS = 4096
 
 
 def resolve(catalog: Catalog, model_id) -> ModelInfo:
@@ -40,7 +49,7 @@ def _final_error(call: Call, missing: list[str], failures: list[UpstreamFailure]
                         f"(set {names} on the server).")
     last = failures[-1]
     if last.reason == "unsupported":
-        return ApiError(400, "invalid_request", last.message)
+        return ApiError(400, "invalid_request", last.message, param=last.param)
     if last.status is not None and not last.retryable:
         return ApiError(400, "invalid_request", f"Upstream rejected the request: {last.message}")
     if last.status == 429:
@@ -57,15 +66,55 @@ def _final_error(call: Call, missing: list[str], failures: list[UpstreamFailure]
                     f"The upstream provider of '{call.model.id}' failed ({last.message}).")
 
 
-def _shape_request(call: Call, route, wire: str) -> tuple[str, dict]:
-    if call.client_wire == "openai" and wire == "openai":
-        return call.operation, openai_relay.request(call, route.model)
+def _upstream_request(call: Call, route, wire: str) -> tuple[str, dict]:
+    """(operation, body) to send on this route, in the upstream's format."""
+    try:
+        if call.client_wire == wire:
+            relay = openai_relay if wire == "openai" else anthropic_relay
+            return call.operation, relay.request(call, route.model, call.body)
+        if call.client_wire == "openai" and call.operation == CHAT:
+            max_tokens = call.model.max_output_tokens or DEFAULT_MAX_TOKENS
+            body = openai_request_to_anthropic(call.body, default_max_tokens=min(max_tokens, DEFAULT_MAX_TOKENS))
+            return MESSAGES, anthropic_relay.request(call, route.model, body)
+        if call.client_wire == "anthropic" and call.operation == MESSAGES:
+            return CHAT, openai_relay.request(call, route.model, anthropic_request_to_openai(call.body))
+    except TranslationError as exc:
+        raise UpstreamFailure("unsupported", str(exc.message), retryable=True, param=exc.param) from None
     raise UpstreamFailure("unsupported", f"The model '{call.model.id}' cannot serve this endpoint.",
                           retryable=False)
 
 
+def _client_response(call: Call, wire: str, body: dict) -> dict:
+    if wire == "openai":
+        body = openai_relay.response(call, body)
+        if call.client_wire == "anthropic":
+            return openai_response_to_anthropic(body, model=call.model.id)
+        return body
+    body = anthropic_relay.response(call, body)
+    if call.client_wire == "anthropic":
+        return body
+    body = anthropic_response_to_openai(body, model=call.model.id)
+    if call.exclude_reasoning:
+        for choice in body.get("choices") or ():
+            choice.get("message", {}).pop("reasoning_content", None)
+            choice.get("message", {}).pop("reasoning_details", None)
+    return body
+
+
+def _shaper(call: Call, wire: str):
+    if call.client_wire == "openai":
+        if wire == "openai":
+            return streams.OpenAIToOpenAI(call, call.include_usage)
+        return streams.AnthropicToOpenAI(call, call.include_usage, call.exclude_reasoning)
+    if wire == "anthropic":
+        return streams.AnthropicToAnthropic(call)
+    return streams.OpenAIToAnthropic(call, tokens.estimate_input(call.body))
+
+
 def serve(call: Call) -> dict | Iterator[bytes]:
     """The client's answer: a response body, or an iterator of SSE bytes."""
+    if call.operation == COUNT_TOKENS:
+        return _count_tokens(call)
     missing: list[str] = []
     failures: list[UpstreamFailure] = []
     for route in call.model.routes:
@@ -75,15 +124,15 @@ def serve(call: Call) -> dict | Iterator[bytes]:
             continue
         wire = WIRE_OF_KIND[provider.kind]
         try:
-            operation, body = _shape_request(call, route, wire)
+            operation, body = _upstream_request(call, route, wire)
             reply = ADAPTERS[provider.kind].send(provider, operation, body, stream=call.stream,
                                                  client_headers=call.client_headers)
             if call.stream:
                 first = _first_event(reply)
                 call.route = route
-                return _stream(call, reply, first)
+                return _stream(call, reply, first, _shaper(call, wire))
             call.route = route
-            return openai_relay.response(call, reply.body)
+            return _client_response(call, wire, reply.body)
         except UpstreamFailure as failure:
             log.warning("route %s/%s failed for %s: %s", provider.id, route.model, call.request_id, failure.reason)
             failures.append(failure)
@@ -94,6 +143,24 @@ def serve(call: Call) -> dict | Iterator[bytes]:
     raise error
 
 
+def _count_tokens(call: Call) -> dict:
+    """Anthropic upstreams count for themselves; for any other, or when they fail, estimate."""
+    for route in call.model.routes:
+        provider = route.provider
+        if provider.kind != "anthropic" or provider.api_key() is None:
+            continue
+        try:
+            body = anthropic_relay.request(call, route.model, call.body)
+            reply = ADAPTERS[provider.kind].send(provider, COUNT_TOKENS, body, stream=False,
+                                                 client_headers=call.client_headers)
+            if isinstance(reply.body.get("input_tokens"), int):
+                call.route = route
+                return {"input_tokens": reply.body["input_tokens"]}
+        except UpstreamFailure as failure:
+            log.warning("count_tokens on %s failed for %s: %s", provider.id, call.request_id, failure.reason)
+    return {"input_tokens": tokens.estimate_input(call.body)}
+
+
 def _first_event(reply) -> dict | None:
     try:
         return next(reply.events, None)
@@ -102,25 +169,20 @@ def _first_event(reply) -> dict | None:
         raise UpstreamFailure(broken.reason, broken.message) from None
 
 
-def _stream(call: Call, reply, first: dict | None) -> Iterator[bytes]:
+def _stream(call: Call, reply, first: dict | None, shaper) -> Iterator[bytes]:
     try:
         if first is not None:
-            out = openai_relay.chunk(call, first)
-            if out is not None:
-                yield openai_event(out)
+            yield from shaper.feed(first)
             for event in reply.events:
-                out = openai_relay.chunk(call, event)
-                if out is not None:
-                    yield openai_event(out)
-        yield OPENAI_DONE
+                yield from shaper.feed(event)
+        if not shaper.ended:
+            raise StreamBroken("protocol", "upstream stream ended before its final event")
+        yield from shaper.end()
     except StreamBroken as broken:
         call.partial, call.status, call.error_code = True, 502, "upstream_error"
-        error = ApiError(502, "upstream_error", f"The upstream stream failed: {broken.message}")
-        yield openai_event(error.openai_body())
-        yield OPENAI_DONE
+        yield from shaper.fail(ApiError(502, "upstream_error", f"The upstream stream failed: {broken.message}"))
     except GeneratorExit:
         call.partial, call.status, call.error_code = True, 499, "client_closed"
-        reply.close()
         raise
     finally:
         reply.close()

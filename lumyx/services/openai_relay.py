@@ -4,21 +4,15 @@ Request: the upstream model name; reasoning parameters in the upstream's own
 terms (``reasoning_effort``); ``stream_options.include_usage`` so every stream
 reports its usage. Response and stream: the catalog model id; reasoning text
 normalised to ``reasoning_content`` (and removed with ``reasoning.exclude``);
-the usage chunk removed when the client did not ask for it. Everything else
-passes untouched.
+usage read for metering. Everything else passes untouched.
+
+The request may be the client's own or one translated from the Anthropic
+format; either way it is an OpenAI-format body.
 """
 from __future__ import annotations
 
+from ..translate import budget_to_effort
 from .calls import Call
-
-EFFORT_ALIASES = {"minimal": "low", "xhigh": "high"}
-
-
-def budget_effort(budget: int, max_tokens: int | None) -> str:
-    if max_tokens:
-        ratio = budget / max_tokens
-        return "high" if ratio >= 0.65 else "medium" if ratio >= 0.35 else "low"
-    return "high" if budget >= 16384 else "medium" if budget >= 4096 else "low"
 
 
 def reasoning_effort(body: dict, supported: bool) -> tuple[str | None, bool]:
@@ -31,18 +25,18 @@ def reasoning_effort(body: dict, supported: bool) -> tuple[str | None, bool]:
     if reasoning.get("enabled") is False or effort == "none":
         return None, exclude
     if not effort and reasoning.get("max_tokens"):
-        effort = budget_effort(reasoning["max_tokens"], body.get("max_completion_tokens") or body.get("max_tokens"))
+        effort = budget_to_effort(reasoning["max_tokens"], body.get("max_completion_tokens") or body.get("max_tokens"))
     if not effort and (reasoning.get("enabled") or body.get("include_reasoning")):
         effort = "medium"
     return effort, exclude
 
 
-def request(call: Call, upstream_model: str) -> dict:
-    body = dict(call.body)
+def request(call: Call, upstream_model: str, body: dict) -> dict:
+    source, body = body, dict(body)
     body["model"] = upstream_model
     for key in ("reasoning", "reasoning_effort", "include_reasoning"):
         body.pop(key, None)
-    effort, call.exclude_reasoning = reasoning_effort(call.body, call.model.supports("reasoning"))
+    effort, _exclude = reasoning_effort(source, call.model.supports("reasoning"))
     if effort:
         body["reasoning_effort"] = effort
         call.thinking_used = True
@@ -51,10 +45,7 @@ def request(call: Call, upstream_model: str) -> dict:
         if max_out and isinstance(body.get(key), int) and body[key] > max_out:
             body[key] = max_out
     if call.stream:
-        options = dict(body.get("stream_options") or {})
-        call.include_usage = bool(options.get("include_usage"))
-        options["include_usage"] = True
-        body["stream_options"] = options
+        body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
     return body
 
 
@@ -95,17 +86,13 @@ def response(call: Call, body: dict) -> dict:
     return body
 
 
-def chunk(call: Call, chunk: dict) -> dict | None:
-    """The chunk to send to the client, or None to send nothing."""
+def chunk(call: Call, chunk: dict) -> dict:
+    """The chunk, read for metering and normalised (model id, reasoning)."""
     chunk["model"] = call.model.id
     choices = chunk.get("choices")
     usage = chunk.get("usage")
     if usage:
         take_usage(call, usage)
-    if not call.include_usage and "usage" in chunk:
-        del chunk["usage"]
-        if not choices:
-            return None
     for choice in choices or ():
         delta = choice.get("delta")
         if isinstance(delta, dict):

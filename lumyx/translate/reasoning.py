@@ -26,6 +26,11 @@ OpenAI -> Anthropic (:func:`thinking_for_anthropic`):
 * When ``tool_choice`` forces tool use (``required`` or a named function),
   thinking is not enabled: Anthropic rejects forced tool use with thinking, and
   the forced tool call is what the client relies on.
+* When the last assistant message has tool calls but no signed thinking before
+  them (a client that does not send ``reasoning_details`` back, or a turn made
+  without thinking), thinking is not enabled: Anthropic rejects a tool-use turn
+  whose assistant message does not start with a thinking block, so the second
+  step of every tool loop would fail.
 * ``reasoning.exclude`` is not translated (the gateway applies it).
 
 Anthropic -> OpenAI (:func:`reasoning_effort_for_openai`):

@@ -36,7 +36,8 @@ Parameters
   sequences are dropped.
 * ``user`` -> ``metadata.user_id``. ``stream`` is copied.
 * ``tools``, ``tool_choice``, ``parallel_tool_calls``: see :mod:`lumyx.translate.tools`.
-* ``reasoning`` / ``reasoning_effort`` -> ``thinking``: see :mod:`lumyx.translate.reasoning`.
+* ``reasoning`` / ``reasoning_effort`` -> ``thinking``: see :mod:`lumyx.translate.reasoning`
+  (including when thinking is not enabled despite them).
 * ``response_format`` ``json_object`` or ``json_schema``: an instruction to
   answer with only a JSON object (including the schema, for ``json_schema``)
   is appended to the system prompt. ``text`` adds nothing.
@@ -107,7 +108,8 @@ def openai_request_to_anthropic(body: dict, *, default_max_tokens: int) -> dict:
             out["tool_choice"] = tool_choice
 
     thinking = None
-    if tool_choice is None or tool_choice["type"] not in ("any", "tool"):
+    forced_tool = tool_choice is not None and tool_choice["type"] in ("any", "tool")
+    if not forced_tool and not _tool_turn_without_thinking(converted):
         thinking, max_tokens = thinking_for_anthropic(body, max_tokens)
     if thinking is not None:
         out["max_tokens"] = max_tokens
@@ -133,6 +135,20 @@ def openai_request_to_anthropic(body: dict, *, default_max_tokens: int) -> dict:
     if "stream" in body:
         out["stream"] = bool(body["stream"])
     return out
+
+
+def _tool_turn_without_thinking(messages: list[dict]) -> bool:
+    """True when the last assistant message has ``tool_use`` blocks but does not start with thinking.
+
+    Anthropic rejects such a request when thinking is enabled ("a final
+    assistant message must start with a thinking block").
+    """
+    for msg in reversed(messages):
+        if msg["role"] == "assistant":
+            blocks = msg["content"]
+            has_tool_use = any(block["type"] == "tool_use" for block in blocks)
+            return has_tool_use and blocks[0]["type"] not in ("thinking", "redacted_thinking")
+    return False
 
 
 def _json_instruction(response_format: object) -> str | None:

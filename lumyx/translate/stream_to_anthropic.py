@@ -19,6 +19,9 @@ Event sequence produced by :class:`OpenAIToAnthropicStream`:
   - ``content`` (and ``refusal``) -> a ``text`` block (``text_delta``).
   - each tool call index -> its own ``tool_use`` block (start with ``id``,
     ``name`` and ``input: {}``; argument fragments -> ``input_json_delta``).
+    A tool call delta whose ``id`` differs from that of the call already seen
+    at its ``index`` starts a new tool call (some servers send every call with
+    index 0).
 
   Switching kind closes the open block first. Role-only chunks and empty
   strings emit nothing, so there is never an empty text block.
@@ -35,8 +38,11 @@ Event sequence produced by :class:`OpenAIToAnthropicStream`:
   ``stop_sequence: null``, ``usage.output_tokens`` and, when upstream usage is
   known, ``input_tokens`` / cache counts) and ``message_stop`` are emitted as
   soon as both finish reason and usage are known, or on :meth:`close`.
-* Without a ``finish_reason``, :meth:`close` uses ``tool_use`` if any tool call
-  was seen, else ``end_turn``.
+* Without a ``finish_reason`` (a truncated stream), :meth:`close` uses
+  ``max_tokens`` when a tool call's arguments are not complete JSON (the output
+  was cut off, as when Anthropic stops at ``max_tokens`` inside a tool call: a
+  client must not run that call), else ``tool_use`` if any tool call was seen,
+  else ``end_turn``.
 * A chunk carrying an ``error`` object (no choices) emits nothing: the error
   is stored in :attr:`OpenAIToAnthropicStream.error`, the stream is finished and
   :meth:`close` then emits nothing, so that the gateway reports it.
@@ -54,13 +60,18 @@ _PENDING, _OPEN, _CLOSED = 0, 1, 2
 
 
 class _ToolCall:
-    __slots__ = ("id", "name", "args", "state")
+    __slots__ = ("id", "upstream_id", "name", "args", "state")
 
-    def __init__(self, call_id: str, name: str):
-        self.id = call_id
+    def __init__(self, upstream_id: object, name: str):
+        self.id = tool_use_id(upstream_id)
+        self.upstream_id = upstream_id
         self.name = name
         self.args: list[str] = []
         self.state = _PENDING
+
+    def arguments_complete(self) -> bool:
+        text = "".join(self.args)
+        return text.strip() == "" or _complete_json(text)
 
 
 def _complete_json(text: str) -> bool:
@@ -89,7 +100,8 @@ class OpenAIToAnthropicStream:
         self._open: str | None = None
         self._open_index = -1
         self._open_tool: _ToolCall | None = None
-        self._tools: dict[int, _ToolCall] = {}
+        self._tools: dict[int, _ToolCall] = {}  # upstream index -> latest call at that index
+        self._tools_seen: list[_ToolCall] = []
         self._pending: list[_ToolCall] = []
         self._last_tool_index = -1
         self._stop_reason: str | None = None
@@ -181,8 +193,11 @@ class OpenAIToAnthropicStream:
         self._flush_tools(out)
         stop = self._stop_reason
         if stop is None:
-            stop = "tool_use" if self._tools else "end_turn"
-        elif stop == "end_turn" and self._tools:
+            if any(not call.arguments_complete() for call in self._tools_seen):
+                stop = "max_tokens"
+            else:
+                stop = "tool_use" if self._tools_seen else "end_turn"
+        elif stop == "end_turn" and self._tools_seen:
             stop = "tool_use"
         elif stop == "end_turn" and self._refusal:
             stop = "refusal"
@@ -321,8 +336,10 @@ class OpenAIToAnthropicStream:
             self._last_tool_index = index
             function = tc.get("function") or {}
             call = self._tools.get(index)
-            if call is None:
-                call = self._tools[index] = _ToolCall(tool_use_id(tc.get("id")), function.get("name") or "")
+            call_id = tc.get("id")
+            if call is None or (call_id and call.upstream_id and call_id != call.upstream_id):
+                call = self._tools[index] = _ToolCall(call_id, function.get("name") or "")
+                self._tools_seen.append(call)
                 self._new_tool(call, out)
             arguments = function.get("arguments")
             if not arguments:

@@ -7,18 +7,25 @@ Event mapping (:class:`AnthropicToOpenAIStream`):
 * ``text_delta`` -> ``delta.content``.
 * ``thinking_delta`` -> ``delta.reasoning_content``.
 * ``signature_delta`` -> ``delta.reasoning_details: [{"type": "reasoning.text",
-  "text": <the whole thinking block>, "signature": ...}]``. The block's text is
-  included so that a client which keeps ``reasoning_details`` can send them
-  back and get the exact thinking blocks, even with several per turn; the list
-  of all streamed ``reasoning_details`` equals the non-streaming one. A
-  thinking block that ends without a signature gets the same entry, unsigned,
-  at its ``content_block_stop``.
+  "text": <the whole thinking block>, "signature": ..., "index": n}]``. The
+  block's text is included so that a client which keeps ``reasoning_details``
+  can send them back and get the exact thinking blocks, even with several per
+  turn. A thinking block that ends without a signature gets the same entry,
+  unsigned, at its ``content_block_stop``.
 * ``redacted_thinking`` block -> ``delta.reasoning_details: [{"type":
-  "reasoning.encrypted", "data": ...}]``.
+  "reasoning.encrypted", "data": ..., "index": n}]``.
+* ``index`` on a ``reasoning_details`` entry is its position (0, 1, 2...) in
+  the message's whole ``reasoning_details`` list, as OpenRouter sends it:
+  clients that merge list deltas by ``index`` (the OpenAI SDK's stream
+  helpers fail on entries without one) rebuild the complete list, which apart
+  from ``index`` equals the non-streaming one.
 * ``tool_use`` block start -> ``delta.tool_calls: [{index: k, id, type:
   "function", function: {name, arguments: ""}}]`` where ``k`` counts tool calls
   0, 1, 2... (not the Anthropic block index); ``input_json_delta`` ->
   ``delta.tool_calls: [{index: k, function: {arguments: partial_json}}]``.
+  A ``tool_use`` block that stops without any argument text (a tool without
+  parameters) gets ``arguments: "{}"`` at its ``content_block_stop``, so the
+  streamed arguments are always valid JSON, as in the non-streaming response.
 * Server tool blocks, citations and ``ping`` produce nothing.
 * ``message_delta`` with a ``stop_reason`` -> a chunk with ``delta: {}`` and
   the ``finish_reason`` (:mod:`lumyx.translate.stop_reasons`). Its usage is
@@ -26,6 +33,11 @@ Event mapping (:class:`AnthropicToOpenAIStream`):
   the largest value seen wins.
 * ``message_stop`` -> the finish chunk if none was sent, then, when
   ``include_usage`` is set, a usage chunk with ``choices: []``.
+* The stream ends without ``message_stop`` (:meth:`AnthropicToOpenAIStream.close`):
+  the same finish chunk and usage chunk. Without an upstream ``stop_reason``
+  the ``finish_reason`` is ``length`` when a tool call's arguments are not
+  complete JSON (the output was cut off: a client must not run that call),
+  else ``tool_calls`` if a tool call was started, else ``stop``.
 * ``error`` -> nothing is emitted; the payload's ``error`` object is stored in
   :attr:`AnthropicToOpenAIStream.error` and the stream is finished, so that
   the gateway decides how to report it. :meth:`close` then emits nothing.
@@ -52,8 +64,15 @@ class _Block:
     def __init__(self, kind: int, tool_index: int = -1):
         self.kind = kind
         self.tool_index = tool_index
-        self.parts: list[str] = []
+        self.parts: list[str] = []  # thinking text, or tool call argument text
         self.signed = False
+
+    def arguments_complete(self) -> bool:
+        try:
+            json.loads("".join(self.parts))
+        except ValueError:
+            return False
+        return True
 
 
 def _int(value: object) -> int:
@@ -82,6 +101,12 @@ class AnthropicToOpenAIStream:
         self._tool_count = 0
         self._stop_reason: str | None = None
         self._finish_sent = False
+        self._details_sent = 0
+
+    def _detail_chunk(self, detail: dict) -> dict:
+        detail["index"] = self._details_sent
+        self._details_sent += 1
+        return self._chunk({"reasoning_details": [detail]})
 
     def _chunk(self, delta: dict, finish_reason: str | None = None) -> dict:
         return {
@@ -133,13 +158,19 @@ class AnthropicToOpenAIStream:
 
     def _end(self, out: list[dict]) -> list[dict]:
         if not self._finish_sent:
-            reason = anthropic_stop_to_openai(self._stop_reason) or ("tool_calls" if self._tool_count else "stop")
+            reason = anthropic_stop_to_openai(self._stop_reason) or self._unfinished_reason()
             out.append(self._chunk({}, reason))
             self._finish_sent = True
         if self.include_usage:
             out.append(self._usage_chunk())
         self.finished = True
         return out
+
+    def _unfinished_reason(self) -> str:
+        tools = [b for b in self._blocks.values() if b.kind == _TOOL]
+        if any(not b.arguments_complete() for b in tools):
+            return "length"
+        return "tool_calls" if tools else "stop"
 
     def feed(self, event: dict) -> list[dict]:
         """Translate one decoded Anthropic SSE event payload; returns 0..n chunks."""
@@ -158,13 +189,14 @@ class AnthropicToOpenAIStream:
             elif dkind == "input_json_delta":
                 partial = delta.get("partial_json")
                 if partial and block is not None and block.kind == _TOOL:
+                    block.parts.append(partial)
                     out.append(
                         self._chunk({"tool_calls": [{"index": block.tool_index, "function": {"arguments": partial}}]})
                     )
             elif dkind == "thinking_delta":
                 text = delta.get("thinking")
                 if text:
-                    if block is not None:
+                    if block is not None and block.kind == _THINKING:
                         block.parts.append(text)
                     out.append(self._chunk({"reasoning_content": text}))
             elif dkind == "signature_delta":
@@ -172,7 +204,7 @@ class AnthropicToOpenAIStream:
                 if signature and block is not None and block.kind == _THINKING:
                     block.signed = True
                     detail = {"type": "reasoning.text", "text": "".join(block.parts), "signature": signature}
-                    out.append(self._chunk({"reasoning_details": [detail]}))
+                    out.append(self._detail_chunk(detail))
             return out
         if kind == "content_block_start":
             out = [] if self._started else self._begin()
@@ -183,7 +215,10 @@ class AnthropicToOpenAIStream:
             if block is not None and block.kind == _THINKING and not block.signed and block.parts:
                 block.signed = True
                 detail = {"type": "reasoning.text", "text": "".join(block.parts)}
-                return [self._chunk({"reasoning_details": [detail]})]
+                return [self._detail_chunk(detail)]
+            if block is not None and block.kind == _TOOL and not "".join(block.parts).strip():
+                block.parts = ["{}"]
+                return [self._chunk({"tool_calls": [{"index": block.tool_index, "function": {"arguments": "{}"}}]})]
             return []
         if kind == "message_start":
             message = event.get("message") or {}
@@ -227,19 +262,20 @@ class AnthropicToOpenAIStream:
             if block.get("signature"):
                 state.signed = True
                 detail = {"type": "reasoning.text", "text": "".join(state.parts), "signature": block["signature"]}
-                out.append(self._chunk({"reasoning_details": [detail]}))
+                out.append(self._detail_chunk(detail))
         elif kind == "redacted_thinking":
             self._blocks[index] = _Block(_OTHER)
             detail = {"type": "reasoning.encrypted", "data": block.get("data") or ""}
-            out.append(self._chunk({"reasoning_details": [detail]}))
+            out.append(self._detail_chunk(detail))
         elif kind == "tool_use":
             k = self._tool_count
             self._tool_count += 1
-            self._blocks[index] = _Block(_TOOL, k)
+            state = self._blocks[index] = _Block(_TOOL, k)
             call = {"index": k, "id": block.get("id"), "type": "function", "function": {"name": block.get("name"), "arguments": ""}}
             out.append(self._chunk({"tool_calls": [call]}))
             if block.get("input"):
                 arguments = json.dumps(block["input"], ensure_ascii=False)
+                state.parts.append(arguments)
                 out.append(self._chunk({"tool_calls": [{"index": k, "function": {"arguments": arguments}}]}))
         else:
             self._blocks[index] = _Block(_OTHER)
@@ -249,7 +285,8 @@ class AnthropicToOpenAIStream:
 
         Idempotent; returns ``[]`` when the stream already finished (``message_stop``
         or ``error`` was seen). Without a ``stop_reason`` from upstream the
-        ``finish_reason`` is ``tool_calls`` if a tool call was started, else ``stop``.
+        ``finish_reason`` is ``length`` if a tool call's arguments are incomplete
+        JSON, else ``tool_calls`` if a tool call was started, else ``stop``.
         """
         if self.finished:
             return []

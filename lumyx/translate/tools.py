@@ -33,7 +33,8 @@ from __future__ import annotations
 
 from .errors import TranslationError
 
-_EMPTY_SCHEMA = {"type": "object", "properties": {}}
+def _empty_schema() -> dict:
+    return {"type": "object", "properties": {}}
 
 
 def openai_tools_to_anthropic(tools: list) -> list[dict]:
@@ -58,7 +59,7 @@ def openai_tools_to_anthropic(tools: list) -> list[dict]:
             raise TranslationError("function.name is required", f"{param}.function.name")
         schema = function.get("parameters")
         if not isinstance(schema, dict) or not schema:
-            schema = dict(_EMPTY_SCHEMA)
+            schema = _empty_schema()
         elif "type" not in schema:
             schema = {"type": "object", **schema}
         converted = {"name": name}
@@ -118,7 +119,7 @@ def anthropic_tools_to_openai(tools: list) -> list[dict]:
         if tool.get("description"):
             function["description"] = tool["description"]
         schema = tool.get("input_schema")
-        function["parameters"] = schema if isinstance(schema, dict) and schema else dict(_EMPTY_SCHEMA)
+        function["parameters"] = schema if isinstance(schema, dict) and schema else _empty_schema()
         result.append({"type": "function", "function": function})
     return result
 

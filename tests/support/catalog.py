@@ -36,6 +36,14 @@ models:
     modalities: {{input: [text, image], output: [text]}}
     capabilities: [tools, vision, reasoning, json_mode]
     routes: [{{provider: fake-openai, model: upstream-gpt}}]
+  - id: lumyx-plus_v1
+    name: Lumyx Plus v1 (Anthropic upstream)
+    context_length: 200000
+    max_output_tokens: 64000
+    pricing: {{input: 3.0, output: 15.0}}
+    modalities: {{input: [text, image], output: [text]}}
+    capabilities: [tools, vision, reasoning, json_mode]
+    routes: [{{provider: fake-anthropic, model: claude-sonnet-4-5-20250929}}]
   - id: plain-chat
     name: Plain chat (no capabilities)
     context_length: 8192
