@@ -2,6 +2,9 @@
 from .api_key import ApiKey
 from .catalog import CatalogModel, Provider
 from .ledger import LedgerEntry
+from .payment import Payment
+from .usage import FreeUsage, Hold, UsageRecord
 from .user import User
 
-__all__ = ["ApiKey", "CatalogModel", "LedgerEntry", "Provider", "User"]
+__all__ = ["ApiKey", "CatalogModel", "FreeUsage", "Hold", "LedgerEntry", "Payment", "Provider", "UsageRecord",
+           "User"]

@@ -10,7 +10,7 @@ from ..models import LedgerEntry, User
 
 
 class InsufficientBalance(ValueError):
-    """The change would take the balance below zero."""
+    """The change would take the balance below zero (or below what is held)."""
 
 
 def post(user_id: int, amount: int, kind: str, *, note: str = "", ref: str | None = None,
@@ -24,8 +24,9 @@ def post(user_id: int, amount: int, kind: str, *, note: str = "", ref: str | Non
         existing = db.session.scalar(select(LedgerEntry).where(LedgerEntry.ref == ref))
         if existing is not None:
             return existing
+    # Credits reserved by in-flight requests (User.held) cannot be taken away.
     balance = db.session.execute(
-        update(User).where(User.id == user_id, User.balance + amount >= 0)
+        update(User).where(User.id == user_id, User.balance + amount >= User.held)
         .values(balance=User.balance + amount).returning(User.balance)
     ).scalar()
     if balance is None:
