@@ -5,5 +5,7 @@ from gevent import monkey
 monkey.patch_all()
 
 from lumyx import create_app  # noqa: E402
+from lumyx.services import billing  # noqa: E402
 
 app = create_app()
+billing.start_janitor(app)

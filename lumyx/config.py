@@ -71,6 +71,8 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": _int("LUMYX_MAX_BODY_BYTES", 32 * 1024 * 1024),
         # How long an authenticated key stays cached in a worker (seconds).
         "LUMYX_AUTH_CACHE_SECONDS": _int("LUMYX_AUTH_CACHE_SECONDS", 10),
+        # Requests a day to free models per account (0: no cap).
+        "LUMYX_FREE_DAILY_LIMIT": _int("LUMYX_FREE_DAILY_LIMIT", 50),
         # How often a worker checks the database for catalog changes (seconds).
         "LUMYX_CATALOG_REFRESH_SECONDS": _int("LUMYX_CATALOG_REFRESH_SECONDS", 10),
     }

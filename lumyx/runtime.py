@@ -13,12 +13,14 @@ from .services.keys import KeyCache
 class Runtime:
     catalog: CatalogCache
     keys: KeyCache
+    free_daily_limit: int
 
 
 def init_app(app: Flask) -> None:
     app.extensions["lumyx"] = Runtime(
         catalog=CatalogCache(app.config["LUMYX_CATALOG_REFRESH_SECONDS"]),
         keys=KeyCache(app.config["LUMYX_AUTH_CACHE_SECONDS"]),
+        free_daily_limit=app.config["LUMYX_FREE_DAILY_LIMIT"],
     )
 
 

@@ -16,15 +16,19 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 def respond(call: Call) -> Response:
     app = current_app._get_current_object()
-    keys = runtime.get().keys
+    state = runtime.get()
 
     def done() -> None:
         with app.app_context():
-            gateway.finish(call, keys)
+            gateway.finish(call, state.keys)
 
     try:
-        result = gateway.serve(call)
-    except ApiError:
+        result = gateway.serve(call, state.free_daily_limit)
+    except ApiError as error:
+        error.headers["x-request-id"] = call.request_id
+        done()
+        raise
+    except BaseException:
         done()
         raise
     if isinstance(result, dict):

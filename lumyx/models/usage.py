@@ -48,8 +48,13 @@ class Hold(db.Model):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)   # the request id
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
+    model_id: Mapped[str] = mapped_column(String(200))
     amount: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Refreshed while the worker serving the request lives; a hold not seen for
+    # a while belonged to a worker that died, and the janitor settles it.
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class FreeUsage(db.Model):

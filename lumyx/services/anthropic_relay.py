@@ -8,6 +8,8 @@ untouched.
 """
 from __future__ import annotations
 
+import orjson
+
 from .calls import Call
 
 
@@ -49,10 +51,14 @@ def response(call: Call, body: dict) -> dict:
     for block in body.get("content") or ():
         if not isinstance(block, dict):
             continue
-        if block.get("type") in ("thinking", "redacted_thinking"):
+        kind = block.get("type")
+        if kind in ("thinking", "redacted_thinking"):
             call.thinking_used = True
-        elif block.get("type") == "text":
-            call.output_text_chars += len(block.get("text") or "")
+        text = block.get("text") or block.get("thinking")
+        if isinstance(text, str):
+            call.output_parts.append(text)
+        elif kind == "tool_use":
+            call.output_parts.append(orjson.dumps(block.get("input")).decode())
     take_usage(call, body.get("usage"), final=True)
     return body
 
@@ -62,8 +68,9 @@ def event(call: Call, event: dict) -> dict:
     kind = event.get("type")
     if kind == "content_block_delta":
         delta = event.get("delta") or {}
-        if delta.get("type") == "text_delta":
-            call.output_text_chars += len(delta.get("text") or "")
+        text = delta.get("text") or delta.get("thinking") or delta.get("partial_json")
+        if isinstance(text, str):
+            call.output_parts.append(text)
     elif kind == "message_start":
         message = event.get("message")
         if isinstance(message, dict):

@@ -39,7 +39,10 @@ class Call:
     status: int = 200
     error_code: str | None = None
     partial: bool = False
-    output_text_chars: int = 0
+    output_parts: list[str] = field(default_factory=list)   # output text, counted when no usage is reported
+    hold: int = 0             # µcr reserved for this call (priced models)
+    output_cap: int | None = None   # max_tokens the balance affords, when the client set none
+    free_day: str | None = None   # the local day counted against the free-model cap
     finished: bool = False
 
     @property

@@ -24,7 +24,7 @@ from ..providers.base import CHAT, COUNT_TOKENS, MESSAGES
 from ..providers.streaming import StreamBroken
 from ..translate import (TranslationError, anthropic_request_to_openai, anthropic_response_to_openai,
                          openai_request_to_anthropic, openai_response_to_anthropic)
-from . import anthropic_relay, openai_relay, streams, tokens
+from . import anthropic_relay, billing, openai_relay, streams, tokens
 from .calls import Call
 from .catalog import Catalog, ModelInfo
 from .keys import touch as touch_key
@@ -73,8 +73,8 @@ def _upstream_request(call: Call, route, wire: str) -> tuple[str, dict]:
             relay = openai_relay if wire == "openai" else anthropic_relay
             return call.operation, relay.request(call, route.model, call.body)
         if call.client_wire == "openai" and call.operation == CHAT:
-            max_tokens = call.model.max_output_tokens or DEFAULT_MAX_TOKENS
-            body = openai_request_to_anthropic(call.body, default_max_tokens=min(max_tokens, DEFAULT_MAX_TOKENS))
+            default = call.output_cap or min(call.model.max_output_tokens or DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOKENS)
+            body = openai_request_to_anthropic(call.body, default_max_tokens=default)
             return MESSAGES, anthropic_relay.request(call, route.model, body)
         if call.client_wire == "anthropic" and call.operation == MESSAGES:
             return CHAT, openai_relay.request(call, route.model, anthropic_request_to_openai(call.body))
@@ -111,10 +111,11 @@ def _shaper(call: Call, wire: str):
     return streams.OpenAIToAnthropic(call, tokens.estimate_input(call.body))
 
 
-def serve(call: Call) -> dict | Iterator[bytes]:
+def serve(call: Call, free_daily_limit: int) -> dict | Iterator[bytes]:
     """The client's answer: a response body, or an iterator of SSE bytes."""
     if call.operation == COUNT_TOKENS:
         return _count_tokens(call)
+    billing.admit(call, free_daily_limit)
     missing: list[str] = []
     failures: list[UpstreamFailure] = []
     for route in call.model.routes:
@@ -193,6 +194,11 @@ def finish(call: Call, keys) -> None:
     if call.finished:
         return
     call.finished = True
+    if call.operation != COUNT_TOKENS:
+        try:
+            billing.settle(call)
+        except Exception:
+            log.exception("could not settle %s; its hold is released by the janitor", call.request_id)
     route = f"{call.route.provider.id}/{call.route.model}" if call.route else "-"
     log.info("%s %s %s via %s status=%s latency_ms=%d in=%d out=%d%s", call.request_id, call.operation,
              call.model.id, route, call.status, call.latency_ms, call.usage.input_tokens,

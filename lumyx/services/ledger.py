@@ -1,12 +1,18 @@
 """The credit ledger: every balance change is one conditional UPDATE plus one
-append-only entry, in the same transaction. The balance never goes negative."""
+append-only entry, in the same transaction. The balance never goes negative.
+
+Holds reserve part of a balance for an in-flight request (``User.held``, one
+row in ``holds``); settling deletes the row — whoever deletes it settles, so a
+hold is settled exactly once — releases the reservation and charges the
+actual cost as one ``usage`` entry."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import LedgerEntry, User
+from ..models import Hold, LedgerEntry, User
+from ..models._types import utcnow
 
 
 class InsufficientBalance(ValueError):
@@ -47,3 +53,53 @@ def post(user_id: int, amount: int, kind: str, *, note: str = "", ref: str | Non
     if commit:
         db.session.commit()
     return entry
+
+
+def available(user_id: int) -> int:
+    """What can be spent or held now: the balance less what is held."""
+    value = db.session.scalar(select(User.balance - User.held).where(User.id == user_id))
+    db.session.rollback()
+    return value or 0
+
+
+def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None) -> bool:
+    """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short."""
+    reserved = db.session.execute(
+        update(User).where(User.id == user_id, User.balance > 0, User.balance - User.held >= amount)
+        .values(held=User.held + amount)
+    ).rowcount
+    if not reserved:
+        db.session.rollback()
+        return False
+    now = utcnow()
+    db.session.add(Hold(id=ref, user_id=user_id, api_key_id=api_key_id, model_id=model_id, amount=amount,
+                        created_at=now, seen_at=now))
+    db.session.commit()
+    return True
+
+
+def settle(user_id: int, ref: str, cost: int, *, note: str = "") -> tuple[bool, int]:
+    """End hold ``ref``, charging ``cost`` µcr, in the caller's transaction (not committed).
+
+    Returns (settled, charged): settled is False when the hold was settled
+    already. A cost beyond the hold is charged when the unreserved balance
+    covers it, else only the hold is charged.
+    """
+    amount = db.session.execute(delete(Hold).where(Hold.id == ref).returning(Hold.amount)).scalar()
+    if amount is None:
+        return False, 0
+    charged = cost
+    balance = db.session.execute(
+        update(User).where(User.id == user_id, User.balance - cost >= User.held - amount)
+        .values(held=User.held - amount, balance=User.balance - cost).returning(User.balance)
+    ).scalar()
+    if balance is None:
+        charged = amount
+        balance = db.session.execute(
+            update(User).where(User.id == user_id)
+            .values(held=User.held - amount, balance=User.balance - amount).returning(User.balance)
+        ).scalar()
+    if charged:
+        db.session.add(LedgerEntry(user_id=user_id, amount=-charged, balance_after=balance, kind="usage",
+                                   note=note[:500], ref=ref))
+    return True, charged

@@ -40,6 +40,8 @@ def request(call: Call, upstream_model: str, body: dict) -> dict:
     if effort:
         body["reasoning_effort"] = effort
         call.thinking_used = True
+    if call.output_cap and not body.get("max_tokens") and not body.get("max_completion_tokens"):
+        body["max_completion_tokens" if call.model.supports("reasoning") else "max_tokens"] = call.output_cap
     max_out = call.model.max_output_tokens
     for key in ("max_tokens", "max_completion_tokens"):
         if max_out and isinstance(body.get(key), int) and body[key] > max_out:
@@ -49,17 +51,27 @@ def request(call: Call, upstream_model: str, body: dict) -> dict:
     return body
 
 
-def _reasoning_in(part: dict, exclude: bool) -> bool:
-    """Normalises ``reasoning`` to ``reasoning_content``; True if it carried any."""
+def _read_part(call: Call, part: dict) -> None:
+    """Keeps a message's or delta's output text (for counting when no usage comes),
+    normalises ``reasoning`` to ``reasoning_content`` and removes it with ``exclude``."""
     if "reasoning" in part:
         value = part.pop("reasoning")
         if isinstance(value, str) and "reasoning_content" not in part:
             part["reasoning_content"] = value
-    had = bool(part.get("reasoning_content"))
-    if exclude:
-        part.pop("reasoning_content", None)
+    reasoning = part.get("reasoning_content")
+    if reasoning:
+        call.thinking_used = True
+        call.output_parts.append(reasoning)
+        if call.exclude_reasoning:
+            del part["reasoning_content"]
+    if call.exclude_reasoning:
         part.pop("reasoning_details", None)
-    return had
+    if part.get("content"):
+        call.output_parts.append(part["content"])
+    for tool_call in part.get("tool_calls") or ():
+        arguments = (tool_call.get("function") or {}).get("arguments") if isinstance(tool_call, dict) else None
+        if isinstance(arguments, str):
+            call.output_parts.append(arguments)
 
 
 def take_usage(call: Call, usage: dict | None) -> None:
@@ -79,9 +91,9 @@ def response(call: Call, body: dict) -> dict:
     for choice in body.get("choices") or ():
         message = choice.get("message")
         if isinstance(message, dict):
-            if _reasoning_in(message, call.exclude_reasoning):
-                call.thinking_used = True
-            call.output_text_chars += len(message.get("content") or "")
+            _read_part(call, message)
+        if choice.get("text"):
+            call.output_parts.append(choice["text"])
     take_usage(call, body.get("usage"))
     return body
 
@@ -96,12 +108,7 @@ def chunk(call: Call, chunk: dict) -> dict:
     for choice in choices or ():
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            if ("reasoning" in delta or "reasoning_content" in delta) and _reasoning_in(delta, call.exclude_reasoning):
-                call.thinking_used = True
-            content = delta.get("content")
-            if content:
-                call.output_text_chars += len(content)
-        text = choice.get("text")
-        if text:
-            call.output_text_chars += len(text)
+            _read_part(call, delta)
+        if choice.get("text"):
+            call.output_parts.append(choice["text"])
     return chunk

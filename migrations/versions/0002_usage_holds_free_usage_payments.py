@@ -27,13 +27,17 @@ def upgrade():
     op.create_table('holds',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('api_key_id', sa.Integer(), nullable=True),
+    sa.Column('model_id', sa.String(length=200), nullable=False),
     sa.Column('amount', sa.BigInteger(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('seen_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['api_key_id'], ['api_keys.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('holds', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_holds_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_holds_seen_at'), ['seen_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_holds_user_id'), ['user_id'], unique=False)
 
     op.create_table('payments',
@@ -105,7 +109,7 @@ def downgrade():
     op.drop_table('payments')
     with op.batch_alter_table('holds', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_holds_user_id'))
-        batch_op.drop_index(batch_op.f('ix_holds_created_at'))
+        batch_op.drop_index(batch_op.f('ix_holds_seen_at'))
 
     op.drop_table('holds')
     op.drop_table('free_usage')

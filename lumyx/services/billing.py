@@ -1,0 +1,246 @@
+"""What a request costs: admission before the upstream call, settlement after.
+
+* Priced models: before any upstream call, the worst case (a generous bound on
+  the prompt plus the largest answer allowed) is held with one conditional
+  UPDATE; a balance of zero or below the hold answers 402. Afterwards the actual
+  cost is charged, the rest released, and the usage row written — all in one
+  transaction, exactly once (see :func:`lumyx.services.ledger.settle`).
+* Free models cost nothing and count against a daily request cap per account,
+  reset at midnight in the account's timezone; over it answers 429.
+* Tokens are the upstream's own report. When it gave none (or the stream ended
+  early) they are counted here with a real tokenizer and the row says so.
+* Holds of a worker that died are settled by :func:`settle_orphans` (each
+  worker runs it every minute; `flask settle-holds` runs it once): nothing is
+  charged for them, since what was delivered is unknown.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .. import money
+from ..errors import ApiError
+from ..extensions import db
+from ..models import FreeUsage, Hold, UsageRecord
+from ..models._types import utcnow
+from ..models.user import DEFAULT_TIMEZONE
+from . import ledger, tokens
+from .calls import Call
+
+log = logging.getLogger("lumyx.billing")
+
+DEFAULT_MAX_OUTPUT = 4096
+MIN_CAPPED_OUTPUT = 16                   # below this, a balance that cannot cover the answer gets 402
+FREE_DAILY_LIMIT = 50
+ORPHAN_AFTER = timedelta(minutes=5)      # a hold not refreshed for this long has no worker
+JANITOR_EVERY_SECONDS = 60
+
+# Request ids of this worker's in-flight holds, refreshed by the janitor.
+_in_flight: set[str] = set()
+
+
+# -- admission ---------------------------------------------------------------
+
+def asked_output(call: Call) -> int | None:
+    """The client's own output limit, if it set one."""
+    asked = call.body.get("max_completion_tokens") or call.body.get("max_tokens")
+    return asked if isinstance(asked, int) and asked > 0 else None
+
+
+def max_output(call: Call) -> int:
+    """The most output tokens this request may produce."""
+    limit = call.model.max_output_tokens
+    if call.model.is_embedding:
+        return 0
+    asked = asked_output(call)
+    if asked:
+        return min(asked, limit) if limit else asked
+    return limit or DEFAULT_MAX_OUTPUT
+
+
+def admit(call: Call, free_daily_limit: int) -> None:
+    """Hold credits for a priced model or count a free request; raises 402 or 429.
+
+    The hold is the worst case: the prompt's bound plus the largest answer. When
+    the client set no output limit and the balance cannot cover the model's
+    largest answer, the answer is limited to what the balance covers (the
+    upstream is sent that ``max_tokens``), so the hold is still the worst case.
+    """
+    if call.model.is_free:
+        _count_free(call, free_daily_limit)
+        return
+    model, user_id = call.model, call.key.user_id
+    prompt = tokens.input_bound(call.body)
+    output = max_output(call)
+    amount = max(money.cost_micro(prompt, output, model.price_input, model.price_output), 1)
+    held = _hold(call, amount)
+    if not held and output and not asked_output(call) and model.price_output:
+        spare = ledger.available(user_id) - money.cost_micro(prompt, 0, model.price_input, 0)
+        affordable = spare * money.TOKENS_PER_PRICE_UNIT // model.price_output if spare > 0 else 0
+        if affordable >= MIN_CAPPED_OUTPUT:
+            output = min(output, affordable)
+            amount = max(money.cost_micro(prompt, output, model.price_input, model.price_output), 1)
+            held = _hold(call, amount)
+            call.output_cap = output if held else None
+    if not held:
+        call.status, call.error_code = 402, "insufficient_credits"
+        raise ApiError(402, "insufficient_credits",
+                       f"Insufficient credits: this request may cost up to {money.format_credits(amount, 4)} credits "
+                       f"on '{model.id}'. Top up your account, or lower max_tokens.")
+
+
+def _hold(call: Call, amount: int) -> bool:
+    if not ledger.hold(call.key.user_id, amount, call.request_id, model_id=call.model.id,
+                       api_key_id=call.key.key_id):
+        return False
+    call.hold = amount
+    _in_flight.add(call.request_id)
+    return True
+
+
+def local_day(tz_name: str) -> tuple[str, datetime]:
+    """The account's current local date and the UTC instant of its next midnight."""
+    try:
+        zone = ZoneInfo(tz_name)
+    except (KeyError, ValueError):
+        zone = ZoneInfo(DEFAULT_TIMEZONE)
+    now = datetime.now(zone)
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
+    return now.date().isoformat(), midnight.astimezone(timezone.utc)
+
+
+def _insert_ignore(values: dict):
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    return dialect.insert(FreeUsage).values(**values).on_conflict_do_nothing()
+
+
+def _count_free(call: Call, limit: int) -> None:
+    if limit <= 0:
+        return
+    day, resets_at = local_day(call.key.timezone)
+    user_id = call.key.user_id
+    db.session.execute(_insert_ignore({"user_id": user_id, "day": day, "used": 0}))
+    counted = db.session.execute(
+        update(FreeUsage).where(FreeUsage.user_id == user_id, FreeUsage.day == day, FreeUsage.used < limit)
+        .values(used=FreeUsage.used + 1)
+    ).rowcount
+    db.session.commit()
+    if not counted:
+        call.status, call.error_code = 429, "rate_limit_exceeded"
+        retry_after = max(1, int((resets_at - datetime.now(timezone.utc)).total_seconds()))
+        raise ApiError(429, "rate_limit_exceeded",
+                       f"Free model daily limit reached ({limit} requests a day); it resets at midnight "
+                       f"{call.key.timezone} ({resets_at.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
+                       headers={"retry-after": str(retry_after)})
+    call.free_day = day
+
+
+def free_used(user_id: int, tz_name: str) -> int:
+    day, _ = local_day(tz_name)
+    return db.session.scalar(select(FreeUsage.used).where(FreeUsage.user_id == user_id, FreeUsage.day == day)) or 0
+
+
+# -- settlement --------------------------------------------------------------
+
+def _metered_tokens(call: Call) -> None:
+    """Fills in what the upstream did not report, with the real tokenizer."""
+    usage = call.usage
+    if usage.reported and not call.partial:
+        return
+    if not usage.input_tokens and call.route is not None:
+        usage.input_tokens = tokens.estimate_input(call.body)
+    delivered = tokens.output(call.output_parts) if call.output_parts else 0
+    usage.output_tokens = max(usage.output_tokens, delivered) if not call.partial else delivered
+    usage.reported = False
+
+
+def settle(call: Call) -> None:
+    """Charge, release and record the call, in one transaction; exactly once."""
+    _in_flight.discard(call.request_id)
+    if call.route is not None or call.partial:
+        _metered_tokens(call)
+    usage = call.usage
+    cost = money.cost_micro(usage.input_tokens, usage.output_tokens, call.model.price_input, call.model.price_output)
+    charged = 0
+    try:
+        if call.hold:
+            settled, charged = ledger.settle(call.key.user_id, call.request_id, cost,
+                                             note=f"{call.model.id} {call.request_id}")
+            if not settled:
+                db.session.rollback()
+                log.warning("hold of %s was settled already", call.request_id)
+                return
+        elif call.free_day and call.route is None:
+            # The request got no answer: it does not count against the cap.
+            db.session.execute(update(FreeUsage).where(
+                FreeUsage.user_id == call.key.user_id, FreeUsage.day == call.free_day, FreeUsage.used > 0
+            ).values(used=FreeUsage.used - 1))
+        db.session.add(_usage_row(call, charged, cost - charged))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+
+
+def _usage_row(call: Call, charged: int, unpaid: int) -> UsageRecord:
+    usage = call.usage
+    return UsageRecord(
+        id=call.request_id, user_id=call.key.user_id, api_key_id=call.key.key_id, model_id=call.model.id,
+        provider_id=call.route.provider.id if call.route else None, operation=call.operation,
+        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
+        reasoning_tokens=usage.reasoning_tokens, cached_tokens=usage.cached_tokens,
+        tokens_reported=usage.reported, cost=charged, unpaid=max(unpaid, 0), latency_ms=call.latency_ms,
+        status_code=call.status, error_code=call.error_code, stream=call.stream, partial=call.partial,
+        thinking_used=call.thinking_used)
+
+
+# -- the janitor -------------------------------------------------------------
+
+def refresh_in_flight() -> None:
+    """Marks this worker's holds as alive."""
+    ids = list(_in_flight)
+    for start in range(0, len(ids), 500):
+        db.session.execute(update(Hold).where(Hold.id.in_(ids[start:start + 500])).values(seen_at=utcnow()))
+    db.session.commit()
+
+
+def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
+    """Settles holds whose worker is gone, charging nothing; returns how many."""
+    cutoff = utcnow() - older_than
+    orphans = db.session.execute(select(Hold.id, Hold.user_id, Hold.api_key_id, Hold.model_id)
+                                 .where(Hold.seen_at < cutoff)).all()
+    db.session.rollback()
+    settled_count = 0
+    for hold_id, user_id, api_key_id, model_id in orphans:
+        settled, _ = ledger.settle(user_id, hold_id, 0, note="released: the request's worker stopped")
+        if settled:
+            db.session.add(UsageRecord(id=hold_id, user_id=user_id, api_key_id=api_key_id, model_id=model_id,
+                                       operation="unknown", tokens_reported=False, status_code=500,
+                                       error_code="worker_lost", partial=True))
+            settled_count += 1
+        db.session.commit()
+    if settled_count:
+        log.warning("released %d holds of stopped workers", settled_count)
+    return settled_count
+
+
+def start_janitor(app) -> None:
+    """Runs refresh_in_flight and settle_orphans every minute in this worker."""
+    def loop() -> None:
+        while True:
+            time.sleep(JANITOR_EVERY_SECONDS)
+            with app.app_context():
+                try:
+                    refresh_in_flight()
+                    settle_orphans()
+                except Exception:
+                    db.session.rollback()
+                    log.exception("hold janitor failed; retrying in a minute")
+
+    threading.Thread(target=loop, name="lumyx-hold-janitor", daemon=True).start()

@@ -1,0 +1,118 @@
+"""Money under concurrency: many simultaneous requests from an account that can
+afford only a few never take the balance below zero, never lose a usage row,
+and leave a ledger that sums to the balance. Runs on whichever database the
+suite runs on (CI: SQLite, then PostgreSQL)."""
+from __future__ import annotations
+
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import requests
+from sqlalchemy import update
+
+from tests.support.servers import flask_cli
+
+MICRO = 1_000_000
+
+
+def test_many_simultaneous_requests_on_a_small_balance(make_account, books, live):
+    user_id, key = make_account(5)   # each hold is ~1.4 credits: about three fit at once
+    body = {"model": "gpt-5.2", "max_tokens": 1000,
+            "messages": [{"role": "user", "content": "hello there [[scenario:slow:300]]"}]}
+
+    def one(_):
+        response = requests.post(live.url + "/v1/chat/completions", json=body, timeout=60,
+                                 headers={"Authorization": f"Bearer {key}"})
+        return response.status_code, response.headers.get("x-request-id")
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        results = list(pool.map(one, range(40)))
+    statuses = [status for status, _ in results]
+    assert set(statuses) <= {200, 402}
+    assert statuses.count(200) >= 3 and statuses.count(402) >= 1
+
+    balance, held = books.settled(user_id)
+    assert held == 0 and balance >= 0
+    rows = {row.id: row for row in books.usage_rows(user_id)}
+    assert all(request_id in rows for _, request_id in results), "every request has its usage row"
+    charged = [row for row in rows.values() if row.cost]
+    assert len(charged) == statuses.count(200)
+    usage_entries = [e for e in books.ledger(user_id) if e.kind == "usage"]
+    assert sorted(e.ref for e in usage_entries) == sorted(row.id for row in charged)
+    assert sum(row.cost for row in rows.values()) == 5 * MICRO - balance
+    books.consistent(user_id)
+
+
+def test_settlement_happens_once(app, make_account, books):
+    from lumyx.extensions import db
+    from lumyx.services import ledger
+
+    user_id, _key = make_account(3)
+    ref = "req_" + uuid.uuid4().hex
+    with app.app_context():
+        assert ledger.hold(user_id, 2 * MICRO, ref, model_id="gpt-5.2")
+        assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), \
+            "only 1 credit is unreserved"
+        assert ledger.settle(user_id, ref, 1_500_000) == (True, 1_500_000)
+        db.session.commit()
+        assert ledger.settle(user_id, ref, 1_500_000) == (False, 0)
+        db.session.rollback()
+    assert books.balance(user_id) == (1_500_000, 0)
+    books.consistent(user_id)
+
+
+def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make_account, books):
+    from lumyx.extensions import db
+    from lumyx.services import ledger
+
+    user_id, _key = make_account(3)
+    first, second = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
+    with app.app_context():
+        assert ledger.hold(user_id, 1 * MICRO, first, model_id="m")
+        assert ledger.hold(user_id, 2 * MICRO, second, model_id="m")
+        # The first request turned out dearer than its hold; all else is reserved.
+        assert ledger.settle(user_id, first, 1_200_000) == (True, 1 * MICRO)
+        db.session.commit()
+        assert ledger.settle(user_id, second, 500_000) == (True, 500_000)
+        db.session.commit()
+    assert books.balance(user_id) == (1_500_000, 0)
+
+
+def test_credits_on_hold_cannot_be_removed(app, make_account, server_env):
+    from lumyx.extensions import db
+    from lumyx.models import User
+    from lumyx.services import ledger
+
+    user_id, _key = make_account(3)
+    with app.app_context():
+        assert ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="m")
+        email = db.session.get(User, user_id).email
+    result = flask_cli(server_env, "add-credits", email, "-2", check=False)
+    assert result.returncode != 0 and "below zero" in result.stderr
+
+
+def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account, books, server_env):
+    from lumyx.extensions import db
+    from lumyx.models import Hold
+    from lumyx.models._types import utcnow
+    from lumyx.services import billing, ledger
+
+    user_id, _key = make_account(4)
+    stale, fresh = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
+    with app.app_context():
+        assert ledger.hold(user_id, 1 * MICRO, stale, model_id="gpt-5.2")
+        assert ledger.hold(user_id, 1 * MICRO, fresh, model_id="gpt-5.2")
+        db.session.execute(update(Hold).where(Hold.id == stale).values(seen_at=utcnow() - timedelta(minutes=10)))
+        db.session.commit()
+        assert billing.settle_orphans() == 1
+        assert billing.settle_orphans() == 0
+    assert books.balance(user_id) == (4 * MICRO, 1 * MICRO)
+    row = books.usage(stale)
+    assert row.error_code == "worker_lost" and row.cost == 0 and row.partial and row.model_id == "gpt-5.2"
+    with app.app_context():
+        db.session.execute(update(Hold).where(Hold.id == fresh).values(seen_at=utcnow() - timedelta(minutes=10)))
+        db.session.commit()
+    result = flask_cli(server_env, "settle-holds")
+    assert "released 1 orphaned holds" in result.stdout
+    books.consistent(user_id)
