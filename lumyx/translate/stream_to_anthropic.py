@@ -39,13 +39,17 @@ Event sequence produced by :class:`OpenAIToAnthropicStream`:
   known, ``input_tokens`` / cache counts) and ``message_stop`` are emitted as
   soon as both finish reason and usage are known, or on :meth:`close`.
 * Without a ``finish_reason`` (a truncated stream), :meth:`close` uses
-  ``max_tokens`` when a tool call's arguments are not complete JSON (the output
-  was cut off, as when Anthropic stops at ``max_tokens`` inside a tool call: a
-  client must not run that call), else ``tool_use`` if any tool call was seen,
-  else ``end_turn``.
-* A chunk carrying an ``error`` object (no choices) emits nothing: the error
-  is stored in :attr:`OpenAIToAnthropicStream.error`, the stream is finished and
-  :meth:`close` then emits nothing, so that the gateway reports it.
+  ``max_tokens`` when a tool call's arguments are not complete JSON (empty
+  arguments count as ``{}``): the output was cut off, as when Anthropic stops
+  at ``max_tokens`` inside a tool call, and a client must not run that call.
+  Otherwise it uses ``tool_use`` if any tool call was seen, else ``end_turn``.
+* A chunk carrying an ``error`` object emits nothing: the error is stored in
+  :attr:`OpenAIToAnthropicStream.error`, the stream is finished and
+  :meth:`close` then emits nothing, so that the gateway reports it. This holds
+  with or without ``choices``: OpenRouter reports a mid-stream failure as an
+  ``error`` next to a choice with ``finish_reason: "error"``. A
+  ``finish_reason`` of ``error`` without an ``error`` object is handled the
+  same way, with a generic ``server_error``; it is never a normal ``end_turn``.
 """
 
 from __future__ import annotations
@@ -114,8 +118,10 @@ class OpenAIToAnthropicStream:
         if self.finished:
             return []
         choices = chunk.get("choices")
-        if chunk.get("error") is not None and not choices:
-            error = chunk["error"]
+        error = chunk.get("error")
+        if error is None and choices and isinstance(choices[0], dict) and choices[0].get("finish_reason") == "error":
+            error = {"type": "server_error", "message": "the upstream model stopped with an error"}
+        if error is not None:
             self.error = error if isinstance(error, dict) else {"message": str(error)}
             self.finished = True
             return []

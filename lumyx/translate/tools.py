@@ -33,7 +33,9 @@ from __future__ import annotations
 
 from .errors import TranslationError
 
+
 def _empty_schema() -> dict:
+    """A fresh empty object schema (never shared between requests)."""
     return {"type": "object", "properties": {}}
 
 
