@@ -8,7 +8,7 @@ import click
 from flask import Flask, current_app
 
 from . import money
-from .services import accounts, catalog_file, keys, ledger
+from .services import accounts, billing, catalog_file, keys, ledger
 
 
 def _fail(message: str):
@@ -101,6 +101,40 @@ def prepare():
         click.echo(f"admin account {email} is ready")
 
 
+@click.command("settle-holds")
+@click.option("--minutes", default=5, show_default=True, help="Settle holds not refreshed for this long.")
+def settle_holds(minutes):
+    """Release credit holds left by stopped workers (each worker also does this every minute)."""
+    from datetime import timedelta
+
+    count = billing.settle_orphans(timedelta(minutes=minutes))
+    click.echo(f"released {count} orphaned holds")
+
+
+@click.command("reconcile-payments")
+@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
+              help="How far back to look at Stripe Checkout sessions.")
+def reconcile_payments(days):
+    """Credit paid Stripe checkouts whose webhook never arrived."""
+    from datetime import timedelta
+
+    from .extensions import db
+    from .models import User
+    from .models._types import utcnow
+    from .services import payments
+
+    try:
+        fixed = payments.reconcile(utcnow() - timedelta(days=days))
+    except (payments.NotConfigured, payments.StripeUnavailable) as exc:
+        _fail(str(exc))
+    for item in fixed:
+        email = db.session.get(User, item.user_id).email
+        click.echo(f"credited {money.format_credits(item.credits, 2)} credits to {email} "
+                   f"(Stripe session {item.session_id})")
+    click.echo(f"{len(fixed)} payment(s) credited")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_key, add_credits, load_catalog, prepare):
+    for command in (create_user, create_key, add_credits, load_catalog, prepare, settle_holds,
+                    reconcile_payments):
         app.cli.add_command(command)

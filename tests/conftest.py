@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 
+from tests.fakes import stripe_api
 from tests.fakes.upstream import start_process
 from tests.support.catalog import UPSTREAM_KEY, catalog_yaml
 from tests.support.servers import LiveServer, TestDatabase, flask_cli
@@ -21,6 +22,14 @@ def upstream():
 
 
 @pytest.fixture(scope="session")
+def stripe_fake():
+    """The Stripe API stand-in (tests/fakes/stripe_api.py) the server's stripe library talks to."""
+    server = stripe_api.start_process()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
 def database(tmp_path_factory):
     db = TestDatabase(tmp_path_factory.mktemp("db"))
     yield db
@@ -28,7 +37,7 @@ def database(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def server_env(database, upstream, tmp_path_factory):
+def server_env(database, upstream, stripe_fake, tmp_path_factory):
     """The environment an operator would give `make run`."""
     catalog = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
     catalog.write_text(catalog_yaml(upstream.url))
@@ -42,6 +51,9 @@ def server_env(database, upstream, tmp_path_factory):
         "WRONG_UPSTREAM_KEY": "not-the-upstream-key",
         "LUMYX_CATALOG_REFRESH_SECONDS": "1",
         "LUMYX_AUTH_CACHE_SECONDS": "1",
+        "STRIPE_SECRET_KEY": stripe_fake.key,
+        "STRIPE_WEBHOOK_SECRET": "whsec_lumyx_test_webhook_secret",
+        "STRIPE_API_BASE": stripe_fake.url,
     })
     return env
 

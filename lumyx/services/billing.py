@@ -21,7 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import money
@@ -115,22 +115,36 @@ def local_day(tz_name: str) -> tuple[str, datetime]:
     return now.date().isoformat(), midnight.astimezone(timezone.utc)
 
 
-def _insert_ignore(values: dict):
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(FreeUsage).values(**values).on_conflict_do_nothing()
+_free = FreeUsage.__table__
+_count_statements: dict[str, object] = {}
+
+
+def _count_statement():
+    """One atomic statement: add this request to the day's count unless the cap is reached."""
+    dialect = db.engine.dialect.name
+    statement = _count_statements.get(dialect)
+    if statement is None:
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert
+        new_day = insert(_free).values(user_id=bindparam("user_id"), day=bindparam("day"), used=1)
+        statement = new_day.on_conflict_do_update(
+            index_elements=[_free.c.user_id, _free.c.day], set_={"used": _free.c.used + 1},
+            where=_free.c.used < bindparam("limit")).returning(_free.c.used)
+        _count_statements[dialect] = statement
+    return statement
+
+
+_UNCOUNT = (_free.update()
+            .where(_free.c.user_id == bindparam("uid"), _free.c.day == bindparam("local_day"), _free.c.used > 0)
+            .values(used=_free.c.used - 1))
 
 
 def _count_free(call: Call, limit: int) -> None:
     if limit <= 0:
         return
     day, resets_at = local_day(call.key.timezone)
-    user_id = call.key.user_id
-    db.session.execute(_insert_ignore({"user_id": user_id, "day": day, "used": 0}))
-    counted = db.session.execute(
-        update(FreeUsage).where(FreeUsage.user_id == user_id, FreeUsage.day == day, FreeUsage.used < limit)
-        .values(used=FreeUsage.used + 1)
-    ).rowcount
-    db.session.commit()
+    with db.engine.begin() as conn:
+        counted = conn.execute(_count_statement(), {"user_id": call.key.user_id, "day": day,
+                                                    "limit": limit}).first() is not None
     if not counted:
         call.status, call.error_code = 429, "rate_limit_exceeded"
         retry_after = max(1, int((resets_at - datetime.now(timezone.utc)).total_seconds()))
@@ -160,6 +174,9 @@ def _metered_tokens(call: Call) -> None:
     usage.reported = False
 
 
+_ADD_USAGE = UsageRecord.__table__.insert()
+
+
 def settle(call: Call) -> None:
     """Charge, release and record the call, in one transaction; exactly once."""
     _in_flight.discard(call.request_id)
@@ -168,36 +185,31 @@ def settle(call: Call) -> None:
     usage = call.usage
     cost = money.cost_micro(usage.input_tokens, usage.output_tokens, call.model.price_input, call.model.price_output)
     charged = 0
-    try:
+    with db.engine.begin() as conn:
         if call.hold:
-            settled, charged = ledger.settle(call.key.user_id, call.request_id, cost,
+            settled, charged = ledger.settle(conn, call.key.user_id, call.request_id, cost,
                                              note=f"{call.model.id} {call.request_id}")
             if not settled:
-                db.session.rollback()
                 log.warning("hold of %s was settled already", call.request_id)
                 return
         elif call.free_day and call.route is None:
             # The request got no answer: it does not count against the cap.
-            db.session.execute(update(FreeUsage).where(
-                FreeUsage.user_id == call.key.user_id, FreeUsage.day == call.free_day, FreeUsage.used > 0
-            ).values(used=FreeUsage.used - 1))
-        db.session.add(_usage_row(call, charged, cost - charged))
-        db.session.commit()
-    except Exception:
-        db.session.rollback()
-        raise
+            conn.execute(_UNCOUNT, {"uid": call.key.user_id, "local_day": call.free_day})
+        conn.execute(_ADD_USAGE, _usage_row(call, charged, cost - charged))
 
 
-def _usage_row(call: Call, charged: int, unpaid: int) -> UsageRecord:
+def _usage_row(call: Call, charged: int, unpaid: int) -> dict:
     usage = call.usage
-    return UsageRecord(
-        id=call.request_id, user_id=call.key.user_id, api_key_id=call.key.key_id, model_id=call.model.id,
-        provider_id=call.route.provider.id if call.route else None, operation=call.operation,
-        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-        reasoning_tokens=usage.reasoning_tokens, cached_tokens=usage.cached_tokens,
-        tokens_reported=usage.reported, cost=charged, unpaid=max(unpaid, 0), latency_ms=call.latency_ms,
-        status_code=call.status, error_code=call.error_code, stream=call.stream, partial=call.partial,
-        thinking_used=call.thinking_used)
+    return {
+        "id": call.request_id, "user_id": call.key.user_id, "api_key_id": call.key.key_id,
+        "model_id": call.model.id, "provider_id": call.route.provider.id if call.route else None,
+        "operation": call.operation, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens, "cached_tokens": usage.cached_tokens,
+        "tokens_reported": usage.reported, "cost": charged, "unpaid": max(unpaid, 0),
+        "latency_ms": call.latency_ms, "status_code": call.status, "error_code": call.error_code,
+        "stream": call.stream, "partial": call.partial, "thinking_used": call.thinking_used,
+        "created_at": utcnow(),
+    }
 
 
 # -- the janitor -------------------------------------------------------------
@@ -218,13 +230,14 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
     db.session.rollback()
     settled_count = 0
     for hold_id, user_id, api_key_id, model_id in orphans:
-        settled, _ = ledger.settle(user_id, hold_id, 0, note="released: the request's worker stopped")
-        if settled:
-            db.session.add(UsageRecord(id=hold_id, user_id=user_id, api_key_id=api_key_id, model_id=model_id,
-                                       operation="unknown", tokens_reported=False, status_code=500,
-                                       error_code="worker_lost", partial=True))
-            settled_count += 1
-        db.session.commit()
+        with db.engine.begin() as conn:
+            settled, _ = ledger.settle(conn, user_id, hold_id, 0)
+            if settled:
+                conn.execute(_ADD_USAGE, {
+                    "id": hold_id, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
+                    "operation": "unknown", "tokens_reported": False, "status_code": 500,
+                    "error_code": "worker_lost", "partial": True, "created_at": utcnow()})
+                settled_count += 1
     if settled_count:
         log.warning("released %d holds of stopped workers", settled_count)
     return settled_count

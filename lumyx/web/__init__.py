@@ -2,6 +2,7 @@
 from flask import Blueprint, Flask, render_template, request
 
 from .. import runtime
+from .webhooks import webhooks
 
 pages = Blueprint("pages", __name__)
 
@@ -15,3 +16,4 @@ def home():
 
 def init_app(app: Flask) -> None:
     app.register_blueprint(pages)
+    app.register_blueprint(webhooks)

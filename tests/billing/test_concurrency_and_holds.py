@@ -54,10 +54,10 @@ def test_settlement_happens_once(app, make_account, books):
         assert ledger.hold(user_id, 2 * MICRO, ref, model_id="gpt-5.2")
         assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), \
             "only 1 credit is unreserved"
-        assert ledger.settle(user_id, ref, 1_500_000) == (True, 1_500_000)
-        db.session.commit()
-        assert ledger.settle(user_id, ref, 1_500_000) == (False, 0)
-        db.session.rollback()
+        with db.engine.begin() as conn:
+            assert ledger.settle(conn, user_id, ref, 1_500_000) == (True, 1_500_000)
+        with db.engine.begin() as conn:
+            assert ledger.settle(conn, user_id, ref, 1_500_000) == (False, 0)
     assert books.balance(user_id) == (1_500_000, 0)
     books.consistent(user_id)
 
@@ -72,10 +72,10 @@ def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make
         assert ledger.hold(user_id, 1 * MICRO, first, model_id="m")
         assert ledger.hold(user_id, 2 * MICRO, second, model_id="m")
         # The first request turned out dearer than its hold; all else is reserved.
-        assert ledger.settle(user_id, first, 1_200_000) == (True, 1 * MICRO)
-        db.session.commit()
-        assert ledger.settle(user_id, second, 500_000) == (True, 500_000)
-        db.session.commit()
+        with db.engine.begin() as conn:
+            assert ledger.settle(conn, user_id, first, 1_200_000) == (True, 1 * MICRO)
+        with db.engine.begin() as conn:
+            assert ledger.settle(conn, user_id, second, 500_000) == (True, 500_000)
     assert books.balance(user_id) == (1_500_000, 0)
 
 
