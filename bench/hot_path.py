@@ -4,7 +4,11 @@ the work of auth, validation, routing, the local model and the response.
 
     .venv/bin/python bench/hot_path.py [--requests 5000]
 
-Uses a throw-away SQLite database and the default catalog.
+Uses a throw-away SQLite database (or the PostgreSQL server of BENCH_POSTGRES,
+e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test, in a fresh database)
+and the default catalog plus one priced model served by the local provider, so
+that the difference between the free and the priced local model is what the
+credit hold and its settlement cost.
 """
 from __future__ import annotations
 
@@ -27,7 +31,22 @@ def main() -> None:
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp()
-    os.environ.update(DATABASE_URL=f"sqlite:///{tmp}/bench.db", SECRET_KEY="bench")
+    postgres = os.environ.get("BENCH_POSTGRES")
+    if postgres:
+        import uuid
+
+        import psycopg
+
+        name = "lumyx_bench_" + uuid.uuid4().hex[:8]
+        with psycopg.connect(postgres.replace("+psycopg", ""), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        database_url = postgres.rsplit("/", 1)[0] + "/" + name
+    else:
+        database_url = f"sqlite:///{tmp}/bench.db"
+    os.environ.update(DATABASE_URL=database_url, SECRET_KEY="bench", LUMYX_FREE_DAILY_LIMIT="1000000000")
+    priced = Path(tmp) / "priced.yaml"
+    priced.write_text("models:\n  - {id: bench-priced, pricing: {input: 1.0, output: 2.0}, max_output_tokens: 1000,\n"
+                      "     routes: [{provider: local, model: bench-priced}]}\n")
     import logging
 
     from flask_migrate import upgrade
@@ -41,7 +60,8 @@ def main() -> None:
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         catalog_file.load(app.config["LUMYX_CATALOG"])
-        user = accounts.create_user("bench@example.com", "bench-password")
+        catalog_file.load(priced)
+        user = accounts.create_user("bench@example.com", "bench-password", credits_micro=10**15)
         _row, key = keys.create_key(user)
 
     headers = {"Authorization": f"Bearer {key}"}
@@ -79,9 +99,12 @@ def main() -> None:
         "POST /v1/chat/completions lumyx-local": environ("POST", "/v1/chat/completions", chat),
         "POST /v1/chat/completions lumyx-local stream": environ("POST", "/v1/chat/completions",
                                                                 {**chat, "stream": True}),
+        "POST /v1/chat/completions priced local model": environ("POST", "/v1/chat/completions",
+                                                                {**chat, "model": "bench-priced"}),
     }
     results = {name: timed(env_raw, args.requests) for name, env_raw in cases.items()}
     floor = results["GET /v1/health (Flask floor)"]
+    print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")
     print(f"{'case':48} {'µs/request':>11} {'beyond floor':>13}")
     for name, us in results.items():
         print(f"{name:48} {us:11.1f} {us - floor:13.1f}")

@@ -7,7 +7,7 @@ hold is settled exactly once — releases the reservation and charges the
 actual cost as one ``usage`` entry."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
@@ -55,51 +55,60 @@ def post(user_id: int, amount: int, kind: str, *, note: str = "", ref: str | Non
     return entry
 
 
+# The hot path (holds and settlements) runs prebuilt Core statements on a
+# connection of its own: no ORM unit of work, no statement built per request.
+_users, _holds, _entries = User.__table__, Hold.__table__, LedgerEntry.__table__
+_AVAILABLE = select(_users.c.balance - _users.c.held).where(_users.c.id == bindparam("user_id"))
+_RESERVE = (_users.update()
+            .where(_users.c.id == bindparam("user_id"), _users.c.balance > 0,
+                   _users.c.balance - _users.c.held >= bindparam("amount"))
+            .values(held=_users.c.held + bindparam("amount")))
+_ADD_HOLD = _holds.insert()
+_TAKE_HOLD = _holds.delete().where(_holds.c.id == bindparam("ref")).returning(_holds.c.amount)
+_CHARGE = (_users.update()
+           .where(_users.c.id == bindparam("user_id"),
+                  _users.c.balance - bindparam("cost") >= _users.c.held - bindparam("amount"))
+           .values(held=_users.c.held - bindparam("amount"), balance=_users.c.balance - bindparam("cost"))
+           .returning(_users.c.balance))
+_CHARGE_HOLD = (_users.update().where(_users.c.id == bindparam("user_id"))
+                .values(held=_users.c.held - bindparam("amount"), balance=_users.c.balance - bindparam("amount"))
+                .returning(_users.c.balance))
+_ADD_ENTRY = _entries.insert()
+
+
 def available(user_id: int) -> int:
     """What can be spent or held now: the balance less what is held."""
-    value = db.session.scalar(select(User.balance - User.held).where(User.id == user_id))
-    db.session.rollback()
-    return value or 0
+    with db.engine.connect() as conn:
+        return conn.execute(_AVAILABLE, {"user_id": user_id}).scalar() or 0
 
 
 def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None) -> bool:
     """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short."""
-    reserved = db.session.execute(
-        update(User).where(User.id == user_id, User.balance > 0, User.balance - User.held >= amount)
-        .values(held=User.held + amount)
-    ).rowcount
-    if not reserved:
-        db.session.rollback()
-        return False
-    now = utcnow()
-    db.session.add(Hold(id=ref, user_id=user_id, api_key_id=api_key_id, model_id=model_id, amount=amount,
-                        created_at=now, seen_at=now))
-    db.session.commit()
+    with db.engine.begin() as conn:
+        if not conn.execute(_RESERVE, {"user_id": user_id, "amount": amount}).rowcount:
+            return False
+        now = utcnow()
+        conn.execute(_ADD_HOLD, {"id": ref, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
+                                 "amount": amount, "created_at": now, "seen_at": now})
     return True
 
 
-def settle(user_id: int, ref: str, cost: int, *, note: str = "") -> tuple[bool, int]:
-    """End hold ``ref``, charging ``cost`` µcr, in the caller's transaction (not committed).
+def settle(conn, user_id: int, ref: str, cost: int, *, note: str = "") -> tuple[bool, int]:
+    """End hold ``ref``, charging ``cost`` µcr, in the transaction of ``conn``.
 
     Returns (settled, charged): settled is False when the hold was settled
     already. A cost beyond the hold is charged when the unreserved balance
     covers it, else only the hold is charged.
     """
-    amount = db.session.execute(delete(Hold).where(Hold.id == ref).returning(Hold.amount)).scalar()
+    amount = conn.execute(_TAKE_HOLD, {"ref": ref}).scalar()
     if amount is None:
         return False, 0
     charged = cost
-    balance = db.session.execute(
-        update(User).where(User.id == user_id, User.balance - cost >= User.held - amount)
-        .values(held=User.held - amount, balance=User.balance - cost).returning(User.balance)
-    ).scalar()
+    balance = conn.execute(_CHARGE, {"user_id": user_id, "cost": cost, "amount": amount}).scalar()
     if balance is None:
         charged = amount
-        balance = db.session.execute(
-            update(User).where(User.id == user_id)
-            .values(held=User.held - amount, balance=User.balance - amount).returning(User.balance)
-        ).scalar()
+        balance = conn.execute(_CHARGE_HOLD, {"user_id": user_id, "amount": amount}).scalar()
     if charged:
-        db.session.add(LedgerEntry(user_id=user_id, amount=-charged, balance_after=balance, kind="usage",
-                                   note=note[:500], ref=ref))
+        conn.execute(_ADD_ENTRY, {"user_id": user_id, "amount": -charged, "balance_after": balance,
+                                  "kind": "usage", "note": note[:500], "ref": ref, "created_at": utcnow()})
     return True, charged
