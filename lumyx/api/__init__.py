@@ -7,7 +7,7 @@ PREFIXES = ("/v1", "/api/v1", "/api/v1/v1", "/v1/v1")
 
 
 def init_app(app: Flask) -> None:
-    from . import anthropic_views, catalog_views, openai_views  # noqa: F401  (routes register on import)
+    from . import anthropic_views, catalog_views, openai_views, usage_views  # noqa: F401  (routes register on import)
     from .blueprint import api
 
     for i, prefix in enumerate(PREFIXES):

@@ -65,3 +65,19 @@ class FreeUsage(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD in the account's timezone
     used: Mapped[int] = mapped_column(default=0)
+
+
+class UsageHourly(db.Model):
+    """Usage rolled up per account, model and UTC hour, kept in step with usage_records
+    (same transaction), so the Usage API's totals never scan the raw rows."""
+
+    __tablename__ = "usage_hourly"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)          # naive UTC, truncated to the hour
+    model_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    cost: Mapped[int] = mapped_column(BigInteger, default=0)              # µcr
+    latency_ms: Mapped[int] = mapped_column(BigInteger, default=0)        # summed, for the average

@@ -19,18 +19,15 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select, update
 
 from .. import money
 from ..errors import ApiError
 from ..extensions import db
-from ..models import FreeUsage, Hold, UsageRecord
+from ..models import Hold
 from ..models._types import utcnow
-from ..models.user import DEFAULT_TIMEZONE
-from . import ledger, tokens
+from . import free_cap, ledger, tokens, usage
 from .calls import Call
 
 log = logging.getLogger("lumyx.billing")
@@ -62,6 +59,20 @@ def max_output(call: Call) -> int:
     if asked:
         return min(asked, limit) if limit else asked
     return limit or DEFAULT_MAX_OUTPUT
+
+
+def _count_free(call: Call, limit: int) -> None:
+    if limit <= 0:
+        return
+    day, resets_at = free_cap.local_day(call.key.timezone)
+    if not free_cap.count(call.key.user_id, day, limit):
+        call.status, call.error_code = 429, "rate_limit_exceeded"
+        retry_after = max(1, int((resets_at - datetime.now(timezone.utc)).total_seconds()))
+        raise ApiError(429, "rate_limit_exceeded",
+                       f"Free model daily limit reached ({limit} requests a day); it resets at midnight "
+                       f"{call.key.timezone} ({resets_at.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
+                       headers={"retry-after": str(retry_after)})
+    call.free_day = day
 
 
 def admit(call: Call, free_daily_limit: int) -> None:
@@ -104,77 +115,18 @@ def _hold(call: Call, amount: int) -> bool:
     return True
 
 
-def local_day(tz_name: str) -> tuple[str, datetime]:
-    """The account's current local date and the UTC instant of its next midnight."""
-    try:
-        zone = ZoneInfo(tz_name)
-    except (KeyError, ValueError):
-        zone = ZoneInfo(DEFAULT_TIMEZONE)
-    now = datetime.now(zone)
-    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=zone)
-    return now.date().isoformat(), midnight.astimezone(timezone.utc)
-
-
-_free = FreeUsage.__table__
-_count_statements: dict[str, object] = {}
-
-
-def _count_statement():
-    """One atomic statement: add this request to the day's count unless the cap is reached."""
-    dialect = db.engine.dialect.name
-    statement = _count_statements.get(dialect)
-    if statement is None:
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert
-        new_day = insert(_free).values(user_id=bindparam("user_id"), day=bindparam("day"), used=1)
-        statement = new_day.on_conflict_do_update(
-            index_elements=[_free.c.user_id, _free.c.day], set_={"used": _free.c.used + 1},
-            where=_free.c.used < bindparam("limit")).returning(_free.c.used)
-        _count_statements[dialect] = statement
-    return statement
-
-
-_UNCOUNT = (_free.update()
-            .where(_free.c.user_id == bindparam("uid"), _free.c.day == bindparam("local_day"), _free.c.used > 0)
-            .values(used=_free.c.used - 1))
-
-
-def _count_free(call: Call, limit: int) -> None:
-    if limit <= 0:
-        return
-    day, resets_at = local_day(call.key.timezone)
-    with db.engine.begin() as conn:
-        counted = conn.execute(_count_statement(), {"user_id": call.key.user_id, "day": day,
-                                                    "limit": limit}).first() is not None
-    if not counted:
-        call.status, call.error_code = 429, "rate_limit_exceeded"
-        retry_after = max(1, int((resets_at - datetime.now(timezone.utc)).total_seconds()))
-        raise ApiError(429, "rate_limit_exceeded",
-                       f"Free model daily limit reached ({limit} requests a day); it resets at midnight "
-                       f"{call.key.timezone} ({resets_at.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
-                       headers={"retry-after": str(retry_after)})
-    call.free_day = day
-
-
-def free_used(user_id: int, tz_name: str) -> int:
-    day, _ = local_day(tz_name)
-    return db.session.scalar(select(FreeUsage.used).where(FreeUsage.user_id == user_id, FreeUsage.day == day)) or 0
-
-
 # -- settlement --------------------------------------------------------------
 
 def _metered_tokens(call: Call) -> None:
     """Fills in what the upstream did not report, with the real tokenizer."""
-    usage = call.usage
-    if usage.reported and not call.partial:
+    metered = call.usage
+    if metered.reported and not call.partial:
         return
-    if not usage.input_tokens and call.route is not None:
-        usage.input_tokens = tokens.estimate_input(call.body)
+    if not metered.input_tokens and call.route is not None:
+        metered.input_tokens = tokens.estimate_input(call.body)
     delivered = tokens.output(call.output_parts) if call.output_parts else 0
-    usage.output_tokens = max(usage.output_tokens, delivered) if not call.partial else delivered
-    usage.reported = False
-
-
-_ADD_USAGE = UsageRecord.__table__.insert()
+    metered.output_tokens = max(metered.output_tokens, delivered) if not call.partial else delivered
+    metered.reported = False
 
 
 def settle(call: Call) -> None:
@@ -182,8 +134,9 @@ def settle(call: Call) -> None:
     _in_flight.discard(call.request_id)
     if call.route is not None or call.partial:
         _metered_tokens(call)
-    usage = call.usage
-    cost = money.cost_micro(usage.input_tokens, usage.output_tokens, call.model.price_input, call.model.price_output)
+    metered = call.usage
+    cost = money.cost_micro(metered.input_tokens, metered.output_tokens, call.model.price_input,
+                            call.model.price_output)
     charged = 0
     with db.engine.begin() as conn:
         if call.hold:
@@ -194,18 +147,18 @@ def settle(call: Call) -> None:
                 return
         elif call.free_day and call.route is None:
             # The request got no answer: it does not count against the cap.
-            conn.execute(_UNCOUNT, {"uid": call.key.user_id, "local_day": call.free_day})
-        conn.execute(_ADD_USAGE, _usage_row(call, charged, cost - charged))
+            free_cap.uncount(conn, call.key.user_id, call.free_day)
+        usage.record(conn, _usage_row(call, charged, cost - charged))
 
 
 def _usage_row(call: Call, charged: int, unpaid: int) -> dict:
-    usage = call.usage
+    metered = call.usage
     return {
         "id": call.request_id, "user_id": call.key.user_id, "api_key_id": call.key.key_id,
         "model_id": call.model.id, "provider_id": call.route.provider.id if call.route else None,
-        "operation": call.operation, "input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
-        "reasoning_tokens": usage.reasoning_tokens, "cached_tokens": usage.cached_tokens,
-        "tokens_reported": usage.reported, "cost": charged, "unpaid": max(unpaid, 0),
+        "operation": call.operation, "input_tokens": metered.input_tokens, "output_tokens": metered.output_tokens,
+        "reasoning_tokens": metered.reasoning_tokens, "cached_tokens": metered.cached_tokens,
+        "tokens_reported": metered.reported, "cost": charged, "unpaid": max(unpaid, 0),
         "latency_ms": call.latency_ms, "status_code": call.status, "error_code": call.error_code,
         "stream": call.stream, "partial": call.partial, "thinking_used": call.thinking_used,
         "created_at": utcnow(),
@@ -233,7 +186,7 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
         with db.engine.begin() as conn:
             settled, _ = ledger.settle(conn, user_id, hold_id, 0)
             if settled:
-                conn.execute(_ADD_USAGE, {
+                usage.record(conn, {
                     "id": hold_id, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
                     "operation": "unknown", "tokens_reported": False, "status_code": 500,
                     "error_code": "worker_lost", "partial": True, "created_at": utcnow()})

@@ -178,7 +178,7 @@ class TestFreeModelDailyCap:
             "priced models are not capped, only paid for"
 
     def test_the_day_is_the_accounts_local_day(self, app):
-        from lumyx.services.billing import local_day
+        from lumyx.services.free_cap import local_day
 
         tokyo_day, tokyo_reset = local_day("Asia/Tokyo")
         ny_day, ny_reset = local_day("America/New_York")
@@ -187,11 +187,11 @@ class TestFreeModelDailyCap:
         assert local_day("Not/AZone")[0] == ny_day
 
     def test_a_request_that_got_no_answer_does_not_count(self, make_account, post, app):
-        from lumyx.services import billing
+        from lumyx.services import free_cap
 
         user_id, key = make_account(0)
         for _ in range(3):
             assert post(key, "/v1/chat/completions", {"model": "failing-chat", "messages": [
                 {"role": "user", "content": "x"}]}).status_code == 502
         with app.app_context():
-            assert billing.free_used(user_id, "America/New_York") == 0
+            assert free_cap.used(user_id, "America/New_York") == 0

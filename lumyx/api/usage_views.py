@@ -1,0 +1,22 @@
+"""GET usage: the account's usage and costs (the key's account, all its keys)."""
+from __future__ import annotations
+
+import orjson
+from flask import Response, request
+
+from .. import runtime
+from ..errors import bad_request
+from ..services import usage
+from .auth import require_key
+from .blueprint import api
+
+
+@api.get("/usage")
+def get_usage():
+    key = require_key()
+    try:
+        filters = usage.parse_filters(request.args, key.timezone)
+    except usage.UsageQueryError as exc:
+        raise bad_request(str(exc), exc.param) from None
+    report = usage.report(key.user_id, filters, runtime.get().free_daily_limit)
+    return Response(orjson.dumps(report), mimetype="application/json")
