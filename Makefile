@@ -25,8 +25,46 @@ prepare: $(VENV)/.deps-run
 run: prepare
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.deps-dev
+test: $(VENV)/.deps-dev tools
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# Integration clients (tests/integrations): Node.js 22, the OpenAI Node SDK and Claude Code
+# from tests/integrations/package-lock.json; aider and LiteLLM in a venv of their own.
+# Pinned; a second run does nothing until a pin changes.
+TOOLS_VENV := .venv-tools
+INTEGRATIONS := tests/integrations
+
+.PHONY: tools clean-tools
+
+tools: $(INTEGRATIONS)/node_modules/.installed $(TOOLS_VENV)/.installed
+
+$(INTEGRATIONS)/node_modules/.installed: $(INTEGRATIONS)/package.json $(INTEGRATIONS)/package-lock.json
+	cd $(INTEGRATIONS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(TOOLS_VENV)/.installed: $(INTEGRATIONS)/requirements-tools.txt
+	python3 -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS_VENV)/bin/python -m pip install -q -r $(INTEGRATIONS)/requirements-tools.txt
+	touch $@
+
+clean-tools:
+	rm -rf $(TOOLS_VENV) $(INTEGRATIONS)/node_modules
+
+# Browser tests (tests/browser) drive Debian's Chromium with Playwright; this installs
+# it when /usr/bin/chromium is missing (a fresh CI machine), and does nothing otherwise.
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: browser screenshots
+
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
+	fi
+
+# Refreshes docs/screenshots/ (each main page, desktop and phone) from the live server.
+screenshots: $(VENV)/.deps-dev browser
+	$(PY) -m pytest -q tests/browser/screenshots.py

@@ -18,6 +18,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     _logging()
 
     from . import api, cli, errors, extensions, models, runtime, web  # noqa: F401
+    from .services import rate_limits
 
     extensions.db.init_app(app)
     extensions.migrate.init_app(app, extensions.db, directory=str(config.ROOT / "migrations"))
@@ -26,6 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.register(app)
     runtime.init_app(app)
     api.init_app(app)
+    # After api.init_app: the API's key identification must run before the limiter's check.
+    rate_limits.configure(app)
+    extensions.limiter.init_app(app)
     web.init_app(app)
     cli.init_app(app)
     for name in list(app.blueprints):
@@ -35,10 +39,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
 
 def _logging() -> None:
-    root = logging.getLogger("lumyx")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-        root.addHandler(handler)
-        root.setLevel(logging.INFO)
-        root.propagate = False
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+    # flask-limiter says when its counter store goes away and comes back.
+    for name in ("lumyx", "flask-limiter"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(h, logging.StreamHandler) for h in logger.handlers):
+            logger.addHandler(handler)
+            logger.setLevel(logging.INFO)
+            logger.propagate = False

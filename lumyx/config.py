@@ -75,4 +75,12 @@ def from_environment() -> dict:
         "LUMYX_FREE_DAILY_LIMIT": _int("LUMYX_FREE_DAILY_LIMIT", 50),
         # How often a worker checks the database for catalog changes (seconds).
         "LUMYX_CATALOG_REFRESH_SECONDS": _int("LUMYX_CATALOG_REFRESH_SECONDS", 10),
+        # Web sessions: HttpOnly, SameSite=Lax, and Secure — "auto" leaves out Secure
+        # only for plain HTTP to a loopback address (a local `make run`).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "LUMYX_COOKIE_SECURE": (os.environ.get("LUMYX_COOKIE_SECURE") or "auto").strip().lower(),
+        "LUMYX_RATELIMIT_PREFIX": os.environ.get("LUMYX_RATELIMIT_PREFIX") or "lumyx",
+        # Rate-limit storage (API plan limits and web form throttling) is chosen by
+        # services/rate_limits.configure: REDIS_URL when set, else the database.
     }

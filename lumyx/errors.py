@@ -97,6 +97,8 @@ def register(app: Flask) -> None:
             404: "Unknown endpoint: " + request.path,
             405: f"Method {request.method} is not allowed on {request.path}.",
             413: "Request body is too large.",
+            429: f"Rate limit exceeded for this API key ({err.description}); retry after the time "
+                 "in the Retry-After header.",
         }.get(err.code, err.description or err.name)
         return ApiError(err.code or 500, code, message).response(request_wire())
 

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and initialised by create_app()."""
 import sqlite3
 
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -8,6 +9,8 @@ from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
+
+from .services import rate_limits
 
 
 class Base(DeclarativeBase):
@@ -18,6 +21,15 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
+
+
+# The one rate limiter. Per-key plan limits apply across every API route
+# (application limits, see services/rate_limits.py); web forms add per-route
+# limits with @limiter.limit(...), counted per client address (the key function
+# falls back to the address when a request carries no API key). Counters are
+# shared by all workers: Redis when REDIS_URL is set, else the database.
+limiter = Limiter(key_func=rate_limits.key, application_limits=[rate_limits.plan_limits],
+                  application_limits_exempt_when=rate_limits.exempt)
 
 
 @event.listens_for(Engine, "connect")

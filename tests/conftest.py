@@ -51,6 +51,8 @@ def server_env(database, upstream, stripe_fake, tmp_path_factory):
         "WRONG_UPSTREAM_KEY": "not-the-upstream-key",
         "LUMYX_CATALOG_REFRESH_SECONDS": "1",
         "LUMYX_AUTH_CACHE_SECONDS": "1",
+        # Counters of this run apart from any other run sharing the Redis server.
+        "LUMYX_RATELIMIT_PREFIX": "test-" + uuid.uuid4().hex[:8],
         "STRIPE_SECRET_KEY": stripe_fake.key,
         "STRIPE_WEBHOOK_SECRET": "whsec_lumyx_test_webhook_secret",
         "STRIPE_API_BASE": stripe_fake.url,
@@ -84,12 +86,13 @@ def live(app, server_env, tmp_path_factory):
 
 @pytest.fixture
 def account(app):
-    """A fresh user with credits and an API key: (user id, email, key)."""
+    """A fresh user with credits and an API key: (user id, email, key). Enterprise
+    plan, so that rate limits stay out of the way of tests about other things."""
     from lumyx.services import accounts, keys
 
     with app.app_context():
         user = accounts.create_user(f"user-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                    credits_micro=100 * 1_000_000)
+                                    plan="enterprise", credits_micro=100 * 1_000_000)
         _row, key = keys.create_key(user, "test")
         return user.id, user.email, key
 

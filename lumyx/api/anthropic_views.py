@@ -21,6 +21,7 @@ def _start(operation: str, validate) -> Call:
     key = require_key()
     body = json_body()
     facts = validate(body)
+    body = wire.hoist_system_messages(body)
     model = gateway.resolve(runtime.get().catalog.current(), body["model"])
     if model.is_embedding:
         raise bad_request(f"The model '{model.id}' is an embedding model; it cannot answer messages.", "model")

@@ -1,7 +1,11 @@
-"""API authentication: ``Authorization: Bearer <key>`` or ``x-api-key: <key>``."""
+"""API authentication: ``Authorization: Bearer <key>`` or ``x-api-key: <key>``.
+
+Every API request is identified before anything else runs (the rate limiter
+counts per key); the view then requires the identified key.
+"""
 from __future__ import annotations
 
-from flask import request
+from flask import g, request
 
 from .. import runtime
 from ..errors import ApiError
@@ -18,12 +22,18 @@ def presented_key() -> str | None:
     return key.strip() if key and key.strip() else None
 
 
-def require_key() -> KeyContext:
+def identify() -> None:
+    """Sets g.api_key to the request's valid key, or None."""
     raw = presented_key()
-    if raw is None:
-        raise ApiError(401, "unauthorized",
-                       "Missing API key. Pass it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
-    context = runtime.get().keys.authenticate(raw)
-    if context is None:
+    g.api_key = runtime.get().keys.authenticate(raw) if raw is not None else None
+
+
+def require_key() -> KeyContext:
+    if "api_key" not in g:
+        identify()
+    if g.api_key is None:
+        if presented_key() is None:
+            raise ApiError(401, "unauthorized",
+                           "Missing API key. Pass it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
         raise ApiError(401, "unauthorized", "Invalid API key provided.")
-    return context
+    return g.api_key

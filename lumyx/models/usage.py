@@ -81,3 +81,13 @@ class UsageHourly(db.Model):
     completion_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     cost: Mapped[int] = mapped_column(BigInteger, default=0)              # µcr
     latency_ms: Mapped[int] = mapped_column(BigInteger, default=0)        # summed, for the average
+
+
+class RateCounter(db.Model):
+    """A rate-limit counter (when no Redis is configured): one fixed window per key."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[float] = mapped_column()       # epoch seconds

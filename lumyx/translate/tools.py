@@ -20,8 +20,10 @@ OpenAI -> Anthropic:
 Anthropic -> OpenAI:
 
 * Custom tools (``type`` absent or ``"custom"``) -> function tools.
-  ``cache_control``, ``strict``, ``input_examples``, ``defer_loading``,
-  ``allowed_callers`` and ``eager_input_streaming`` are dropped.
+  ``cache_control``, ``strict``, ``input_examples``, ``allowed_callers`` and
+  ``eager_input_streaming`` are dropped. Tools with ``defer_loading: true``
+  are left out: the model finds them through Anthropic's tool search, which
+  OpenAI-format upstreams do not have.
 * Server tools and other non-custom types (web search, bash, code execution,
   text editor, computer use, ...) are rejected, naming the tool.
 * ``tool_choice``: the reverse of the mapping above;
@@ -108,6 +110,8 @@ def anthropic_tools_to_openai(tools: list) -> list[dict]:
         param = f"tools[{i}]"
         if not isinstance(tool, dict):
             raise TranslationError("each tool must be an object", param)
+        if tool.get("defer_loading") is True:
+            continue  # found through Anthropic's tool search, which OpenAI has no equivalent of
         kind = tool.get("type")
         name = tool.get("name")
         if kind not in (None, "custom"):

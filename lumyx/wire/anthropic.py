@@ -1,15 +1,18 @@
 """Validation of Anthropic-format requests (messages, count_tokens).
 
 The rules are Anthropic's own, so a request this gateway accepts is one the
-Anthropic API would accept too. Block types this module does not know pass
-through to Anthropic upstreams untouched (translation rejects them by name).
+Anthropic API would accept too, with one addition: ``role: "system"`` turns
+between the messages (Claude Code sends them), which are moved into the
+top-level ``system`` before the request goes anywhere. Block types this module
+does not know pass through to Anthropic upstreams untouched (translation
+rejects them by name).
 """
 from __future__ import annotations
 
 from ..errors import bad_request
 from . import checks
 
-ROLES = ("user", "assistant")
+ROLES = ("user", "assistant", "system")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
 THINKING_TYPES = ("enabled", "disabled", "adaptive")
 IMAGE_MEDIA_TYPES = ("image/png", "image/jpeg", "image/gif", "image/webp")
@@ -98,15 +101,44 @@ def _messages(body: dict) -> bool:
         if not isinstance(message, dict):
             raise bad_request(f"'{where}' must be an object.", where)
         if message.get("role") not in ROLES:
-            raise bad_request(f"'{where}.role' must be \"user\" or \"assistant\".", f"{where}.role")
+            # Anthropic's own wording: clients match on it to retry without system turns.
+            raise bad_request(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'", f"{where}.role")
         content = message.get("content")
         if isinstance(content, str):
             continue
         if not isinstance(content, list):
             raise bad_request(f"'{where}.content' must be a string or an array of content blocks.",
                               f"{where}.content")
+        if message["role"] == "system" and not all(isinstance(b, dict) and b.get("type") == "text" for b in content):
+            raise bad_request(f"'{where}.content' of a system message must be text blocks.", f"{where}.content")
         has_image = _blocks(content, f"{where}.content") or has_image
     return has_image
+
+
+def hoist_system_messages(body: dict) -> dict:
+    """The request with ``role: "system"`` messages moved into the top-level ``system``.
+
+    Clients such as Claude Code put system turns between the messages; every
+    upstream takes system text only at the top. Their text joins ``system``
+    (as text blocks, after the existing ones, in order). A request without
+    such messages is returned as it is.
+    """
+    messages = body["messages"]
+    if not any(m.get("role") == "system" for m in messages):
+        return body
+    system = body.get("system")
+    blocks = [{"type": "text", "text": system}] if isinstance(system, str) and system else list(system or [])
+    kept = []
+    for message in messages:
+        if message.get("role") != "system":
+            kept.append(message)
+            continue
+        content = message.get("content")
+        parts = [{"type": "text", "text": content}] if isinstance(content, str) else content
+        blocks.extend(p for p in parts if p.get("type") == "text" and p.get("text"))
+    if not kept:
+        raise bad_request("'messages' must contain a user message besides system messages.", "messages")
+    return {**body, "system": blocks, "messages": kept}
 
 
 def _system(body: dict) -> None:

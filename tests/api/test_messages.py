@@ -259,7 +259,8 @@ class TestAnthropicErrors:
 
     @pytest.mark.parametrize("patch, needle", [
         ({"max_tokens": None}, "max_tokens"),
-        ({"messages": [{"role": "system", "content": "x"}]}, "role"),
+        ({"messages": [{"role": "tool", "content": "x"}]}, "Input should be 'user', 'assistant' or 'system'"),
+        ({"messages": [{"role": "system", "content": "x"}]}, "besides system messages"),
         ({"messages": []}, "messages"),
         ({"temperature": 1.5}, "temperature"),
         ({"thinking": {"type": "enabled", "budget_tokens": 500}}, "budget_tokens"),
@@ -296,3 +297,22 @@ class TestAnthropicErrors:
         last = response.text.strip().split("\n\n")[-1]
         assert last.startswith("event: error\n")
         assert json.loads(last.split("\n")[1][6:])["error"]["type"] == "api_error"
+
+
+@pytest.mark.parametrize("model", [NATIVE, TRANSLATED])
+def test_system_turns_between_messages_join_the_system_prompt(live, key, upstream, model):
+    # What Claude Code sends for models it does not know by name.
+    response = requests.post(live.url + "/api/v1/messages?beta=true", timeout=30, headers={
+        "Authorization": f"Bearer {key}", "anthropic-version": "2023-06-01"}, json={
+        "model": model, "max_tokens": 100, "system": [{"type": "text", "text": "You are Claude Code."}],
+        "messages": [{"role": "user", "content": "Say hello"},
+                     {"role": "system", "content": [{"type": "text", "text": "# Environment"}]}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["content"][-1]["text"] == "Echo: Say hello"
+    sent = upstream.requests(limit=1)[-1]["body"]
+    if model == NATIVE:
+        assert sent["system"] == [{"type": "text", "text": "You are Claude Code."}, {"type": "text", "text": "# Environment"}]
+        assert sent["messages"] == [{"role": "user", "content": "Say hello"}]
+    else:
+        assert sent["messages"][0] == {"role": "system", "content": "You are Claude Code.\n\n# Environment"}
+        assert sent["messages"][1] == {"role": "user", "content": "Say hello"}

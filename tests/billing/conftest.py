@@ -16,7 +16,7 @@ def make_account(app):
     """make_account(credits) -> (user id, key)."""
     from lumyx.services import accounts, keys
 
-    def make(credits: float, plan: str = "free") -> tuple[int, str]:
+    def make(credits: float, plan: str = "enterprise") -> tuple[int, str]:
         with app.app_context():
             user = accounts.create_user(f"bill-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
                                         plan=plan, credits_micro=int(credits * MICRO))

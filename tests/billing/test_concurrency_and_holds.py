@@ -4,6 +4,7 @@ and leave a ledger that sums to the balance. Runs on whichever database the
 suite runs on (CI: SQLite, then PostgreSQL)."""
 from __future__ import annotations
 
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
@@ -105,7 +106,8 @@ def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account
         assert ledger.hold(user_id, 1 * MICRO, fresh, model_id="gpt-5.2")
         db.session.execute(update(Hold).where(Hold.id == stale).values(seen_at=utcnow() - timedelta(minutes=10)))
         db.session.commit()
-        assert billing.settle_orphans() == 1
+        # The live server's workers run the same janitor every minute and may get there first.
+        assert billing.settle_orphans() in (0, 1)
         assert billing.settle_orphans() == 0
     assert books.balance(user_id) == (4 * MICRO, 1 * MICRO)
     row = books.usage(stale)
@@ -114,5 +116,6 @@ def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account
         db.session.execute(update(Hold).where(Hold.id == fresh).values(seen_at=utcnow() - timedelta(minutes=10)))
         db.session.commit()
     result = flask_cli(server_env, "settle-holds")
-    assert "released 1 orphaned holds" in result.stdout
+    assert re.search(r"released [01] orphaned holds", result.stdout)
+    assert books.usage(fresh).error_code == "worker_lost"
     books.consistent(user_id)

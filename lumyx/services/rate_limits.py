@@ -1,0 +1,60 @@
+"""Rate limits per API key by the account's plan, enforced with Flask-Limiter.
+
+| plan | per minute | per day |
+|---|---|---|
+| free | 10 | 1,000 |
+| pro | 60 | 50,000 |
+| enterprise | unlimited | unlimited |
+
+Counters live in Redis when ``REDIS_URL`` is set, else in the application's
+database (:mod:`.rate_storage`); either way every worker shares them. When the
+counter store stops answering, each worker falls back to counting in its own
+memory (so N workers allow up to N times the limit) and says so in its log,
+and returns to the shared store as soon as it answers again: requests are
+never refused because the counter store is down.
+"""
+from __future__ import annotations
+
+from flask import Flask, g, request
+
+PLAN_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
+
+
+def key() -> str:
+    """Whose counter a request counts against: its API key, else its address."""
+    api_key = g.get("api_key")
+    return f"key:{api_key.key_id}" if api_key is not None else f"ip:{request.remote_addr}"
+
+
+def plan_limits() -> str:
+    api_key = g.get("api_key")
+    return PLAN_LIMITS.get(api_key.plan if api_key is not None else "free", PLAN_LIMITS["free"])
+
+
+def exempt() -> bool:
+    """Only authenticated API requests of limited plans are counted."""
+    api_key = g.get("api_key")
+    return api_key is None or api_key.plan not in PLAN_LIMITS
+
+
+def configure(app: Flask) -> None:
+    """Flask-Limiter's settings for this app (read by Limiter.init_app)."""
+    config = app.config
+    redis_url = config.get("REDIS_URL")
+    if redis_url:
+        config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.25, "socket_timeout": 0.25,
+                                                        "health_check_interval": 30})
+    else:
+        from . import rate_storage  # noqa: F401  (registers the lumyx-db:// scheme)
+
+        config.setdefault("RATELIMIT_STORAGE_URI", "lumyx-db://")
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
+            "database_url": config["SQLALCHEMY_DATABASE_URI"],
+            "engine_options": config.get("SQLALCHEMY_ENGINE_OPTIONS", {})})
+    # Counters are named <prefix>/<key>: instances sharing one Redis keep apart by prefix.
+    config.setdefault("RATELIMIT_KEY_PREFIX", config.get("LUMYX_RATELIMIT_PREFIX") or "lumyx")
+    config.setdefault("RATELIMIT_STRATEGY", "fixed-window")
+    config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
+    config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
