@@ -1,6 +1,8 @@
 """The gateway's own cost per request, in-process: WSGI calls into the app with
 no network, timed against the cheapest route (health) so that what remains is
-the work of auth, validation, routing, the local model and the response.
+the work of auth, validation, limits, the credit hold, routing, the local model
+and the response. What runs after the answer (settlement and the usage row,
+in the close the server calls once the client has the body) is timed apart.
 
     .venv/bin/python bench/hot_path.py [--requests 5000]
 
@@ -53,7 +55,7 @@ def main() -> None:
     from werkzeug.test import EnvironBuilder
 
     from lumyx import create_app
-    from lumyx.services import accounts, catalog_file, keys
+    from lumyx.services import accounts, catalog_file, keys, rate_limits
 
     app = create_app()
     logging.getLogger("lumyx").setLevel(logging.WARNING)
@@ -61,37 +63,44 @@ def main() -> None:
         upgrade(directory=str(ROOT / "migrations"))
         catalog_file.load(app.config["LUMYX_CATALOG"])
         catalog_file.load(priced)
-        user = accounts.create_user("bench@example.com", "bench-password", credits_micro=10**15)
+        user = accounts.create_user("bench@example.com", "bench-password", credits_micro=10**15, plan="enterprise")
         _row, key = keys.create_key(user)
+        # A second account on a rate-limited plan, its limits raised out of reach, to time the check itself.
+        rate_limits.PLAN_LIMITS["pro"] = "100000000/minute;100000000/day"
+        limited = accounts.create_user("bench-pro@example.com", "bench-password", credits_micro=10**15, plan="pro")
+        _row, limited_key = keys.create_key(limited)
 
     headers = {"Authorization": f"Bearer {key}"}
     chat = {"model": "lumyx-local", "messages": [{"role": "user", "content": "Hello there, how are you?"}]}
 
-    def environ(method: str, path: str, body: dict | None = None) -> tuple[dict, bytes]:
-        builder = EnvironBuilder(method=method, path=path, headers=headers, json=body)
+    def environ(method: str, path: str, body: dict | None = None, key_headers: dict = headers) -> tuple[dict, bytes]:
+        builder = EnvironBuilder(method=method, path=path, headers=key_headers, json=body)
         env = builder.get_environ()
         raw = env["wsgi.input"].read()
         return env, raw
 
-    def call(env: dict, raw: bytes) -> None:
+    def call(env: dict, raw: bytes) -> tuple[float, float]:
+        """(seconds until the whole body was produced, seconds of the close that follows)."""
         env = dict(env)
         env["wsgi.input"] = io.BytesIO(raw)
+        start = time.perf_counter()
         out = app(env, lambda status, hdrs, exc_info=None: None)
         for _ in out:
             pass
+        answered = time.perf_counter()
         if hasattr(out, "close"):
-            out.close()
+            out.close()   # the server calls this once the client has the body: settlement runs here
+        return answered - start, time.perf_counter() - answered
 
-    def timed(env_raw, n: int) -> float:
+    def timed(env_raw, n: int) -> tuple[float, float]:
         for _ in range(300):
             call(*env_raw)
-        samples = []
+        answers, closes = [], []
         for _ in range(5):
-            start = time.perf_counter()
-            for _ in range(n // 5):
-                call(*env_raw)
-            samples.append((time.perf_counter() - start) / (n // 5) * 1e6)
-        return statistics.median(samples)
+            runs = [call(*env_raw) for _ in range(n // 5)]
+            answers.append(sum(a for a, _ in runs) / len(runs) * 1e6)
+            closes.append(sum(c for _, c in runs) / len(runs) * 1e6)
+        return statistics.median(answers), statistics.median(closes)
 
     cases = {
         "GET /v1/health (Flask floor)": environ("GET", "/v1/health"),
@@ -101,13 +110,16 @@ def main() -> None:
                                                                 {**chat, "stream": True}),
         "POST /v1/chat/completions priced local model": environ("POST", "/v1/chat/completions",
                                                                 {**chat, "model": "bench-priced"}),
+        "the same, with rate limits checked (pro plan)": environ(
+            "POST", "/v1/chat/completions", {**chat, "model": "bench-priced"},
+            {"Authorization": f"Bearer {limited_key}"}),
     }
     results = {name: timed(env_raw, args.requests) for name, env_raw in cases.items()}
-    floor = results["GET /v1/health (Flask floor)"]
+    floor = results["GET /v1/health (Flask floor)"][0]
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")
-    print(f"{'case':48} {'µs/request':>11} {'beyond floor':>13}")
-    for name, us in results.items():
-        print(f"{name:48} {us:11.1f} {us - floor:13.1f}")
+    print(f"{'case':48} {'answer µs':>10} {'beyond floor':>13} {'after answer µs':>16}")
+    for name, (answer, close) in results.items():
+        print(f"{name:48} {answer:10.1f} {answer - floor:13.1f} {close:16.1f}")
 
 
 if __name__ == "__main__":

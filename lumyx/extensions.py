@@ -45,3 +45,15 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def commit_without_waiting(conn) -> None:
+    """Lets this transaction's commit return before PostgreSQL has flushed it to disk.
+
+    For writes whose loss in a database crash is harmless (rate-limit counters,
+    holds, free-model counts): they then cost no disk flush on the request's
+    path. Settlements never use it. A no-op on SQLite, whose WAL commits do not
+    wait for the disk anyway.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")

@@ -1,8 +1,6 @@
 """Turning a gateway call into a Flask response, and finishing it afterwards."""
 from __future__ import annotations
 
-from typing import Iterator
-
 import orjson
 from flask import Response, current_app
 
@@ -33,16 +31,10 @@ def respond(call: Call) -> Response:
         raise
     if isinstance(result, dict):
         response = Response(orjson.dumps(result), mimetype="application/json")
-        response.call_on_close(done)
     else:
-        response = Response(_finishing(result, done), mimetype="text/event-stream", headers=SSE_HEADERS)
+        response = Response(result, mimetype="text/event-stream", headers=SSE_HEADERS)
+    # The server closes the response once the client has all of it, or has gone:
+    # only then is the call settled, off the client's time.
+    response.call_on_close(done)
     response.headers["x-request-id"] = call.request_id
     return response
-
-
-def _finishing(stream: Iterator[bytes], done) -> Iterator[bytes]:
-    try:
-        yield from stream
-    finally:
-        stream.close()
-        done()

@@ -21,6 +21,7 @@ import time
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
 from .. import money
 from ..errors import ApiError
@@ -138,17 +139,18 @@ def settle(call: Call) -> None:
     cost = money.cost_micro(metered.input_tokens, metered.output_tokens, call.model.price_input,
                             call.model.price_output)
     charged = 0
-    with db.engine.begin() as conn:
-        if call.hold:
-            settled, charged = ledger.settle(conn, call.key.user_id, call.request_id, cost,
-                                             note=f"{call.model.id} {call.request_id}")
-            if not settled:
-                log.warning("hold of %s was settled already", call.request_id)
-                return
-        elif call.free_day and call.route is None:
-            # The request got no answer: it does not count against the cap.
-            free_cap.uncount(conn, call.key.user_id, call.free_day)
-        usage.record(conn, _usage_row(call, charged, cost - charged))
+    try:
+        with db.engine.begin() as conn:
+            if call.hold:
+                charged = ledger.settle(conn, call.key.user_id, call.request_id, cost,
+                                        note=f"{call.model.id} {call.request_id}")
+            elif call.free_day and call.route is None:
+                # The request got no answer: it does not count against the cap.
+                free_cap.uncount(conn, call.key.user_id, call.free_day)
+            usage.record(conn, _usage_row(call, charged, cost - charged))
+    except IntegrityError:
+        # Its usage row (or ledger entry) exists: settled already, by the janitor.
+        log.warning("%s was settled already", call.request_id)
 
 
 def _usage_row(call: Call, charged: int, unpaid: int) -> dict:
@@ -183,14 +185,16 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
     db.session.rollback()
     settled_count = 0
     for hold_id, user_id, api_key_id, model_id in orphans:
-        with db.engine.begin() as conn:
-            settled, _ = ledger.settle(conn, user_id, hold_id, 0)
-            if settled:
+        try:
+            with db.engine.begin() as conn:
+                ledger.settle(conn, user_id, hold_id, 0)
                 usage.record(conn, {
                     "id": hold_id, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
                     "operation": "unknown", "tokens_reported": False, "status_code": 500,
                     "error_code": "worker_lost", "partial": True, "created_at": utcnow()})
-                settled_count += 1
+            settled_count += 1
+        except IntegrityError:
+            pass  # settled meanwhile by its request or by another worker's janitor
     if settled_count:
         log.warning("released %d holds of stopped workers", settled_count)
     return settled_count

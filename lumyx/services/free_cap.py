@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..extensions import db
+from ..extensions import commit_without_waiting, db
 from ..models import FreeUsage
 from ..models.user import DEFAULT_TIMEZONE
 
@@ -54,6 +54,7 @@ def _count_statement(dialect: str):
 def count(user_id: int, day: str, limit: int) -> bool:
     """Adds a request to the day's count; False when the cap is reached."""
     with db.engine.begin() as conn:
+        commit_without_waiting(conn)
         return conn.execute(_count_statement(conn.dialect.name),
                             {"user_id": user_id, "day": day, "limit": limit}).first() is not None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
+from ..extensions import commit_without_waiting, db
 from ..models import Hold, LedgerEntry, User
 from ..models._types import utcnow
 
@@ -83,8 +83,13 @@ def available(user_id: int) -> int:
 
 
 def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None) -> bool:
-    """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short."""
+    """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short.
+
+    The commit does not wait for the disk (PostgreSQL): a hold lost in a database
+    crash only means its request is settled without one (see :func:`settle`).
+    """
     with db.engine.begin() as conn:
+        commit_without_waiting(conn)
         if not conn.execute(_RESERVE, {"user_id": user_id, "amount": amount}).rowcount:
             return False
         now = utcnow()
@@ -93,16 +98,16 @@ def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int 
     return True
 
 
-def settle(conn, user_id: int, ref: str, cost: int, *, note: str = "") -> tuple[bool, int]:
-    """End hold ``ref``, charging ``cost`` µcr, in the transaction of ``conn``.
+def settle(conn, user_id: int, ref: str, cost: int, *, note: str = "") -> int:
+    """End hold ``ref``, charging ``cost`` µcr, in the transaction of ``conn``; returns what was charged.
 
-    Returns (settled, charged): settled is False when the hold was settled
-    already. A cost beyond the hold is charged when the unreserved balance
-    covers it, else only the hold is charged.
+    A cost beyond the hold is charged when the unreserved balance covers it,
+    else only the hold is charged. When the hold is gone it was either settled
+    already — then the unique ledger ref, or the caller's unique usage row,
+    fails the transaction (IntegrityError) — or lost in a database crash, and
+    the cost is charged from the unreserved balance as far as it goes.
     """
-    amount = conn.execute(_TAKE_HOLD, {"ref": ref}).scalar()
-    if amount is None:
-        return False, 0
+    amount = conn.execute(_TAKE_HOLD, {"ref": ref}).scalar() or 0
     charged = cost
     balance = conn.execute(_CHARGE, {"user_id": user_id, "cost": cost, "amount": amount}).scalar()
     if balance is None:
@@ -111,4 +116,4 @@ def settle(conn, user_id: int, ref: str, cost: int, *, note: str = "") -> tuple[
     if charged:
         conn.execute(_ADD_ENTRY, {"user_id": user_id, "amount": -charged, "balance_after": balance,
                                   "kind": "usage", "note": note[:500], "ref": ref, "created_at": utcnow()})
-    return True, charged
+    return charged

@@ -26,7 +26,11 @@ class DatabaseStorage(Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, database_url: str = "",
                  engine_options: dict | None = None, **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
-        self.engine = create_engine(database_url, **(engine_options or {}))
+        options = dict(engine_options or {})
+        if database_url.startswith("postgresql"):
+            # A counter lost in a database crash is harmless: no disk flush per hit.
+            options["connect_args"] = {**options.get("connect_args", {}), "options": "-c synchronous_commit=off"}
+        self.engine = create_engine(database_url, **options)
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(_table)
         expired = _table.c.expires_at <= bindparam("now")
         self._incr = insert.values(key=bindparam("key"), count=bindparam("amount"),

@@ -9,8 +9,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 import requests
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from tests.support.servers import flask_cli
 
@@ -56,9 +58,9 @@ def test_settlement_happens_once(app, make_account, books):
         assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), \
             "only 1 credit is unreserved"
         with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, ref, 1_500_000) == (True, 1_500_000)
-        with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, ref, 1_500_000) == (False, 0)
+            assert ledger.settle(conn, user_id, ref, 1_500_000) == 1_500_000
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            ledger.settle(conn, user_id, ref, 1_500_000)
     assert books.balance(user_id) == (1_500_000, 0)
     books.consistent(user_id)
 
@@ -74,9 +76,9 @@ def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make
         assert ledger.hold(user_id, 2 * MICRO, second, model_id="m")
         # The first request turned out dearer than its hold; all else is reserved.
         with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, first, 1_200_000) == (True, 1 * MICRO)
+            assert ledger.settle(conn, user_id, first, 1_200_000) == 1 * MICRO
         with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, second, 500_000) == (True, 500_000)
+            assert ledger.settle(conn, user_id, second, 500_000) == 500_000
     assert books.balance(user_id) == (1_500_000, 0)
 
 
@@ -118,4 +120,31 @@ def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account
     result = flask_cli(server_env, "settle-holds")
     assert re.search(r"released [01] orphaned holds", result.stdout)
     assert books.usage(fresh).error_code == "worker_lost"
+    books.consistent(user_id)
+
+
+def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, books):
+    """A hold can be lost in a database crash (holds commit without waiting for the disk)."""
+    from lumyx.extensions import db
+    from lumyx.models import Hold
+    from lumyx.services import ledger, usage
+    from lumyx.models._types import utcnow
+
+    user_id, _key = make_account(3)
+    ref = "req_" + uuid.uuid4().hex
+    with app.app_context():
+        assert ledger.hold(user_id, 1 * MICRO, ref, model_id="m")
+        # Lost: the row and the reservation vanish together, as a crash would have it.
+        with db.engine.begin() as conn:
+            conn.execute(Hold.__table__.delete().where(Hold.id == ref))
+            conn.exec_driver_sql(f"UPDATE users SET held = held - {MICRO} WHERE id = {user_id}")
+        row = {"id": ref, "user_id": user_id, "model_id": "m", "operation": "chat", "cost": 700_000,
+               "created_at": utcnow()}
+        with db.engine.begin() as conn:
+            assert ledger.settle(conn, user_id, ref, 700_000) == 700_000
+            usage.record(conn, row)
+        with pytest.raises(IntegrityError), db.engine.begin() as conn:
+            ledger.settle(conn, user_id, ref, 0)
+            usage.record(conn, row)
+    assert books.balance(user_id) == (3 * MICRO - 700_000, 0)
     books.consistent(user_id)
