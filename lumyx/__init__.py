@@ -5,7 +5,7 @@ import logging
 
 from flask import Flask
 
-from . import config
+from . import config, log_redaction
 
 
 def create_app(overrides: dict | None = None) -> Flask:
@@ -41,6 +41,9 @@ def create_app(overrides: dict | None = None) -> Flask:
 def _logging() -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+    log_redaction.install(handler)
+    for other in logging.getLogger("gunicorn.error").handlers + logging.getLogger().handlers:
+        log_redaction.install(other)
     # flask-limiter says when its counter store goes away and comes back.
     for name in ("lumyx", "flask-limiter"):
         logger = logging.getLogger(name)
