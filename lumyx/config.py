@@ -52,6 +52,8 @@ def from_environment() -> dict:
         # instead of failing, and let connections cross greenlets.
         engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     else:
+        # Fail fast when the database is unreachable (a 503 in seconds, not a hang).
+        engine_options["connect_args"] = {"connect_timeout": _int("LUMYX_DB_CONNECT_TIMEOUT", 3)}
         engine_options.update(pool_size=_int("LUMYX_DB_POOL_SIZE", 10),
                               max_overflow=_int("LUMYX_DB_MAX_OVERFLOW", 20),
                               pool_timeout=_int("LUMYX_DB_POOL_TIMEOUT", 10))
@@ -81,6 +83,9 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LUMYX_COOKIE_SECURE": (os.environ.get("LUMYX_COOKIE_SECURE") or "auto").strip().lower(),
         "LUMYX_RATELIMIT_PREFIX": os.environ.get("LUMYX_RATELIMIT_PREFIX") or "lumyx",
+        # Hosts the agents endpoint may call for a persona's HTTP tools (comma-separated
+        # host names; empty: HTTP tools are disabled).
+        "LUMYX_AGENT_HTTP_HOSTS": os.environ.get("LUMYX_AGENT_HTTP_HOSTS") or "",
         # Rate-limit storage (API plan limits and web form throttling) is chosen by
         # services/rate_limits.configure: REDIS_URL when set, else the database.
     }

@@ -10,9 +10,14 @@ import logging
 
 import orjson
 from flask import Flask, Response, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("lumyx.errors")
+
+# What SQLAlchemy raises when the database is down or unreachable.
+DATABASE_DOWN = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 
 # The docs' error codes and the Anthropic error type each corresponds to.
 ANTHROPIC_TYPES = {
@@ -101,6 +106,18 @@ def register(app: Flask) -> None:
                  "in the Retry-After header.",
         }.get(err.code, err.description or err.name)
         return ApiError(err.code or 500, code, message).response(request_wire())
+
+    def _database_unavailable(err: Exception):
+        # The database is down or unreachable: say so at once, and let the client retry.
+        log.error("database unavailable on %s %s: %s", request.method, request.path,
+                  type(getattr(err, "orig", None) or err).__name__)
+        if is_api_request():
+            return ApiError(503, "service_unavailable", "The service's database is not reachable; retry shortly.",
+                            headers={"retry-after": "5"}).response(request_wire())
+        return _html(503, "Service unavailable", "The database is not reachable; retry shortly."), 503
+
+    for kind in DATABASE_DOWN:
+        app.register_error_handler(kind, _database_unavailable)
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

@@ -24,7 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from .. import money
-from ..errors import ApiError
+from ..errors import DATABASE_DOWN, ApiError
 from ..extensions import db
 from ..models import Hold
 from ..models._types import utcnow
@@ -209,6 +209,10 @@ def start_janitor(app) -> None:
                 try:
                     refresh_in_flight()
                     settle_orphans()
+                except DATABASE_DOWN as exc:
+                    db.session.rollback()
+                    log.error("hold janitor: the database is unreachable (%s); retrying in a minute",
+                              type(exc).__name__)
                 except Exception:
                     db.session.rollback()
                     log.exception("hold janitor failed; retrying in a minute")

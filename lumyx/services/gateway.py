@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Iterator
 
-from ..errors import ApiError
+from ..errors import DATABASE_DOWN, ApiError
 from ..providers import ADAPTERS, WIRE_OF_KIND, UpstreamFailure
 from ..providers.base import CHAT, COUNT_TOKENS, MESSAGES
 from ..providers.streaming import StreamBroken
@@ -197,6 +197,9 @@ def finish(call: Call, keys) -> None:
     if call.operation != COUNT_TOKENS:
         try:
             billing.settle(call)
+        except DATABASE_DOWN as exc:
+            log.error("could not settle %s, the database is unreachable (%s); its hold is released by the "
+                      "janitor", call.request_id, type(exc).__name__)
         except Exception:
             log.exception("could not settle %s; its hold is released by the janitor", call.request_id)
     route = f"{call.route.provider.id}/{call.route.model}" if call.route else "-"
@@ -206,5 +209,7 @@ def finish(call: Call, keys) -> None:
     if keys.due_for_touch(call.key.key_id):
         try:
             touch_key(call.key.key_id)
+        except DATABASE_DOWN:
+            log.error("could not record key use, the database is unreachable")
         except Exception:
             log.exception("could not record key use")

@@ -1,0 +1,107 @@
+"""The database going away briefly: clear 503s at once, not hangs, and service
+resumes by itself. (PostgreSQL runs; an SQLite file cannot go away.)"""
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+import requests
+
+from tests.support.servers import LiveServer, free_port
+
+
+class CuttableProxy:
+    """A TCP forwarder in front of PostgreSQL that a test can cut and restore."""
+
+    def __init__(self, target: tuple[str, int]):
+        self.target = target
+        self.port = free_port()
+        self._conns: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self.restore()
+
+    def restore(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        self._listener.close()
+        for conn in self._conns:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+                conn.close()
+            except OSError:
+                pass
+        self._conns.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def test_postgres_outage_gives_503s_and_service_resumes(database, app, server_env, tmp_path):
+    if database.kind != "postgresql":
+        pytest.skip("runs on PostgreSQL: an SQLite file does not go away")
+    from lumyx.services import accounts, keys
+
+    with app.app_context():
+        user = accounts.create_user(f"outage-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery",
+                                    plan="enterprise", credits_micro=10_000_000)
+        key = keys.create_key(user)[1]
+    host_port = database.url.split("@", 1)[1].split("/", 1)[0]
+    host, _, port = host_port.partition(":")
+    proxy = CuttableProxy((host, int(port or 5432)))
+    env = {**server_env, "DATABASE_URL": database.url.replace(host_port, f"127.0.0.1:{proxy.port}")}
+    server = LiveServer(env, tmp_path / "gunicorn.log", workers=1)
+    body = {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {key}"}
+    try:
+        assert requests.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).ok
+        proxy.cut()
+        for _ in range(3):
+            started = time.monotonic()
+            response = requests.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["type"] == "service_unavailable"
+            assert response.headers["retry-after"] == "5"
+            assert time.monotonic() - started < 8, "an outage answers at once, it does not hang"
+        proxy.restore()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            response = requests.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
+            if response.status_code == 200:
+                break
+            time.sleep(0.5)
+        assert response.status_code == 200, "service resumes by itself"
+        assert "Traceback" not in server.logs()
+    finally:
+        server.stop()
+        proxy.cut()
