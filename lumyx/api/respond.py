@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import orjson
-from flask import Response, current_app
+from flask import Response, current_app, request
 
 from .. import runtime
 from ..errors import ApiError
 from ..services import gateway
 from ..services.calls import Call
+from . import client_watch
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -33,6 +34,7 @@ def respond(call: Call) -> Response:
         response = Response(orjson.dumps(result), mimetype="application/json")
     else:
         response = Response(result, mimetype="text/event-stream", headers=SSE_HEADERS)
+        response.call_on_close(client_watch.watch(request.environ, call))
     # The server closes the response once the client has all of it, or has gone:
     # only then is the call settled, off the client's time.
     response.call_on_close(done)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .catalog import ModelInfo, Route
 from .keys import KeyContext
@@ -43,6 +44,8 @@ class Call:
     hold: int = 0             # µcr reserved for this call (priced models)
     output_cap: int | None = None   # max_tokens the balance affords, when the client set none
     free_day: str | None = None   # the local day counted against the free-model cap
+    client_gone: bool = False     # the client closed its connection mid-stream
+    abort_upstream: Callable[[], None] | None = None   # drops the upstream stream in flight
     finished: bool = False
 
     @property

@@ -171,6 +171,7 @@ def _first_event(reply) -> dict | None:
 
 
 def _stream(call: Call, reply, first: dict | None, shaper) -> Iterator[bytes]:
+    call.abort_upstream = reply.close
     try:
         if first is not None:
             yield from shaper.feed(first)
@@ -180,12 +181,16 @@ def _stream(call: Call, reply, first: dict | None, shaper) -> Iterator[bytes]:
             raise StreamBroken("protocol", "upstream stream ended before its final event")
         yield from shaper.end()
     except StreamBroken as broken:
+        if call.client_gone:   # we dropped the upstream because the client left
+            call.partial, call.status, call.error_code = True, 499, "client_closed"
+            return
         call.partial, call.status, call.error_code = True, 502, "upstream_error"
         yield from shaper.fail(ApiError(502, "upstream_error", f"The upstream stream failed: {broken.message}"))
     except GeneratorExit:
         call.partial, call.status, call.error_code = True, 499, "client_closed"
         raise
     finally:
+        call.abort_upstream = None
         reply.close()
 
 

@@ -64,6 +64,42 @@ def test_a_client_that_leaves_mid_stream_releases_the_upstream_at_once(live, key
     assert upstream.stats()["streams_aborted_by_client"] == before + 1
 
 
+def test_a_client_that_leaves_while_the_upstream_is_silent_releases_it_at_once(live, key, upstream, books_of):
+    before = upstream.stats()["streams_aborted_by_client"]
+    response = requests.post(live.url + "/v1/chat/completions", stream=True, timeout=30,
+                             headers={"Authorization": f"Bearer {key}"},
+                             json={"model": "gpt-5.2", "max_tokens": 100, "stream": True, "messages": [
+                                 {"role": "user", "content": "a b c d e f g h [[scenario:stall:4500]]"}]})
+    request_id = response.headers["x-request-id"]
+    lines = response.iter_lines()
+    next(lines)
+    left = time.monotonic()
+    response.close()
+    while time.monotonic() - left < 3 and upstream.stats()["streams_aborted_by_client"] == before:
+        time.sleep(0.05)
+    assert upstream.stats()["streams_aborted_by_client"] == before + 1, "released well before the stall ends"
+    row = books_of(request_id)
+    assert row.status_code == 499 and row.partial
+
+
+@pytest.fixture
+def books_of(app):
+    from lumyx.extensions import db
+    from lumyx.models import UsageRecord
+
+    def row(request_id: str):
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with app.app_context():
+                found = db.session.get(UsageRecord, request_id)
+            if found is not None:
+                return found
+            time.sleep(0.1)
+        raise AssertionError("no usage row")
+
+    return row
+
+
 @pytest.mark.parametrize("data, content_type, status", [
     (b"[" * 5000 + b"]" * 5000, "application/json", 400),                 # nested deeper than any parser allows
     (b'{"model": "lumyx-local", "messages": [{"role": "user", "content": "\xff\xfe"}]}', "application/json", 400),

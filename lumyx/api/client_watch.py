@@ -1,0 +1,40 @@
+"""Noticing a client that leaves while its stream waits on the upstream.
+
+A stream learns that its client left only when it next writes. While the
+upstream is silent (thinking, stalled) nothing is written, so a watcher
+greenlet waits on the client's socket instead: when the client closes it, the
+upstream connection is dropped at once and the call ends as ``client_closed``.
+Only under gunicorn's gevent workers, which hand the socket to the app.
+"""
+from __future__ import annotations
+
+import socket
+from typing import Callable
+
+from ..services.calls import Call
+
+
+def watch(environ: dict, call: Call) -> Callable[[], None]:
+    """Starts watching; returns the function that stops it."""
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return lambda: None
+    import gevent
+    import gevent.select
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        return lambda: None
+
+    def run() -> None:
+        try:
+            gevent.select.select([sock], [], [])
+            gone = not sock.recv(1, socket.MSG_PEEK)
+        except (OSError, ValueError):
+            gone = True
+        if gone:   # (readable with data: a next request, pipelined; nothing to do)
+            call.client_gone = True
+            if call.abort_upstream is not None:
+                call.abort_upstream()
+
+    return gevent.spawn(run).kill
