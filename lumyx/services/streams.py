@@ -24,6 +24,14 @@ def _anthropic_error(error: ApiError) -> list[bytes]:
     return [anthropic_event(error.anthropic_body())]
 
 
+def _read_openai(shaper, event: dict) -> dict:
+    """An OpenAI-format upstream chunk, read for metering; a finish reason ends the stream."""
+    chunk = openai_relay.chunk(shaper.call, event)
+    if any(choice.get("finish_reason") for choice in chunk.get("choices") or ()):
+        shaper.ended = True
+    return chunk
+
+
 def _strip_reasoning(chunk: dict) -> None:
     for choice in chunk.get("choices") or ():
         delta = choice.get("delta")
@@ -39,10 +47,7 @@ class OpenAIToOpenAI:
         self.ended = False
 
     def feed(self, event: dict) -> list[bytes]:
-        chunk = openai_relay.chunk(self.call, event)
-        for choice in chunk.get("choices") or ():
-            if choice.get("finish_reason"):
-                self.ended = True
+        chunk = _read_openai(self, event)
         if "usage" in chunk and not self.include_usage:
             del chunk["usage"]
             if not chunk.get("choices"):
@@ -80,11 +85,7 @@ class OpenAIToAnthropic:
         self.ended = False
 
     def feed(self, event: dict) -> list[bytes]:
-        chunk = openai_relay.chunk(self.call, event)
-        for choice in chunk.get("choices") or ():
-            if choice.get("finish_reason"):
-                self.ended = True
-        return [anthropic_event(e) for e in self.translator.feed(chunk)]
+        return [anthropic_event(e) for e in self.translator.feed(_read_openai(self, event))]
 
     def end(self) -> list[bytes]:
         return [anthropic_event(e) for e in self.translator.close()]

@@ -1,7 +1,9 @@
-"""The web side: pages for people (home for now; docs, catalog and dashboard grow here)."""
+"""The web side: pages for people. Home, docs, the model catalog, accounts,
+the dashboard (keys, credits, usage, settings) and admin; Stripe's webhook."""
 from flask import Blueprint, Flask, render_template, request
 
 from .. import runtime
+from ..services import catalog_filters
 from .webhooks import webhooks
 
 pages = Blueprint("pages", __name__)
@@ -10,10 +12,21 @@ pages = Blueprint("pages", __name__)
 @pages.get("/")
 def home():
     catalog = runtime.get().catalog.current()
-    base_url = request.host_url.rstrip("/") + "/v1"
-    return render_template("home.html", models=list(catalog.models.values()), base_url=base_url)
+    models = list(catalog.models.values())
+    return render_template("home.html", models=models[:8], model_count=len(models),
+                           available=[m for m in models if catalog_filters.is_available(m)],
+                           origin=request.host_url.rstrip("/"))
 
 
 def init_app(app: Flask) -> None:
+    from . import admin, auth, catalog, dashboard, docs, render, security
+
+    security.init_app(app)
+    render.init_app(app)
     app.register_blueprint(pages)
+    app.register_blueprint(docs.bp)
+    app.register_blueprint(catalog.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(webhooks)

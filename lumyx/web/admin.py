@@ -1,0 +1,100 @@
+"""Admin pages (``is_admin`` users only; others get 403): users with search, plan
+changes and credit adjustments; providers and models with their health."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, request, url_for
+from flask_login import current_user
+
+from .. import runtime
+from ..extensions import db
+from ..models import User
+from ..services import admin_users, catalog_filters, model_health
+from .forms import AdjustCreditsForm, PlanForm
+from .render import page, private
+from .security import admin_required
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.get("")
+@admin_required
+def index():
+    return redirect(url_for(".users"))
+
+
+@bp.get("/users")
+@admin_required
+def users():
+    text = (request.args.get("q") or "").strip()[:320]
+    try:
+        number = int(request.args.get("page", 1))
+    except ValueError:
+        number = 1
+    found = admin_users.search(text, number)
+    return page("admin/users.html", "admin/partials/_users.html", private=True, found=found, q=text)
+
+
+def _user_page(user: User, plan_form: PlanForm | None = None, credit_form: AdjustCreditsForm | None = None,
+               status: int = 200):
+    response = private("admin/user.html", user=user, plan_form=plan_form or PlanForm(plan=user.plan),
+                       credit_form=credit_form or AdjustCreditsForm(formdata=None),
+                       ledger=admin_users.recent_ledger(user.id))
+    response.status_code = status
+    return response
+
+
+def _user_or_404(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user
+
+
+@bp.get("/users/<int:user_id>")
+@admin_required
+def user(user_id: int):
+    return _user_page(_user_or_404(user_id))
+
+
+@bp.post("/users/<int:user_id>/plan")
+@admin_required
+def change_plan(user_id: int):
+    user = _user_or_404(user_id)
+    form = PlanForm()
+    if not form.validate_on_submit():
+        return _user_page(user, plan_form=form, status=400)
+    admin_users.set_plan(user.id, form.plan.data)
+    runtime.get().keys.clear()      # the plan is cached with the user's keys
+    flash(f"{user.email} is now on the {form.plan.data} plan.", "success")
+    return redirect(url_for(".user", user_id=user.id), code=303)
+
+
+@bp.post("/users/<int:user_id>/credits")
+@admin_required
+def adjust_credits(user_id: int):
+    user = _user_or_404(user_id)
+    form = AdjustCreditsForm()
+    if form.validate_on_submit():
+        try:
+            entry = admin_users.adjust_credits(user.id, form.amount.data.strip(), form.note.data, current_user.email)
+        except admin_users.AdminError as exc:
+            form.amount.errors.append(str(exc)[:1].upper() + str(exc)[1:] + ".")
+        else:
+            flash(f"Done: {user.email} now has {entry.balance_after / 1_000_000:,.2f} credits.", "success")
+            return redirect(url_for(".user", user_id=user.id), code=303)
+    return _user_page(db.session.get(User, user_id), credit_form=form, status=400)
+
+
+@bp.get("/providers")
+@admin_required
+def providers():
+    catalog = runtime.get().catalog.current()
+    by_model = model_health.recent()
+    by_provider = model_health.recent_by_provider()
+    provider_rows = []
+    for info in sorted(catalog.providers.values(), key=lambda p: p.id):
+        served = [m.id for m in catalog.models.values() if info.id in catalog_filters.provider_ids(m)]
+        provider_rows.append((info, info.api_key() is not None, served, by_provider.get(info.id, model_health.EMPTY)))
+    model_rows = [(m, catalog_filters.is_available(m), catalog_filters.missing_keys(m),
+                   by_model.get(m.id, model_health.EMPTY)) for m in catalog.models.values()]
+    return private("admin/providers.html", providers=provider_rows, models=model_rows)

@@ -1,0 +1,81 @@
+"""Credits: the balance, the packages and a custom amount bought through Stripe
+Checkout, the pages Stripe sends the buyer back to, and the ledger history."""
+from __future__ import annotations
+
+import logging
+
+from flask import abort, flash, redirect, request, url_for
+from flask_login import current_user, login_required
+
+from ...services import payments, web_accounts
+from ..forms import ActionForm, CustomAmountForm
+from ..render import page, private
+from . import bp
+
+log = logging.getLogger("lumyx.web.credits")
+LEDGER_PAGE_SIZE = 20
+
+
+def _ledger_page() -> web_accounts.Page:
+    try:
+        number = int(request.args.get("page", 1))
+    except ValueError:
+        number = 1
+    return web_accounts.ledger_page(current_user.id, number, LEDGER_PAGE_SIZE)
+
+
+def _credits_page(custom: CustomAmountForm, status: int = 200):
+    response = page("dashboard/credits.html", "dashboard/partials/_ledger.html", private=True,
+                    custom=custom, action=ActionForm(), packages=list(payments.PACKAGES.values()),
+                    configured=payments.is_configured(), ledger=_ledger_page(),
+                    min_custom=payments.MIN_CUSTOM_CENTS // 100, max_custom=payments.MAX_CUSTOM_CENTS // 100)
+    response.status_code = status
+    return response
+
+
+@bp.get("/credits")
+@login_required
+def credits():
+    return _credits_page(CustomAmountForm(formdata=None))
+
+
+@bp.post("/credits/checkout")
+@login_required
+def credits_checkout():
+    """Starts a Stripe Checkout for a package (``package``) or a custom amount (``amount``)."""
+    package = request.form.get("package") or None
+    custom = CustomAmountForm()
+    if package is None:
+        if not custom.validate_on_submit():
+            return _credits_page(custom, status=400)
+        amount = custom.amount.data
+    else:
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        amount = None
+    try:
+        url = payments.start_checkout(
+            current_user, package=package, amount_usd=amount,
+            success_url=url_for(".credits_success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=url_for(".credits_cancel", _external=True))
+    except payments.NotConfigured:
+        flash("Payments are not configured on this instance. Ask its operator to set the Stripe keys.", "error")
+    except payments.InvalidPurchase as exc:
+        flash(f"That purchase is not possible: {exc}.", "error")
+    except payments.StripeUnavailable as exc:
+        flash(f"{exc}.", "error")
+    else:
+        return redirect(url, code=303)
+    return redirect(url_for(".credits"), code=303)
+
+
+@bp.get("/credits/success")
+@login_required
+def credits_success():
+    return private("dashboard/credits_return.html", paid=True)
+
+
+@bp.get("/credits/cancel")
+@login_required
+def credits_cancel():
+    return private("dashboard/credits_return.html", paid=False)

@@ -1,0 +1,85 @@
+"""The docs site: one page per section, a sidebar, and code samples from the
+samples registry (lumyx.services.samples) filled in with this instance's address."""
+from __future__ import annotations
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from .. import runtime
+from ..errors import ANTHROPIC_TYPES
+from ..services import catalog_filters, payments
+from ..services.samples import KEY_PLACEHOLDER, Renderer
+
+bp = Blueprint("docs", __name__, url_prefix="/docs")
+
+SECTIONS: tuple[tuple[str, str], ...] = (
+    ("getting-started", "Getting started"),
+    ("authentication", "Authentication"),
+    ("models", "Models"),
+    ("chat-completions", "Chat completions"),
+    ("anthropic-messages", "Anthropic Messages"),
+    ("tools", "Tools / function calling"),
+    ("vision", "Vision"),
+    ("reasoning", "Reasoning"),
+    ("streaming", "Streaming"),
+    ("credits", "Credits & billing"),
+    ("usage", "Usage API"),
+    ("rate-limits", "Rate limits"),
+    ("errors", "Errors"),
+    ("integrations", "Integrations"),
+    ("endpoints", "Endpoints"),
+    ("openai-compatibility", "OpenAI compatibility"),
+)
+TITLES = dict(SECTIONS)
+
+PLAN_LIMITS = (("Free", "10", "1,000"), ("Pro", "60", "50,000"), ("Enterprise", "Unlimited", "Unlimited"))
+
+ERRORS = (
+    (400, "invalid_request", "Missing or invalid request parameters (malformed JSON, wrong types, a model "
+                             "without the capability the request needs)"),
+    (401, "unauthorized", "Invalid or missing API key"),
+    (402, "insufficient_credits", "Insufficient credits — top up your account"),
+    (404, "model_not_found", "Model not found or not available"),
+    (413, "request_too_large", "The request body is larger than this instance accepts"),
+    (429, "rate_limit_exceeded", "Too many requests (your plan's limit, the free-model daily cap, or the upstream's)"),
+    (500, "internal_error", "Internal server error"),
+    (502, "upstream_error", "The upstream provider failed or timed out"),
+    (503, "model_unavailable", "Model temporarily unavailable (for example, its provider key is not configured)"),
+)
+
+
+@bp.get("")
+def index():
+    return redirect(url_for(".section", slug=SECTIONS[0][0]))
+
+
+@bp.get("/<slug>")
+def section(slug: str):
+    if slug not in TITLES:
+        abort(404)
+    catalog = runtime.get().catalog.current()
+    origin = request.host_url.rstrip("/")
+    slugs = [s for s, _ in SECTIONS]
+    at = slugs.index(slug)
+    context = {
+        "slug": slug, "title": TITLES[slug], "sections": SECTIONS, "origin": origin,
+        "previous": SECTIONS[at - 1] if at > 0 else None,
+        "next": SECTIONS[at + 1] if at + 1 < len(SECTIONS) else None,
+        "samples": Renderer(origin, catalog), "key_placeholder": KEY_PLACEHOLDER,
+    }
+    if slug == "models":
+        models = list(catalog.models.values())
+        context["models"] = [(m, catalog_filters.capabilities_of(m), catalog_filters.is_available(m))
+                             for m in models]
+    elif slug == "credits":
+        context["packages"] = list(payments.PACKAGES.values())
+        context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100
+        context["max_custom"] = payments.MAX_CUSTOM_CENTS // 100
+    elif slug == "rate-limits":
+        context["plans"] = PLAN_LIMITS
+        context["free_daily_limit"] = runtime.get().free_daily_limit
+    elif slug == "errors":
+        context["errors"] = [(status, code, text, ANTHROPIC_TYPES.get(code, "api_error"))
+                             for status, code, text in ERRORS]
+    elif slug == "usage":
+        context["free_daily_limit"] = runtime.get().free_daily_limit
+    return render_template(f"docs/{slug}.html", **context)

@@ -1,0 +1,91 @@
+"""Rendering helpers shared by the web blueprints: a page or, for an HTMX
+request, only its partial; and the formatting filters the templates use."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from decimal import ROUND_FLOOR, Decimal
+from zoneinfo import ZoneInfo
+
+from flask import Flask, make_response, render_template, request
+
+from .. import money
+
+
+def wants_partial() -> bool:
+    """An HTMX request that swaps part of a page (a history restore wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and \
+        request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def page(template: str, partial: str, *, private: bool = False, **context):
+    """The whole page, or only ``partial`` when HTMX asks; the same context either way."""
+    response = make_response(render_template(partial if wants_partial() else template, **context))
+    response.vary.add("HX-Request")
+    if private:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def private(template: str, **context):
+    """A page about one account: never stored by a cache."""
+    response = make_response(render_template(template, **context))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def credits(micro: int | None, places: int = 2) -> str:
+    """µcr as credits for reading: 1,234.50 (rounded down, never shown as more than it is)."""
+    value = money.micro_to_credits(micro or 0).quantize(Decimal(1).scaleb(-places), rounding=ROUND_FLOOR)
+    return f"{value:,.{places}f}"
+
+
+def usd_per_million(micro_per_million: int) -> str:
+    """A model price (µcr per 1M tokens) as dollars: $1.75, $0.02, $0.0005."""
+    usd = money.micro_price_to_usd(micro_per_million)
+    if usd == 0:
+        return "$0"
+    text = format(usd.normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"${int(whole):,}.{frac.ljust(2, '0')}" if frac else f"${int(whole):,}.00"
+
+
+def tokens(count: int | None) -> str:
+    """A token count for reading: 950, 128K, 1M, 1.05M."""
+    count = int(count or 0)
+    if count >= 1_000_000:
+        text = f"{count / 1_000_000:.2f}".rstrip("0").rstrip(".")
+        return text + "M"
+    if count >= 1_000:
+        text = f"{count / 1_000:.1f}".rstrip("0").rstrip(".")
+        return text + "K"
+    return str(count)
+
+
+def when(value: datetime | str | None, tz_name: str | None = None) -> str:
+    """A UTC timestamp (naive UTC or ISO 8601) for reading: 2026-03-19 14:30 UTC, or in
+    the timezone ``tz_name``: 2026-03-19 10:30 EDT."""
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    if tz_name:
+        try:
+            value = value.astimezone(ZoneInfo(tz_name))
+        except (KeyError, ValueError):
+            pass
+    else:
+        value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%d %H:%M ") + (value.tzname() or "UTC")
+
+
+def init_app(app: Flask) -> None:
+    app.add_template_filter(credits, "credits")
+    app.add_template_filter(usd_per_million, "usd_per_million")
+    app.add_template_filter(tokens, "tokens")
+    app.add_template_filter(when, "when")
+    app.jinja_env.globals["thousands"] = lambda n: f"{int(n or 0):,}"

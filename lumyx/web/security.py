@@ -1,0 +1,93 @@
+"""What keeps the web pages safe: the session cookie, who is logged in, the
+Content-Security-Policy (no inline script, ever), throttling of log-in and
+registration (the app's one Flask-Limiter, see lumyx.services.rate_limits), and the admin gate."""
+from __future__ import annotations
+
+import ipaddress
+from functools import wraps
+
+from flask import Flask, abort, request
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import current_user
+
+from ..errors import is_api_request
+from ..extensions import db, login_manager
+from ..models import User
+
+CONTENT_SECURITY_POLICY = "; ".join((
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+))
+LOGIN_LIMIT = "10 per minute; 50 per hour"
+REGISTER_LIMIT = "5 per minute; 30 per hour"
+
+
+def is_loopback(host: str) -> bool:
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.strip("[]")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session, marked Secure unless this is plain HTTP on
+    a loopback address (LUMYX_COOKIE_SECURE=auto, the default); "true" or
+    "false" decide it outright."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        setting = app.config.get("LUMYX_COOKIE_SECURE", "auto")
+        if setting in ("1", "true", "yes", "on"):
+            return True
+        if setting in ("0", "false", "no", "off"):
+            return False
+        return request.is_secure or not is_loopback(request.host)
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    try:
+        return db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+
+
+def admin_required(view):
+    """Only admins; anyone else gets 403 (anonymous visitors are sent to log in)."""
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not current_user.is_authenticated:
+            return login_manager.unauthorized()
+        if not current_user.is_admin:
+            abort(403)
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def _security_headers(response):
+    if is_api_request() or request.path.startswith("/webhooks/"):
+        return response
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.session_interface = SessionInterface()
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Log in to see that page."
+    login_manager.login_message_category = "info"
+    app.after_request(_security_headers)

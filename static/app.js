@@ -1,0 +1,116 @@
+/* Lumyx pages: copy buttons and usage charts. Every script of the site lives in
+ * static files (the Content-Security-Policy allows no inline script). */
+(function () {
+  "use strict";
+
+  function announce(text) {
+    var region = document.getElementById("live-region");
+    if (region) { region.textContent = ""; window.setTimeout(function () { region.textContent = text; }, 50); }
+  }
+
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text);
+    }
+    return new Promise(function (resolve, reject) {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand("copy") ? resolve() : reject(new Error("copy refused")); }
+      catch (err) { reject(err); }
+      finally { document.body.removeChild(area); }
+    });
+  }
+
+  function onCopyClick(event) {
+    var button = event.target.closest("[data-copy-target]");
+    if (!button) { return; }
+    var source = document.getElementById(button.getAttribute("data-copy-target"));
+    if (!source) { return; }
+    var label = button.getAttribute("data-label") || button.textContent;
+    button.setAttribute("data-label", label);
+    copyText(source.textContent).then(function () {
+      button.textContent = "Copied";
+      button.classList.add("copied");
+      announce("Copied to the clipboard");
+      window.setTimeout(function () { button.textContent = label; button.classList.remove("copied"); }, 2000);
+    }, function () {
+      button.textContent = "Press Ctrl+C";
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    });
+  }
+
+  /* ---- charts: <canvas data-chart='{"type", "labels", "datasets": [{label, data}], "money"}'> ---- */
+  var PALETTE = ["#3341c6", "#0f8a5f", "#c2410c", "#7c3aed", "#0369a1", "#b91c1c", "#4d7c0f", "#a16207"];
+
+  function chartConfig(spec) {
+    var horizontal = spec.type === "hbar";
+    var datasets = spec.datasets.map(function (set, i) {
+      var colour = PALETTE[i % PALETTE.length];
+      return {
+        label: set.label, data: set.data, yAxisID: set.axis || (horizontal ? undefined : "y"),
+        borderColor: colour, backgroundColor: spec.type === "line" ? colour + "22" : colour,
+        fill: spec.type === "line", tension: 0.25, pointRadius: 2, borderWidth: 2
+      };
+    });
+    var scales = {};
+    if (horizontal) {
+      scales = { x: { beginAtZero: true }, y: { ticks: { autoSkip: false } } };
+    } else {
+      scales = { x: { ticks: { maxRotation: 0, autoSkipPadding: 12 } }, y: { beginAtZero: true, position: "left" } };
+      if (spec.datasets.some(function (s) { return s.axis === "y2"; })) {
+        scales.y2 = { beginAtZero: true, position: "right", grid: { drawOnChartArea: false } };
+      }
+    }
+    return {
+      type: horizontal ? "bar" : spec.type,
+      data: { labels: spec.labels, datasets: datasets },
+      options: {
+        indexAxis: horizontal ? "y" : "x", responsive: true, maintainAspectRatio: false, animation: false,
+        interaction: { mode: "index", intersect: false },
+        plugins: { legend: { display: spec.datasets.length > 1, position: "bottom" } },
+        scales: scales
+      }
+    };
+  }
+
+  function drawCharts(root) {
+    if (typeof window.Chart === "undefined") { return; }
+    var canvases = (root || document).querySelectorAll("canvas[data-chart]");
+    Array.prototype.forEach.call(canvases, function (canvas) {
+      var existing = window.Chart.getChart(canvas);
+      if (existing) { existing.destroy(); }
+      var spec;
+      try { spec = JSON.parse(canvas.getAttribute("data-chart")); } catch (err) { return; }
+      canvas.chart = new window.Chart(canvas, chartConfig(spec));
+      canvas.setAttribute("data-chart-ready", "true");
+    });
+  }
+
+  /* On a phone the docs sections are one scrolling row: bring the current one into view. */
+  function showCurrentSection() {
+    var list = document.querySelector(".docs-nav ol");
+    var current = list && list.querySelector("[aria-current=page]");
+    if (current && list.scrollWidth > list.clientWidth) {
+      list.scrollLeft = current.parentNode.offsetLeft - list.offsetLeft - (list.clientWidth - current.offsetWidth) / 2;
+    }
+  }
+
+  document.addEventListener("click", onCopyClick);
+  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); showCurrentSection(); });
+  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
+  /* Keep focus sensible for keyboard users after a swap that replaced the focused element. */
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "results" && document.activeElement === document.body) {
+      target.focus({ preventScroll: true });
+    }
+  });
+}());

@@ -1,0 +1,97 @@
+"""API keys: created and shown once, listed by prefix and last use, revoked (the
+live server refuses a revoked key within its key-cache time)."""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+
+from tests.web.support import WebClient
+
+
+def create(web: WebClient, name: str = "") -> tuple[str, str]:
+    response = web.post_form("/dashboard/keys", {"name": name})
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    html = response.get_data(as_text=True)
+    return re.search(r'<code id="new-key-value">([^<]+)</code>', html).group(1), html
+
+
+def test_a_new_key_is_shown_once_with_a_copy_button(signed_in):
+    key, html = create(signed_in, "laptop")
+    assert key.startswith("lx-") and len(key) == 46
+    assert 'data-copy-target="new-key-value"' in html and "shown only this once" in html and "“laptop”" in html
+    listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
+    assert key not in listing, "never shown again"
+    row = listing[listing.index(f'data-key-prefix="{key[:10]}"'):].split("</tr>")[0]
+    assert "laptop" in row and "Never" in row and "Active" in row and "Revoke" in row
+
+
+def test_key_names_are_optional_and_bounded(signed_in):
+    key, html = create(signed_in)
+    assert key.startswith("lx-") and "Your new key</h2>" in html
+    response = signed_in.post_form("/dashboard/keys", {"name": "x" * 101})
+    assert response.status_code == 400 and "new-key-value" not in response.get_data(as_text=True)
+
+
+@pytest.mark.live
+def test_a_key_works_shows_its_last_use_and_stops_working_once_revoked(signed_in, live):
+    key, _ = create(signed_in, "live")
+    headers = {"Authorization": f"Bearer {key}"}
+    body = {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}
+    assert requests.post(live.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).status_code == 200
+    deadline = time.monotonic() + 5      # the last use is recorded after the response
+    while True:
+        listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
+        row = listing[listing.index(f'data-key-prefix="{key[:10]}"'):].split("</tr>")[0]
+        if "Never" not in row or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert "Never" not in row, "last use is recorded"
+    key_id = re.search(rf'id="key-(\d+)" data-key-prefix="{re.escape(key[:10])}"', listing).group(1)
+
+    response = signed_in.post_form(f"/dashboard/keys/{key_id}/revoke", {}, token_from="/dashboard/keys")
+    assert response.status_code == 302
+    assert "The key is revoked" in signed_in.get("/dashboard/keys").get_data(as_text=True)
+    deadline = time.monotonic() + 5      # the live server caches keys for LUMYX_AUTH_CACHE_SECONDS=1
+    while True:
+        status = requests.post(live.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).status_code
+        if status == 401 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 401
+
+
+def test_revoke_clears_this_workers_key_cache(signed_in, app):
+    from lumyx import runtime
+
+    key, _ = create(signed_in)
+    with app.app_context():
+        cache = runtime.get().keys
+        assert cache.authenticate(key) is not None
+        listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
+        key_id = re.search(rf'id="key-(\d+)" data-key-prefix="{re.escape(key[:10])}"', listing).group(1)
+        token = signed_in.csrf("/dashboard/keys")
+        response = signed_in.post(f"/dashboard/keys/{key_id}/revoke", headers={"HX-Request": "true", "X-CSRFToken": token})
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert html.startswith(f'<tr id="key-{key_id}"') and "Revoked" in html and "<html" not in html
+        assert cache.authenticate(key) is None, "refused at once by this worker"
+
+
+def test_nobody_revokes_someone_elses_key(signed_in, make_user, app):
+    from lumyx.extensions import db
+    from lumyx.models import User
+    from lumyx.services import keys
+
+    other_id, _ = make_user()
+    with app.app_context():
+        row, _ = keys.create_key(db.session.get(User, other_id), "theirs")
+        key_id = row.id
+    response = signed_in.post_form(f"/dashboard/keys/{key_id}/revoke", {}, token_from="/dashboard/keys")
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.get(keys.ApiKey, key_id).revoked_at is None
+    again = signed_in.post_form(f"/dashboard/keys/{key_id}/revoke", {"csrf_token": "forged"}, token_from="/dashboard/keys")
+    assert again.status_code in (400, 404)
