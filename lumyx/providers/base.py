@@ -42,3 +42,5 @@ class UpstreamReply:
     events: Iterator[dict] | None = None
     headers: dict = field(default_factory=dict)
     close: Callable[[], None] = lambda: None
+    # Safe from another greenlet while events() is blocked reading: cuts the connection.
+    cancel: Callable[[], None] = lambda: None

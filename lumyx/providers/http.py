@@ -7,6 +7,7 @@ requests at once.
 from __future__ import annotations
 
 import os
+import socket
 from typing import Iterator
 
 import orjson
@@ -114,6 +115,18 @@ def abort(response) -> None:
         response.close()
     except Exception:
         pass
+
+
+def cancel(response) -> None:
+    """Cut the connection under a read that another greenlet is blocked in: the
+    upstream sees it closed at once, and the blocked read ends with an error
+    (the reader then closes the response itself)."""
+    sock = getattr(getattr(response, "_connection", None), "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
 
 
 def finish(response) -> None:

@@ -54,7 +54,8 @@ def reply(response, secret: str | None = None) -> UpstreamReply:
         if not state["done"]:
             http.abort(response)
 
-    return UpstreamReply(events=events(), headers=dict(response.headers), close=close)
+    return UpstreamReply(events=events(), headers=dict(response.headers), close=close,
+                         cancel=lambda: http.cancel(response))
 
 
 def _error_message(error) -> str:

@@ -171,7 +171,7 @@ def _first_event(reply) -> dict | None:
 
 
 def _stream(call: Call, reply, first: dict | None, shaper) -> Iterator[bytes]:
-    call.abort_upstream = reply.close
+    call.abort_upstream = reply.cancel
     try:
         if first is not None:
             yield from shaper.feed(first)
