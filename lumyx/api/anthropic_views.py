@@ -6,7 +6,7 @@ from flask import request
 from .. import runtime
 from ..errors import bad_request
 from ..providers.base import COUNT_TOKENS, MESSAGES
-from ..services import gateway
+from ..services import gateway, personas
 from ..services.calls import Call
 from ..wire import anthropic as wire
 from .auth import require_key
@@ -22,6 +22,7 @@ def _start(operation: str, validate) -> Call:
     body = json_body()
     facts = validate(body)
     body = wire.hoist_system_messages(body)
+    body = personas.apply(body, personas.requested(key.user_id, body), "anthropic")
     model = gateway.resolve(runtime.get().catalog.current(), body["model"])
     if model.is_embedding:
         raise bad_request(f"The model '{model.id}' is an embedding model; it cannot answer messages.", "model")

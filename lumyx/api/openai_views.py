@@ -4,7 +4,7 @@ from __future__ import annotations
 from .. import runtime
 from ..errors import bad_request
 from ..providers.base import CHAT, COMPLETIONS, EMBEDDINGS
-from ..services import gateway
+from ..services import gateway, personas
 from ..services.calls import Call
 from ..wire import openai as wire
 from .auth import require_key
@@ -17,6 +17,8 @@ def _start(operation: str, validate) -> tuple[Call, object]:
     key = require_key()
     body = json_body()
     facts = validate(body)
+    if operation == CHAT:
+        body = personas.apply(body, personas.requested(key.user_id, body), "openai")
     model = gateway.resolve(runtime.get().catalog.current(), body["model"])
     reasoning = body.get("reasoning")
     call = Call(key=key, model=model, operation=operation, client_wire="openai", body=body,

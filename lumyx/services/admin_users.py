@@ -2,6 +2,8 @@
 through the ledger (with a note)."""
 from __future__ import annotations
 
+import math
+
 from sqlalchemy import func, select
 
 from .. import money

@@ -21,6 +21,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("vision", "Vision"),
     ("reasoning", "Reasoning"),
     ("streaming", "Streaming"),
+    ("personas", "Personas & agents"),
     ("credits", "Credits & billing"),
     ("usage", "Usage API"),
     ("rate-limits", "Rate limits"),

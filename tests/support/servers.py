@@ -3,6 +3,7 @@ databases it runs on (a fresh SQLite file, or a fresh PostgreSQL database)."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -87,7 +88,8 @@ class LiveServer:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.proc.terminate()
+        # A quick stop: a graceful one waits for idle keep-alive connections to time out.
+        self.proc.send_signal(signal.SIGQUIT)
         try:
             self.proc.wait(timeout=20)
         except subprocess.TimeoutExpired:

@@ -12,4 +12,4 @@ def index():
     return redirect(url_for(".usage"))
 
 
-from . import credits, keys, settings, usage  # noqa: E402,F401  (routes register on import)
+from . import credits, keys, personas, settings, usage  # noqa: E402,F401  (routes register on import)
