@@ -9,7 +9,8 @@ PREFIXES = ("/v1", "/api/v1", "/api/v1/v1", "/v1/v1")
 
 
 def init_app(app: Flask) -> None:
-    from . import anthropic_views, catalog_views, openai_views, usage_views  # noqa: F401  (routes register on import)
+    from . import (agent_views, anthropic_views, catalog_views, openai_views,  # noqa: F401  (routes register on import)
+                   openapi_views, persona_views, usage_views)
     from .blueprint import api
 
     for i, prefix in enumerate(PREFIXES):

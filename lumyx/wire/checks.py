@@ -55,7 +55,8 @@ def integer(body: dict, key: str, low: int = 0, high: int = MAX_INT, *, required
             raise bad_request(f"'{key}' is required.", key)
         return None
     if isinstance(value, float) and value.is_integer():
-        value = int(value)
+        # 5.0 is the integer 5 in JSON; what runs later (and the upstream) gets an int.
+        value = body[key] = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise bad_request(f"'{key}' must be an integer.", key)
     if not low <= value <= high:

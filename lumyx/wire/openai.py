@@ -78,7 +78,8 @@ def _tools(body: dict) -> None:
     choice = body.get("tool_choice")
     if choice is None or choice in TOOL_CHOICE_WORDS:
         return
-    if isinstance(choice, dict) and isinstance((choice.get("function") or {}).get("name"), str):
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict) \
+            and isinstance(choice["function"].get("name"), str):
         return
     raise bad_request("'tool_choice' must be \"auto\", \"none\", \"required\" or "
                       "{\"type\": \"function\", \"function\": {\"name\": ...}}.", "tool_choice")
@@ -138,6 +139,11 @@ def validate_completion(body) -> None:
     _sampling(body)
 
 
+def _token(value) -> bool:
+    """A token id: an integer, and not a boolean (which Python counts as one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def validate_embeddings(body) -> list:
     """Checks an embeddings request; returns its inputs as a list."""
     checks.require_object(body)
@@ -146,8 +152,8 @@ def validate_embeddings(body) -> list:
     if isinstance(value, str):
         inputs = [value]
     elif isinstance(value, list) and value and (
-            all(isinstance(v, str) for v in value) or all(isinstance(v, int) for v in value)
-            or all(isinstance(v, list) and all(isinstance(t, int) for t in v) for v in value)):
+            all(isinstance(v, str) for v in value) or all(_token(v) for v in value)
+            or all(isinstance(v, list) and all(_token(t) for t in v) for v in value)):
         inputs = value if not isinstance(value[0], int) else [value]
     else:
         raise bad_request("'input' must be a string, an array of strings, or token arrays.", "input")
