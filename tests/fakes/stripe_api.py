@@ -37,17 +37,13 @@ import itertools
 import json
 import re
 import secrets
-import socket
 import string
 import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import parse_qsl
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_KEY = "sk_test_lumyxfake0000000000000000"
 API_VERSION = "2026-10-28.endive"
 TAX_RATE_BP = 825            # 8.25 % when automatic tax is on
@@ -316,23 +312,10 @@ class StripeProcess:
     """The stand-in running in a child process, for tests."""
 
     def __init__(self, key: str = DEFAULT_KEY):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        from tests.support.servers import start_stand_in
+
         self.key = key
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.stripe_api", "--port", str(self.port),
-                                      "--key", key], cwd=ROOT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the Stripe stand-in exited at start")
-            try:
-                if requests.get(self.url + "/_fake/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.05)
-        raise RuntimeError("the Stripe stand-in did not start in 20 s")
+        self.proc, self.port, self.url = start_stand_in("tests.fakes.stripe_api", "Stripe stand-in", "--key", key)
 
     def _post(self, path: str, payload: dict | None = None) -> dict:
         response = requests.post(self.url + path, json=payload or {}, timeout=5)

@@ -38,19 +38,13 @@ if __name__ == "__main__":  # run as a server: patch before anything imports soc
 
 import argparse
 import os
-import socket
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import requests
 
 from . import upstream_anthropic as anthropic_api
 from . import upstream_openai as openai_api
 from .upstream_core import App, Config, Handler
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def build_app(config: Config) -> App:
@@ -75,22 +69,9 @@ class UpstreamProcess:
     """The stand-in running in a child process, for tests."""
 
     def __init__(self, *extra_args: str):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc = subprocess.Popen([sys.executable, "-m", "tests.fakes.upstream", "--port", str(self.port),
-                                      *extra_args], cwd=ROOT)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError("the upstream stand-in exited at start")
-            try:
-                if requests.get(self.url + "/_fake/health", timeout=1).ok:
-                    return
-            except requests.RequestException:
-                time.sleep(0.05)
-        raise RuntimeError("the upstream stand-in did not start in 20 s")
+        from tests.support.servers import start_stand_in
+
+        self.proc, self.port, self.url = start_stand_in("tests.fakes.upstream", "upstream stand-in", *extra_args)
 
     def requests(self, path: str | None = None, limit: int | None = None) -> list[dict]:
         params = {k: v for k, v in (("path", path), ("limit", limit)) if v is not None}

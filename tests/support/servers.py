@@ -23,6 +23,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_stand_in(module: str, what: str, *args: str) -> tuple[subprocess.Popen, int, str]:
+    """Runs ``python -m <module> --port <free port> <args>`` and waits for its /_fake/health.
+
+    Returns (process, port, base URL)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args], cwd=ROOT)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"the {what} exited at start")
+        try:
+            if requests.get(url + "/_fake/health", timeout=1).ok:
+                return proc, port, url
+        except requests.RequestException:
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError(f"the {what} did not start in 20 s")
+
+
 class TestDatabase:
     """A database of its own for one test session."""
 
