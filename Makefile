@@ -25,7 +25,7 @@ prepare: $(VENV)/.deps-run
 run: prepare
 	exec $(VENV)/bin/gunicorn -c gunicorn.conf.py wsgi:app
 
-test: $(VENV)/.deps-dev tools
+test: $(VENV)/.deps-dev tools browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 clean-venv:
