@@ -52,8 +52,9 @@ def _prompt_tokens(messages: list) -> int:
 
 def _value_for(schema: dict, name: str, hint: str):
     kind = schema.get("type")
-    if "enum" in schema and schema["enum"]:
-        return schema["enum"][0]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
     if kind == "integer":
         return 1
     if kind == "number":
@@ -61,16 +62,23 @@ def _value_for(schema: dict, name: str, hint: str):
     if kind == "boolean":
         return True
     if kind == "array":
-        return [_value_for(schema.get("items") or {"type": "string"}, name, hint)]
+        items = schema.get("items")
+        return [_value_for(items if isinstance(items, dict) else {"type": "string"}, name, hint)]
     if kind == "object":
         return _arguments(schema, hint)
     return hint or name
 
 
-def _arguments(schema: dict, hint: str) -> dict:
-    properties = schema.get("properties") or {}
-    required = schema.get("required") or list(properties)
-    return {name: _value_for(properties.get(name) or {}, name, hint) for name in required}
+def _arguments(schema, hint: str) -> dict:
+    """Arguments for a tool's JSON Schema; parts of a schema that are not well-formed are skipped."""
+    schema = schema if isinstance(schema, dict) else {}
+    properties = schema.get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    required = schema.get("required")
+    if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
+        required = list(properties)
+    return {name: _value_for(properties[name] if isinstance(properties.get(name), dict) else {}, name, hint)
+            for name in required}
 
 
 def _subject(text: str) -> str:

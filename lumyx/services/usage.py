@@ -28,6 +28,7 @@ from ..models.user import PLANS
 from . import free_cap
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+MAX_PAGE = 1_000_000
 DAILY_DAYS = 30
 _records, _hourly = UsageRecord.__table__, UsageHourly.__table__
 _ADD_RECORD = _records.insert()
@@ -98,6 +99,8 @@ def _bound(raw: str | None, param: str, zone: ZoneInfo, *, end: bool) -> datetim
         return _to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")), zone)
     except ValueError:
         raise UsageQueryError(f"'{param}' must be an ISO 8601 date (e.g. 2026-03-01) or date-time.", param) from None
+    except OverflowError:
+        raise UsageQueryError(f"'{param}' is out of range.", param) from None
 
 
 def _positive_int(raw: str | None, param: str, default: int, maximum: int | None = None) -> int:
@@ -125,7 +128,7 @@ def parse_filters(args: dict, tz_name: str) -> Filters:
         raise UsageQueryError("'model' is too long.", "model")
     return Filters(start=start, end=end, model=model,
                    limit=_positive_int(args.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT),
-                   page=_positive_int(args.get("page"), "page", 1))
+                   page=_positive_int(args.get("page"), "page", 1, MAX_PAGE))
 
 
 def _credits(micro: int) -> float:
