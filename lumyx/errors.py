@@ -10,7 +10,7 @@ import logging
 
 import orjson
 from flask import Flask, Response, render_template, request
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from werkzeug.exceptions import HTTPException
 
@@ -118,6 +118,15 @@ def register(app: Flask) -> None:
 
     for kind in DATABASE_DOWN:
         app.register_error_handler(kind, _database_unavailable)
+
+    @app.errorhandler(DataError)
+    def _unstorable(err: DataError):
+        # A value the database refuses to hold (PostgreSQL: a NUL byte in text): the client's input.
+        log.warning("input the database cannot store on %s %s", request.method, request.path)
+        if is_api_request():
+            return bad_request("A value in the request contains characters that cannot be stored "
+                               "(such as a NUL byte).").response(request_wire())
+        return _html(400, "Bad request", "A value contains characters that cannot be stored."), 400
 
     @app.errorhandler(Exception)
     def _unexpected(err: Exception):

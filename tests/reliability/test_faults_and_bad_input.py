@@ -174,3 +174,11 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
         user = db.session.get(User, user_id)
     assert rows == 12 and charged > 0
     assert user.held == 0 and user.balance == 50 * MICRO - charged == ledger
+
+
+def test_a_nul_byte_the_database_cannot_store_is_a_400(live, key):
+    # PostgreSQL refuses NUL in text; SQLite stores it. Neither may give a 500.
+    response = requests.get(live.url + "/v1/usage", params={"model": "a\x00b"}, timeout=10,
+                            headers={"Authorization": f"Bearer {key}"})
+    assert response.status_code in (200, 400)
+    assert response.headers["content-type"].startswith("application/json")
