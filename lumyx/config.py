@@ -82,6 +82,9 @@ def from_environment() -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "LUMYX_COOKIE_SECURE": (os.environ.get("LUMYX_COOKIE_SECURE") or "auto").strip().lower(),
+        # Per-key API rate limits of the free and pro plans ("<n>/minute;<n>/day").
+        "LUMYX_LIMITS_FREE": os.environ.get("LUMYX_LIMITS_FREE") or None,
+        "LUMYX_LIMITS_PRO": os.environ.get("LUMYX_LIMITS_PRO") or None,
         "LUMYX_RATELIMIT_PREFIX": os.environ.get("LUMYX_RATELIMIT_PREFIX") or "lumyx",
         # Hosts the agents endpoint may call for a persona's HTTP tools (comma-separated
         # host names; empty: HTTP tools are disabled).

@@ -12,12 +12,36 @@ counter store stops answering, each worker falls back to counting in its own
 memory (so N workers allow up to N times the limit) and says so in its log,
 and returns to the shared store as soon as it answers again: requests are
 never refused because the counter store is down.
+
+An operator may change the free and pro limits with ``LUMYX_LIMITS_FREE`` and
+``LUMYX_LIMITS_PRO`` (``<n>/minute;<n>/day``); the docs page shows what is set.
 """
 from __future__ import annotations
 
+import re
+
 from flask import Flask, g, request
 
-PLAN_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
+DEFAULT_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
+PLAN_LIMITS = dict(DEFAULT_LIMITS)
+_LIMIT = re.compile(r"^\s*(\d+)\s*/\s*minute\s*;\s*(\d+)\s*/\s*day\s*$")
+
+
+def parse(value: str) -> tuple[int, int]:
+    """(per minute, per day) of a ``<n>/minute;<n>/day`` setting; ValueError otherwise."""
+    match = _LIMIT.match(value or "")
+    if not match:
+        raise ValueError(f"expected '<n>/minute;<n>/day', got {value!r}")
+    return int(match[1]), int(match[2])
+
+
+def table() -> list[tuple[str, str, str]]:
+    """(plan, per minute, per day) as the docs show them."""
+    rows = []
+    for plan in ("free", "pro"):
+        minute, day = parse(PLAN_LIMITS[plan])
+        rows.append((plan.title(), f"{minute:,}", f"{day:,}"))
+    return rows + [("Enterprise", "Unlimited", "Unlimited")]
 
 
 def key() -> str:
@@ -40,14 +64,23 @@ def exempt() -> bool:
 def configure(app: Flask) -> None:
     """Flask-Limiter's settings for this app (read by Limiter.init_app)."""
     config = app.config
+    for plan in DEFAULT_LIMITS:
+        name = f"LUMYX_LIMITS_{plan.upper()}"
+        try:
+            minute, day = parse(config.get(name) or DEFAULT_LIMITS[plan])
+        except ValueError as exc:
+            raise SystemExit(f"{name}: {exc}") from None
+        PLAN_LIMITS[plan] = f"{minute}/minute;{day}/day"
+    from . import rate_storage  # noqa: F401  (registers the lumyx-db:// and lumyx-redis:// schemes)
+
     redis_url = config.get("REDIS_URL")
     if redis_url:
-        config.setdefault("RATELIMIT_STORAGE_URI", redis_url)
+        scheme = redis_url.split("://", 1)[0]
+        uri = "lumyx-" + redis_url if scheme in ("redis", "rediss") else redis_url
+        config.setdefault("RATELIMIT_STORAGE_URI", uri)
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.25, "socket_timeout": 0.25,
                                                         "health_check_interval": 30})
     else:
-        from . import rate_storage  # noqa: F401  (registers the lumyx-db:// scheme)
-
         config.setdefault("RATELIMIT_STORAGE_URI", "lumyx-db://")
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", {
             "database_url": config["SQLALCHEMY_DATABASE_URI"],

@@ -6,7 +6,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 
 from .. import runtime
 from ..errors import ANTHROPIC_TYPES
-from ..services import catalog_filters, payments
+from ..services import catalog_filters, payments, rate_limits
 from ..services.samples import KEY_PLACEHOLDER, Renderer
 
 bp = Blueprint("docs", __name__, url_prefix="/docs")
@@ -31,8 +31,6 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("openai-compatibility", "OpenAI compatibility"),
 )
 TITLES = dict(SECTIONS)
-
-PLAN_LIMITS = (("Free", "10", "1,000"), ("Pro", "60", "50,000"), ("Enterprise", "Unlimited", "Unlimited"))
 
 ERRORS = (
     (400, "invalid_request", "Missing or invalid request parameters (malformed JSON, wrong types, a model "
@@ -76,7 +74,7 @@ def section(slug: str):
         context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100
         context["max_custom"] = payments.MAX_CUSTOM_CENTS // 100
     elif slug == "rate-limits":
-        context["plans"] = PLAN_LIMITS
+        context["plans"] = rate_limits.table()
         context["free_daily_limit"] = runtime.get().free_daily_limit
     elif slug == "errors":
         context["errors"] = [(status, code, text, ANTHROPIC_TYPES.get(code, "api_error"))

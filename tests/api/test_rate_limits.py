@@ -146,3 +146,26 @@ def test_redis_going_away_keeps_the_gateway_serving(redis_and_server, key_on):
         assert "Rate limit storage recovered" in server.logs()
     finally:
         restarted.kill()
+
+
+def test_an_operator_sets_the_plan_limits_and_the_docs_show_them(server_env, key_on, tmp_path):
+    env = {**server_env, "LUMYX_LIMITS_PRO": "3/minute;2500/day"}
+    server = LiveServer(env, tmp_path / "gunicorn.log", workers=1)
+    try:
+        key = key_on("pro")
+        statuses = [fresh_post(server.url, key).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        docs = requests.get(server.url + "/docs/rate-limits", timeout=10).text
+        pro_row = docs[docs.index("<td>Pro</td>"):].split("</tr>")[0]
+        assert ">3<" in pro_row and ">2,500<" in pro_row
+    finally:
+        server.stop()
+
+
+def test_a_malformed_plan_limit_stops_the_start_with_its_name(server_env):
+    from tests.support.servers import flask_cli
+
+    result = flask_cli({**server_env, "LUMYX_LIMITS_FREE": "lots"}, "routes", check=False)
+    assert result.returncode != 0
+    assert "LUMYX_LIMITS_FREE: expected '<n>/minute;<n>/day'" in result.stderr
+    assert "Traceback" not in result.stderr
