@@ -50,10 +50,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def commit_without_waiting(conn) -> None:
     """Lets this transaction's commit return before PostgreSQL has flushed it to disk.
 
-    For writes whose loss in a database crash is harmless (rate-limit counters,
-    holds, free-model counts): they then cost no disk flush on the request's
-    path. Settlements never use it. A no-op on SQLite, whose WAL commits do not
-    wait for the disk anyway.
+    For the writes of every request (rate-limit counters, holds, free-model
+    counts, settlements), whose loss in a database crash leaves the books
+    consistent (see services/billing.py): none waits for a disk flush, nor keeps
+    another request of the same account waiting for one. Payments and credit
+    grants wait. A no-op on SQLite, whose WAL commits do not wait for the disk.
     """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")

@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import money
 from ..extensions import db
 from ..models import UsageHourly, UsageRecord, User
 from ..models.user import PLANS
-from . import free_cap
+from . import free_cap, ledger
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 MAX_PAGE = 1_000_000
@@ -55,6 +55,37 @@ def _rollup_statement(dialect: str):
                   for name in ("requests", "prompt_tokens", "completion_tokens", "cost", "latency_ms")})
         _rollup_statements[dialect] = statement
     return statement
+
+
+_ROW_COLUMNS = ("id", "user_id", "api_key_id", "model_id", "provider_id", "operation", "input_tokens",
+                "output_tokens", "reasoning_tokens", "cached_tokens", "tokens_reported", "latency_ms",
+                "status_code", "error_code", "stream", "partial", "thinking_used", "created_at")
+_ROLLED_UP = ("prompt_tokens", "completion_tokens", "cost", "latency_ms")
+# PostgreSQL: the hold's settlement (lumyx.services.ledger.SETTLE_PG), the usage row
+# and its hour in one statement; it answers what was charged.
+_SETTLE_AND_RECORD_PG = text(f"""
+WITH {ledger.SETTLE_PG},
+recorded AS (
+    INSERT INTO usage_records ({", ".join(_ROW_COLUMNS)}, cost, unpaid)
+    SELECT {", ".join(":" + c for c in _ROW_COLUMNS)}, paid.charged, GREATEST(:cost - paid.charged, 0)
+    FROM (SELECT COALESCE((SELECT charged FROM charge), 0) AS charged) AS paid
+    RETURNING user_id, model_id, input_tokens, output_tokens, cost, latency_ms)
+INSERT INTO usage_hourly (user_id, hour, model_id, requests, {", ".join(_ROLLED_UP)})
+SELECT user_id, :hour, model_id, 1, input_tokens, output_tokens, cost, latency_ms FROM recorded
+ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = usage_hourly.requests + 1,
+    {", ".join(f"{c} = usage_hourly.{c} + excluded.{c}" for c in _ROLLED_UP)}
+RETURNING (SELECT charged FROM charge)""")
+
+
+def settle_and_record(row: dict, cost: int, note: str) -> int:
+    """PostgreSQL: settles hold ``row["id"]`` charging ``cost`` µcr (as ledger.settle) and
+    records the usage row, in one statement; returns what was charged. Raises
+    IntegrityError when the request was settled already."""
+    params = {column: row.get(column) for column in _ROW_COLUMNS}
+    params.update(ref=row["id"], cost=cost, note=note[:500], now=row["created_at"],
+                  hour=row["created_at"].replace(minute=0, second=0, microsecond=0))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        return conn.execute(_SETTLE_AND_RECORD_PG, params).scalar() or 0
 
 
 def record(conn, row: dict) -> None:
