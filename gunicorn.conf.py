@@ -15,10 +15,3 @@ loglevel = "info"
 # gunicorn's control socket lives at one fixed path per user; several servers on one
 # machine (tests, benchmarks, a second instance) would fight over it.
 control_socket_disable = True
-
-
-def worker_exit(server, worker):
-    """A stopping worker settles the calls whose answers it has sent."""
-    from lumyx.api import after_response
-
-    after_response.drain(graceful_timeout / 2)

@@ -12,7 +12,6 @@ from ..wire import openai as wire
 from .auth import require_key
 from .blueprint import api
 from .body import json_body
-from . import after_response
 from .respond import SSE_HEADERS
 
 
@@ -48,12 +47,9 @@ def agent_chat_completions():
     response.headers["x-request-id"] = run.request_id
     app = current_app._get_current_object()
 
-    def close() -> None:
+    def done() -> None:
         with app.app_context():
             run.close()
-
-    def done() -> None:
-        after_response.run(close)
 
     response.call_on_close(done)
     return response

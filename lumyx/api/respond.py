@@ -8,7 +8,7 @@ from .. import runtime
 from ..errors import ApiError
 from ..services import gateway
 from ..services.calls import Call
-from . import after_response, client_watch
+from . import client_watch
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
@@ -17,7 +17,7 @@ def respond(call: Call) -> Response:
     app = current_app._get_current_object()
     state = runtime.get()
 
-    def finish() -> None:
+    def done() -> None:
         with app.app_context():
             gateway.finish(call, state.keys)
 
@@ -25,10 +25,10 @@ def respond(call: Call) -> Response:
         result = gateway.serve(call, state.free_daily_limit)
     except ApiError as error:
         error.headers["x-request-id"] = call.request_id
-        finish()
+        done()
         raise
     except BaseException:
-        finish()
+        done()
         raise
     if isinstance(result, dict):
         response = Response(orjson.dumps(result), mimetype="application/json")
@@ -36,7 +36,7 @@ def respond(call: Call) -> Response:
         response = Response(result, mimetype="text/event-stream", headers=SSE_HEADERS)
         response.call_on_close(client_watch.watch(request.environ, call))
     # The server closes the response once the client has all of it, or has gone:
-    # only then is the call settled, off the client's time and off the connection's.
-    response.call_on_close(lambda: after_response.run(finish))
+    # only then is the call settled, off the client's time.
+    response.call_on_close(done)
     response.headers["x-request-id"] = call.request_id
     return response
