@@ -14,8 +14,8 @@ $(VENV)/.deps-run: requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.deps-dev: requirements.txt requirements-dev.txt | $(PY)
-	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt
+$(VENV)/.deps-dev: requirements.txt requirements-dev.txt requirements-bench.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt -r requirements-dev.txt -r requirements-bench.txt
 	touch $@
 
 prepare: $(VENV)/.deps-run
@@ -68,3 +68,23 @@ browser:
 # Refreshes docs/screenshots/ (each main page, desktop and phone) from the live server.
 screenshots: $(VENV)/.deps-dev browser
 	$(PY) -m pytest -q tests/browser/screenshots.py
+
+# Benchmarks (bench/): `make bench` runs every scenario side by side with LiteLLM's proxy
+# (installed into a venv of its own) and writes bench/RESULTS.md; about 45 minutes.
+BENCH_VENV := bench/.venv-litellm
+
+.PHONY: bench bench-quick bench-litellm
+
+$(BENCH_VENV)/.installed: bench/litellm/requirements.txt
+	python3 -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install -q --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install -q -r bench/litellm/requirements.txt
+	touch $@
+
+bench-litellm: $(BENCH_VENV)/.installed
+
+bench: $(VENV)/.deps-dev bench-litellm
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.deps-dev bench-litellm
+	$(PY) bench/run.py --quick $(BENCH_ARGS)

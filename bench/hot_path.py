@@ -30,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=5000)
+    parser.add_argument("--profile", metavar="CASE", help="profile one case (a word of its name, e.g. 'pro') "
+                                                          "with pyinstrument instead of timing all")
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp()
@@ -114,6 +116,17 @@ def main() -> None:
             "POST", "/v1/chat/completions", {**chat, "model": "bench-priced"},
             {"Authorization": f"Bearer {limited_key}"}),
     }
+    if args.profile:
+        from pyinstrument import Profiler
+
+        name = next(name for name in cases if args.profile in name)
+        for _ in range(300):
+            call(*cases[name])
+        with Profiler(interval=0.0001) as profiler:
+            for _ in range(args.requests):
+                call(*cases[name])
+        print(profiler.output_text(unicode=True, show_all=False))
+        return
     results = {name: timed(env_raw, args.requests) for name, env_raw in cases.items()}
     floor = results["GET /v1/health (Flask floor)"][0]
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")

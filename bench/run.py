@@ -1,0 +1,387 @@
+"""`make bench`: Lumyx against the physical limit and against LiteLLM's proxy, on one machine.
+
+Every scenario runs each way in turn, alternating within the scenario so that whatever
+else the machine does falls on all of them alike:
+
+* upstream direct: the stand-in (bench/upstream.py) hit without a gateway;
+* Lumyx (SQLite): `make run`'s defaults, every feature on (bench/lumyx_server.py);
+* Lumyx (PostgreSQL + Redis), when both answer on this host (5432, 6379);
+* LiteLLM's proxy (bench/litellm_proxy.py), when `make bench-litellm` installed it.
+
+"Added" numbers are a way's figure minus the direct figure of the same round.
+
+    .venv/bin/python bench/run.py [--quick] [--only c1,sweep,rates,streams,soak]
+                                  [--soak-minutes 30] [--no-litellm] [--no-postgres]
+
+Results go to bench/RESULTS.md (tables, versions, machine, commands) and bench/results/
+(plots and the raw numbers as JSON). --quick is a smoke run of every scenario in a few
+minutes; its numbers are not the ones to quote.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import psutil
+import requests
+
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH))
+
+import loadgen as L  # noqa: E402
+import lumyx_server  # noqa: E402
+import report  # noqa: E402
+
+OUT = BENCH / "out"
+RESULTS = BENCH / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# -- the ways ------------------------------------------------------------------
+
+@dataclass
+class Way:
+    name: str
+    base: str                                  # ends in /v1
+    key: str
+    pids: Callable[[], list[int]]
+    stop: Callable[[], None] = lambda: None
+    direct: bool = False
+    note: str = ""
+
+    def target(self, fmt: str, model: str, stream: bool = False, max_tokens: int = 64) -> L.Target:
+        return L.make_target(self.base, self.key, fmt, model, stream, max_tokens)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        try:
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system + t.children_user + t.children_system
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def rss_mb(pids: list[int]) -> float:
+    total = 0
+    for pid in pids:
+        try:
+            total += psutil.Process(pid).memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total / 2**20
+
+
+class Upstream:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(workdir / "upstream.log", "ab")
+        self.proc = subprocess.Popen([sys.executable, str(BENCH / "upstream.py"), "--port", str(self.port)],
+                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("the upstream stand-in did not start")
+
+    def configure(self, latency_ms: float = 0, chunks: int = 20, chunk_delay_ms: float = 0) -> None:
+        requests.post(self.url + "/_bench/config", timeout=5, json={
+            "latency_ms": latency_ms, "chunks": chunks, "chunk_delay_ms": chunk_delay_ms}).raise_for_status()
+
+    def way(self) -> Way:
+        return Way("upstream direct", self.url + "/v1", "sk-bench", lambda: [self.proc.pid], direct=True)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+def listening(port: int) -> bool:
+    """PostgreSQL (5432) or Redis (6379) answering on this host."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def start_ways(args, upstream: Upstream) -> list[Way]:
+    ways = [upstream.way()]
+    backends = ["sqlite"] + (["postgres"] if not args.no_postgres and listening(5432) and listening(6379) else [])
+    for backend in backends:
+        server = lumyx_server.start(backend, upstream.url, free_port(), OUT / f"lumyx-{backend}")
+        ways.append(Way(server.label, server.url + "/v1", server.key, server.pids, server.stop,
+                        note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers"))
+    if not args.no_litellm:
+        import litellm_proxy
+
+        if litellm_proxy.installed():
+            # Its closest to "every feature on" without a database: per-key rate limits,
+            # counted in Redis so that they hold across its workers, as Lumyx's do.
+            proxy = litellm_proxy.start(free_port(), upstream.port, workdir=OUT / "litellm", key_limits=True,
+                                        redis=listening(6379))
+            ways.append(Way(f"LiteLLM {proxy.version}", proxy.url + "/v1", proxy.key, proxy.pids, proxy.stop,
+                            note=proxy.settings_note))
+        else:
+            print("LiteLLM's proxy is not installed (make bench-litellm); running without it", flush=True)
+    return ways
+
+
+# -- scenarios -------------------------------------------------------------------
+
+MODELS = {"openai": "bench-gpt", "anthropic": "bench-claude"}
+# (label, client format, model, stream); the direct way answers each in the client's format
+C1_CASES = [
+    ("OpenAI chat", "openai", "bench-gpt", False),
+    ("OpenAI chat, streamed (20 chunks)", "openai", "bench-gpt", True),
+    ("Anthropic messages", "anthropic", "bench-claude", False),
+    ("Anthropic messages, streamed (20 chunks)", "anthropic", "bench-claude", True),
+    ("OpenAI client, Anthropic upstream (translated)", "openai", "bench-claude", False),
+]
+
+
+def _ms(value: float | None) -> float | None:
+    return None if value is None else value * 1000
+
+
+def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
+    """Added latency at concurrency 1: median of interleaved rounds."""
+    upstream.configure(latency_ms=0, chunks=20)
+    rounds, n = (2, 100) if quick else (7, 300)
+    out: dict = {}
+    for label, fmt, model, stream in C1_CASES:
+        per_way: dict = {w.name: {"p50": [], "p99": [], "ttft": []} for w in ways}
+        for _ in range(rounds):
+            for way in ways:
+                # the translated case's baseline is the upstream answering in its own format
+                direct_fmt = "anthropic" if (way.direct and model == "bench-claude") else fmt
+                r = L.run(L.sequential(way.target(direct_fmt if way.direct else fmt, model, stream), n))
+                if r.error_count:
+                    raise RuntimeError(f"{way.name} failed {label}: {r.errors()}")
+                lat = r.latency_pcts((50, 99))
+                per_way[way.name]["p50"].append(lat["p50"])
+                per_way[way.name]["p99"].append(lat["p99"])
+                if stream:
+                    per_way[way.name]["ttft"].append(r.ttft_pcts((50,))["p50"])
+        direct = per_way[ways[0].name]
+        rows = {}
+        for way in ways:
+            mine = per_way[way.name]
+            added = [a - d for a, d in zip(mine["p50"], direct["p50"])]
+            row = {"p50_ms": _ms(statistics.median(mine["p50"])), "p99_ms": _ms(statistics.median(mine["p99"])),
+                   "added_p50_ms": _ms(statistics.median(added)),
+                   "added_p99_ms": _ms(statistics.median(mine["p99"]) - statistics.median(direct["p99"]))}
+            if stream:
+                row["added_ttft_p50_ms"] = _ms(statistics.median(
+                    [a - d for a, d in zip(mine["ttft"], direct["ttft"])]))
+            rows[way.name] = row
+        out[label] = rows
+        print(f"c1 {label}: " + ", ".join(f"{k} +{v['added_p50_ms']:.2f} ms" for k, v in rows.items()), flush=True)
+    return {"rounds": rounds, "requests_per_round": n, "cases": out}
+
+
+def scenario_sweep(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
+    """Closed loop at rising concurrency against an instant upstream."""
+    upstream.configure(latency_ms=0, chunks=20)
+    levels = [1, 8, 64, 256] if quick else [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    duration = 2 if quick else 6
+    out: dict = {w.name: [] for w in ways}
+    for c in levels:
+        direct_lat = None
+        for way in ways:
+            target = way.target("openai", "bench-gpt")
+            cpu0 = cpu_seconds(way.pids())
+            r = L.run(L.closed_loop(target, c, duration, warmup_s=1.0))
+            cpu = cpu_seconds(way.pids()) - cpu0
+            lat = r.latency_pcts((50, 99))
+            if way.direct:
+                direct_lat = lat
+            row = {"concurrency": c, "throughput": r.throughput, "errors": r.error_count,
+                   "p50_ms": _ms(lat["p50"]), "p99_ms": _ms(lat["p99"]),
+                   "added_p50_ms": _ms(lat["p50"] - direct_lat["p50"]) if lat["p50"] is not None else None,
+                   "added_p99_ms": _ms(lat["p99"] - direct_lat["p99"]) if lat["p99"] is not None else None,
+                   "cpu_ms_per_request": cpu / max(r.ok_count, 1) * 1000 * (duration / (duration + 1.0))}
+            out[way.name].append(row)
+            print(f"sweep c={c} {way.name}: {r.throughput:.0f}/s p50 {row['p50_ms']:.2f} ms "
+                  f"p99 {row['p99_ms']:.2f} ms errors {r.error_count}", flush=True)
+            time.sleep(0.5)
+    return {"duration_s": duration, "levels": levels, "ways": out}
+
+
+def scenario_rates(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
+    """Open loop at fixed rates with a 60 ms upstream: the highest rate each way holds
+    with added p99 under 10 ms (no errors, the generator on schedule)."""
+    upstream.configure(latency_ms=60, chunks=20)
+    rates = [100, 400, 1000] if quick else [50, 100, 200, 300, 400, 500, 600, 800, 1000, 1200, 1500, 2000]
+    duration = 3 if quick else 8
+    out: dict = {w.name: [] for w in ways}
+    failed: dict = {w.name: 0 for w in ways}
+    for rate in rates:
+        direct_p99 = None
+        for way in ways:
+            if failed[way.name] >= 2 and not way.direct:
+                continue
+            r = L.run(L.open_loop(way.target("openai", "bench-gpt"), rate, duration, warmup_s=1.0, timeout_s=30))
+            lat = r.latency_pcts((50, 99))
+            if way.direct:
+                direct_p99 = lat["p99"]
+            added = (lat["p99"] - direct_p99) if lat["p99"] is not None and direct_p99 is not None else None
+            holds = r.error_count == 0 and not r.lagged and added is not None and added < 0.010
+            failed[way.name] = 0 if holds else failed[way.name] + 1
+            out[way.name].append({"rate": rate, "throughput": r.throughput, "errors": r.error_count,
+                                  "lagged": r.lagged, "p50_ms": _ms(lat["p50"]), "p99_ms": _ms(lat["p99"]),
+                                  "added_p99_ms": _ms(added), "holds": holds})
+            print(f"rate {rate}/s {way.name}: p99 {_ms(lat['p99']) or 0:.1f} ms added "
+                  f"{_ms(added) or 0:.1f} ms errors {r.error_count} lagged {r.lagged} -> {holds}", flush=True)
+            time.sleep(1.0)
+        if all(failed[w.name] >= 2 for w in ways if not w.direct):
+            break
+    best = {name: max([row["rate"] for row in rows if row["holds"]], default=None) for name, rows in out.items()}
+    upstream.configure(latency_ms=0)
+    return {"duration_s": duration, "upstream_latency_ms": 60, "ways": out, "best": best}
+
+
+def scenario_streams(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
+    """N concurrent streams of 200 chunks: time to first token, gaps, completion, CPU."""
+    n, chunks, delay = (200, 50, 50) if quick else (1000, 200, 50)
+    upstream.configure(latency_ms=0, chunks=chunks, chunk_delay_ms=delay)
+    out: dict = {}
+    direct = None
+    for way in ways:
+        cpu0 = cpu_seconds(way.pids())
+        r = L.run(L.concurrent_streams(way.target("openai", "bench-gpt", stream=True, max_tokens=chunks + 10),
+                                       n, ramp_s=5.0, timeout_s=180))
+        cpu = cpu_seconds(way.pids()) - cpu0
+        ttft, gaps = r.ttft_pcts((50, 99)), r.gap_pcts((50, 99))
+        if way.direct:
+            direct = ttft
+        full = sum(1 for s in r.samples if s.ok and s.events >= chunks)
+        out[way.name] = {
+            "streams": n, "completed": r.ok_count, "with_every_chunk": full, "errors": r.errors(),
+            "ttft_p50_ms": _ms(ttft["p50"]), "ttft_p99_ms": _ms(ttft["p99"]),
+            "added_ttft_p50_ms": _ms(ttft["p50"] - direct["p50"]) if ttft["p50"] is not None else None,
+            "added_ttft_p99_ms": _ms(ttft["p99"] - direct["p99"]) if ttft["p99"] is not None else None,
+            "gap_p50_ms": _ms(gaps["p50"]), "gap_p99_ms": _ms(gaps["p99"]),
+            "cpu_ms_per_stream": cpu / n * 1000, "lagged": r.lagged}
+        print(f"streams {way.name}: {r.ok_count}/{n} complete, ttft p50 {_ms(ttft['p50']) or 0:.1f} ms, "
+              f"gap p99 {_ms(gaps['p99']) or 0:.1f} ms, cpu {cpu / n * 1000:.1f} ms/stream", flush=True)
+        time.sleep(2.0)
+    upstream.configure(latency_ms=0, chunks=20, chunk_delay_ms=0)
+    return {"streams": n, "chunks": chunks, "chunk_delay_ms": delay, "ways": out}
+
+
+def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: float) -> dict:
+    """A steady mixed load on the default Lumyx (SQLite) for `minutes`; memory every minute."""
+    lumyx = next(w for w in ways if "SQLite" in w.name)
+    upstream.configure(latency_ms=20, chunks=20, chunk_delay_ms=2)
+    mix = [(lumyx.target("openai", "bench-gpt"), 30), (lumyx.target("openai", "bench-gpt", stream=True), 15),
+           (lumyx.target("anthropic", "bench-claude"), 15),
+           (lumyx.target("openai", "bench-claude", stream=True), 10)]   # translated stream
+
+    async def one_minute():
+        import asyncio
+        return await asyncio.gather(*(L.open_loop(t, rate, 60.0 if not quick else 15.0, warmup_s=0.0)
+                                      for t, rate in mix))
+
+    points, total, errors = [], 0, 0
+    t0 = time.monotonic()
+    points.append({"minute": 0.0, "rss_mb": rss_mb(lumyx.pids())})
+    while time.monotonic() - t0 < minutes * 60:
+        results = L.run(one_minute())
+        total += sum(len(r.samples) for r in results)
+        errors += sum(r.error_count for r in results)
+        p99 = max((r.latency_pcts((99,))["p99"] or 0) for r in results)
+        points.append({"minute": (time.monotonic() - t0) / 60, "rss_mb": rss_mb(lumyx.pids()),
+                       "p99_ms": p99 * 1000, "requests": total, "errors": errors})
+        print(f"soak {points[-1]['minute']:.1f} min: rss {points[-1]['rss_mb']:.1f} MB, "
+              f"{total} requests, {errors} errors", flush=True)
+    upstream.configure(latency_ms=0, chunks=20, chunk_delay_ms=0)
+    return {"way": lumyx.name, "rate_per_s": sum(rate for _, rate in mix), "points": points,
+            "requests": total, "errors": errors}
+
+
+# -- main -------------------------------------------------------------------------
+
+SCENARIOS = ("c1", "sweep", "rates", "streams", "soak")
+
+
+def _run_note(data: dict) -> dict:
+    return {"started": data["started"], "command": data["command"], "minutes": round(data["minutes"], 1),
+            "scenarios": [k for k in SCENARIOS if k in data]}
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="a smoke run of every scenario")
+    parser.add_argument("--only", default=",".join(SCENARIOS),
+                        help="scenarios to run; the others keep their numbers from the last run")
+    parser.add_argument("--soak-minutes", type=float, default=30.0)
+    parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    args = parser.parse_args()
+    if args.quick and args.soak_minutes == 30.0:
+        args.soak_minutes = 1.0
+    only = args.only.split(",")
+    shutil.rmtree(OUT, ignore_errors=True)
+    OUT.mkdir(parents=True)
+    RESULTS.mkdir(exist_ok=True)
+    started = time.time()
+    upstream = Upstream(OUT)
+    ways: list[Way] = []
+    started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
+    command = " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]])
+    data: dict = {"started": started_at, "command": command, "quick": args.quick}
+    try:
+        ways = start_ways(args, upstream)
+        data["ways"] = [{"name": w.name, "note": w.note} for w in ways]
+        for name, fn in (("c1", scenario_c1), ("sweep", scenario_sweep), ("rates", scenario_rates),
+                         ("streams", scenario_streams)):
+            if name in only:
+                data[name] = fn(ways, upstream, args.quick)
+        if "soak" in only:
+            data["soak"] = scenario_soak(ways, upstream, args.quick, args.soak_minutes)
+    finally:
+        for way in ways[1:]:
+            way.stop()
+        upstream.stop()
+    data["minutes"] = minutes = (time.time() - started) / 60
+    saved = RESULTS / "results.json"
+    if set(only) != set(SCENARIOS) and saved.exists():
+        # A partial run replaces its own scenarios in the last full run's results.
+        previous = json.loads(saved.read_text())
+        runs = previous.get("runs", [_run_note(previous)])
+        known = {w["name"] for w in previous.get("ways", [])}
+        ways_seen = previous.get("ways", []) + [w for w in data.get("ways", []) if w["name"] not in known]
+        data = {**previous, **{k: v for k, v in data.items() if k in only}, "ways": ways_seen}
+        data["runs"] = runs + [_run_note({**data, "started": started_at, "command": command, "minutes": minutes})]
+    else:
+        data["runs"] = [_run_note(data)]
+    saved.write_text(json.dumps(data, indent=1))
+    report.write(data, args.results, RESULTS)
+    print(f"wrote {args.results}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
