@@ -6,21 +6,24 @@
 | pro | 60 | 50,000 |
 | enterprise | unlimited | unlimited |
 
-Counters live in Redis when ``REDIS_URL`` is set, else in the application's
-database (:mod:`.rate_storage`); either way every worker shares them. When the
-counter store stops answering, each worker falls back to counting in its own
-memory (so N workers allow up to N times the limit) and says so in its log,
-and returns to the shared store as soon as it answers again: requests are
-never refused because the counter store is down.
+Counters live in Redis when ``REDIS_URL`` is set, else in a file beside a SQLite
+database, or in a PostgreSQL database's own table (:mod:`.rate_storage`); every
+worker shares them. When the counter store stops answering, each worker falls
+back to counting in its own memory (so N workers allow up to N times the limit)
+and says so in its log, and returns to the shared store as soon as it answers
+again: requests are never refused because the counter store is down.
 
 An operator may change the free and pro limits with ``LUMYX_LIMITS_FREE`` and
 ``LUMYX_LIMITS_PRO`` (``<n>/minute;<n>/day``); the docs page shows what is set.
 """
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 
 from flask import Flask, g, request
+from sqlalchemy.engine import make_url
 
 DEFAULT_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
 PLAN_LIMITS = dict(DEFAULT_LIMITS)
@@ -61,6 +64,14 @@ def exempt() -> bool:
     return api_key is None or api_key.plan not in PLAN_LIMITS
 
 
+def host_counters_path(database_url: str) -> str:
+    """The counters file of a SQLite database: beside it (``<file>-ratelimits``)."""
+    database = make_url(database_url).database
+    if not database or database == ":memory:":
+        return os.path.join(tempfile.gettempdir(), f"lumyx-{os.getuid()}-ratelimits")
+    return os.path.abspath(database) + "-ratelimits"
+
+
 def configure(app: Flask) -> None:
     """Flask-Limiter's settings for this app (read by Limiter.init_app)."""
     config = app.config
@@ -80,6 +91,9 @@ def configure(app: Flask) -> None:
         config.setdefault("RATELIMIT_STORAGE_URI", uri)
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_connect_timeout": 0.25, "socket_timeout": 0.25,
                                                         "health_check_interval": 30})
+    elif config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        config.setdefault("RATELIMIT_STORAGE_URI", "lumyx-host://")
+        config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"path": host_counters_path(config["SQLALCHEMY_DATABASE_URI"])})
     else:
         config.setdefault("RATELIMIT_STORAGE_URI", "lumyx-db://")
         config.setdefault("RATELIMIT_STORAGE_OPTIONS", {

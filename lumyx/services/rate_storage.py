@@ -1,18 +1,25 @@
-"""Rate-limit counters in the application's own database, for when no Redis is
-configured: every gunicorn worker shares them, so N workers enforce one limit.
+"""Where the rate-limit counters live, shared by every gunicorn worker so that N
+workers enforce one limit. Storage backends for the ``limits`` library (used by
+Flask-Limiter) with the fixed-window strategy:
 
-A storage backend for the ``limits`` library (used by Flask-Limiter) with the
-fixed-window strategy: one row per counter, incremented by one atomic upsert
-that also starts a new window once the old one has expired. Rows are reused
-window after window, so the table holds one row per key and limit.
+* ``lumyx-redis://``: limits' own Redis storage, when ``REDIS_URL`` is set;
+* ``lumyx-host://``: on SQLite, a memory-mapped file beside the database that the
+  workers of this host share (:class:`HostCounters`);
+* ``lumyx-db://``: on PostgreSQL without Redis, the ``rate_counters`` table: one
+  row per counter, incremented by one atomic upsert that also starts a new window
+  once the old one has expired.
 
-With Redis, limits' own storage does the counting (``lumyx-redis://`` names it
-here). Either way the increment that enforces a limit also tells what the
-rate-limit headers need: each worker remembers what its last increment of a
-counter returned, so the headers cost no further round trip.
+Each way, the increment that enforces a limit also tells what the rate-limit
+headers need: each worker remembers what its last increment of a counter
+returned, so the headers cost no further round trip.
 """
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import mmap
+import os
+import struct
 import time
 
 from limits.storage import RedisStorage, Storage
@@ -141,3 +148,116 @@ class RedisCounters(_LastHit, RedisStorage):
         if recent:
             self._note(key, recent[0], ends_at)
         return ends_at
+
+
+class HostCounters(_LastHit, Storage):
+    """Counters in a memory-mapped file that every worker on this host shares: the
+    store for a SQLite deployment, which is one host by nature, so that counting a
+    request costs a lock and a few bytes instead of two database transactions.
+
+    A fixed table of slots (hash of the key, count, end of window), found by linear
+    probing, each change under an exclusive ``flock`` of the file. A window past its
+    end frees its slot; when every slot a key may use holds a live window, the one
+    that ends first gives way (with 65,536 slots, about 30,000 keys on two limits
+    each have a live day window at once before that happens).
+    """
+    STORAGE_SCHEME = ["lumyx-host"]
+    SLOTS = 1 << 16
+    PROBES = 32
+    _slot = struct.Struct("<Qqd")
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, path: str = "", **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self.path = path
+        size = self.SLOTS * self._slot.size
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        if os.fstat(self._fd).st_size < size:
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                if os.fstat(self._fd).st_size < size:
+                    os.ftruncate(self._fd, size)
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._map = mmap.mmap(self._fd, size)
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return OSError
+
+    @staticmethod
+    def _hash(key: str) -> int:
+        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
+
+    def _find(self, key: str, now: float, claim: bool) -> tuple[int, int, float] | None:
+        """(offset, count, ends_at) of the key's live slot; with ``claim``, a slot for it."""
+        wanted = self._hash(key)
+        size, unpack = self._slot.size, self._slot.unpack_from
+        start = wanted % self.SLOTS
+        free = oldest = None
+        for probe in range(self.PROBES):
+            offset = ((start + probe) % self.SLOTS) * size
+            found, count, ends_at = unpack(self._map, offset)
+            if found == wanted and ends_at > now:
+                return offset, count, ends_at
+            if found == 0 or ends_at <= now:
+                free = offset if free is None else free
+                if found == 0:
+                    break
+            elif oldest is None or ends_at < oldest[1]:
+                oldest = (offset, ends_at)
+        if not claim:
+            return None
+        return (free if free is not None else oldest[0]), 0, 0.0
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            offset, count, ends_at = self._find(key, now, claim=True)
+            if not count:
+                ends_at = now + expiry
+            count += amount
+            self._slot.pack_into(self._map, offset, self._hash(key), count, ends_at)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._note(key, count, ends_at)
+        return count
+
+    def _read(self, key: str) -> tuple[int, float]:
+        now = time.time()
+        fcntl.flock(self._fd, fcntl.LOCK_SH)
+        try:
+            found = self._find(key, now, claim=False)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return (found[1], found[2]) if found else (0, now)
+
+    def get(self, key: str) -> int:
+        recent = self._recent(key)
+        return recent[0] if recent else self._read(key)[0]
+
+    def get_expiry(self, key: str) -> float:
+        recent = self._recent(key)
+        return recent[1] if recent and recent[1] is not None else self._read(key)[1]
+
+    def check(self) -> bool:
+        return not self._map.closed
+
+    def reset(self) -> int | None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            self._map[:] = bytes(len(self._map))
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.__dict__.pop("_last", None)
+        return None
+
+    def clear(self, key: str) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        try:
+            found = self._find(key, time.time(), claim=False)
+            if found:   # ended, not emptied: an empty slot would end the probing of others
+                self._slot.pack_into(self._map, found[0], self._hash(key), 0, 0.0)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.__dict__.get("_last", {}).pop(key, None)
