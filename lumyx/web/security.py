@@ -43,7 +43,13 @@ def is_loopback(host: str) -> bool:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, marked Secure unless this is plain HTTP on
     a loopback address (LUMYX_COOKIE_SECURE=auto, the default); "true" or
-    "false" decide it outright."""
+    "false" decide it outright. API requests have none."""
+
+    def open_session(self, app: Flask, request):
+        # The API authenticates every request by its key: no cookie is read or set.
+        if is_api_request():
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         setting = app.config.get("LUMYX_COOKIE_SECURE", "auto")
