@@ -21,7 +21,7 @@ Once listening it prints `upstream listening on http://HOST:PORT` (the real port
 
 latency-ms delays the start of each answer; chunk-delay-ms spaces the content chunks of a
 stream (0: the whole stream in one write): the first token goes with the headers, the last
-with the end of the stream, so a stream takes latency + (chunks - 1) * delay. Every answer carries `chunks` tokens of "tok ";
+with the end of the stream, so a stream takes latency + (chunks - 1) * delay. Every answer carries `chunks` tokens (words in turn);
 prompt tokens are the request body's length / 4. "requests" counts completion and message
 requests only. With --processes K > 1, K processes share the port (SO_REUSEPORT); the
 configuration is then fixed by the flags (POST /_bench/config answers 409) and stats are
@@ -51,7 +51,14 @@ _dumps, _loads = orjson.dumps, orjson.loads
 CFG = {"latency_ms": 0.0, "chunks": 20, "chunk_delay_ms": 0.0}
 STATS = {"requests": 0, "streams_open": 0}
 PROCESSES = 1
-TOKEN = "tok "
+# The answer's tokens: words in turn, so that no two neighbouring chunks are alike (a
+# gateway may refuse a stream that repeats one chunk over and over).
+WORDS = tuple(w + " " for w in "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod "
+                               "tempor incididunt ut labore et".split())
+
+
+def _tokens(n: int) -> list[str]:
+    return [WORDS[i % len(WORDS)] for i in range(n)]
 MAX_HEAD = 64 * 1024
 MAX_BODY = 32 * 1024 * 1024
 CACHE_MAX = 1024
@@ -86,11 +93,14 @@ def _frame(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-def _stream(pre: bytes, tok: bytes, post: bytes, n: int) -> tuple:
-    """A stream as (whole, head with first token, one token, last token with end, n)."""
-    end = b"0\r\n\r\n"
-    return (SSE_HEAD + _frame(pre + tok * n + post) + end, SSE_HEAD + _frame(pre + tok),
-            _frame(tok), _frame(tok + post) + end, n)
+def _stream(pre: bytes, toks: list[bytes], post: bytes) -> tuple:
+    """A stream as (whole, head with the first token, the middle tokens' frames, the last
+    token with the end, number of tokens)."""
+    end, n = b"0\r\n\r\n", len(toks)
+    if n == 1:
+        return SSE_HEAD + _frame(pre + toks[0] + post) + end, None, [], b"", 1
+    return (SSE_HEAD + _frame(pre + b"".join(toks) + post) + end, SSE_HEAD + _frame(pre + toks[0]),
+            [_frame(t) for t in toks[1:-1]], _frame(toks[-1] + post) + end, n)
 
 
 def _openai(model: str, stream: bool, include_usage: bool, ptoks: int):
@@ -99,7 +109,7 @@ def _openai(model: str, stream: bool, include_usage: bool, ptoks: int):
     if not stream:
         return _response(b"200 OK", _dumps({
             "id": cid, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": TOKEN * n, "refusal": None},
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(_tokens(n)), "refusal": None},
                          "logprobs": None, "finish_reason": "stop"}],
             "usage": usage, "system_fingerprint": None}))
 
@@ -115,13 +125,13 @@ def _openai(model: str, stream: bool, include_usage: bool, ptoks: int):
     if include_usage:
         post += event([], usage=usage)
     return _stream(event(choice({"role": "assistant", "content": "", "refusal": None})),
-                   event(choice({"content": TOKEN})), post + b"data: [DONE]\n\n", n)
+                   [event(choice({"content": t})) for t in _tokens(n)], post + b"data: [DONE]\n\n")
 
 
 def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
     n, mid = CFG["chunks"], "msg_" + secrets.token_hex(12)
     message = {"id": mid, "type": "message", "role": "assistant", "model": model,
-               "content": [{"type": "text", "text": TOKEN * n}], "stop_reason": "end_turn",
+               "content": [{"type": "text", "text": "".join(_tokens(n))}], "stop_reason": "end_turn",
                "stop_sequence": None, "usage": {"input_tokens": ptoks, "output_tokens": n}}
     if not stream:
         return _response(b"200 OK", _dumps(message))
@@ -133,12 +143,12 @@ def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
     pre = (event("message_start", message=start)
            + event("content_block_start", index=0, content_block={"type": "text", "text": ""})
            + event("ping"))
-    tok = event("content_block_delta", index=0, delta={"type": "text_delta", "text": TOKEN})
+    toks = [event("content_block_delta", index=0, delta={"type": "text_delta", "text": t}) for t in _tokens(n)]
     post = (event("content_block_stop", index=0)
             + event("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
                     usage={"output_tokens": n})
             + event("message_stop"))
-    return _stream(pre, tok, post, n)
+    return _stream(pre, toks, post)
 
 
 def _bench_config(body: bytes) -> bytes:
@@ -296,6 +306,7 @@ class Upstream(asyncio.Protocol):
             delay = CFG["chunk_delay_ms"] / 1000
             if delay > 0 and n > 1:
                 self.busy, self.close_after, self.left, self.delay = True, close, n - 1, delay
+                self.next_part = 0
                 self.t.write(first)
                 # Ideal times (call_at, not call_later) so lateness never accumulates.
                 self.due = LOOP.time() + delay
@@ -312,7 +323,8 @@ class Upstream(asyncio.Protocol):
         """Write the next token of a delayed stream; one timer per stream, rescheduled."""
         self.left -= 1
         if self.left > 0:
-            self.t.write(self.parts)
+            self.t.write(self.parts[self.next_part])
+            self.next_part += 1
             self.due += self.delay
             self.timer = LOOP.call_at(self.due, self._tick, resp)
             return

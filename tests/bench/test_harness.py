@@ -39,22 +39,25 @@ def configure(url: str, **settings) -> None:
     requests.post(url + "/_bench/config", json=settings, timeout=5).raise_for_status()
 
 
+SEVEN = "lorem ipsum dolor sit amet consectetur adipiscing "
+
+
 def test_the_stand_in_speaks_both_formats_to_the_official_sdks(stand_in):
     configure(stand_in, latency_ms=0, chunks=7, chunk_delay_ms=0)
     client = openai.OpenAI(base_url=stand_in + "/v1", api_key="sk-bench")
     reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
-    assert reply.choices[0].message.content == "tok " * 7 and reply.usage.completion_tokens == 7
+    assert reply.choices[0].message.content == SEVEN and reply.usage.completion_tokens == 7
     chunks = list(client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
                                                  stream=True, stream_options={"include_usage": True}))
-    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == "tok " * 7
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == SEVEN
     assert chunks[-1].usage.completion_tokens == 7
 
     claude = anthropic.Anthropic(base_url=stand_in, api_key="sk-bench")
     message = claude.messages.create(model="c", max_tokens=50, messages=[{"role": "user", "content": "hi"}])
-    assert message.content[0].text == "tok " * 7 and message.usage.output_tokens == 7
+    assert message.content[0].text == SEVEN and message.usage.output_tokens == 7
     with claude.messages.stream(model="c", max_tokens=50, messages=[{"role": "user", "content": "hi"}]) as stream:
         final = stream.get_final_message()
-    assert final.content[0].text == "tok " * 7 and final.usage.output_tokens == 7 and final.stop_reason == "end_turn"
+    assert final.content[0].text == SEVEN and final.usage.output_tokens == 7 and final.stop_reason == "end_turn"
 
 
 def test_the_load_generator_times_what_the_upstream_does(stand_in):
@@ -64,6 +67,10 @@ def test_the_load_generator_times_what_the_upstream_does(stand_in):
     assert 0.040 <= plain.latency_pcts()["p50"] < 0.060
 
     configure(stand_in, latency_ms=0, chunks=10, chunk_delay_ms=20)
+    one = requests.post(stand_in + "/v1/chat/completions", timeout=5, stream=True, json={
+        "model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    texts = [line for line in one.iter_lines() if b'"content"' in line]
+    assert len(texts) == 11 and len(set(texts[1:])) == 10   # role chunk, then ten different tokens
     target = loadgen.make_target(stand_in + "/v1", "k", "anthropic", "c", stream=True)
     streams = loadgen.run(loadgen.concurrent_streams(target, 20, ramp_s=0.2, timeout_s=30))
     assert streams.ok_count == 20 and not streams.lagged
