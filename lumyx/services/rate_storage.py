@@ -169,8 +169,14 @@ class HostCounters(_LastHit, Storage):
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, path: str = "", **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = path
+        self._open()
+
+    def _open(self) -> None:
+        # Per process: a flock held through a descriptor inherited across fork would
+        # not keep the parent and the child apart.
+        self._pid = os.getpid()
         size = self.SLOTS * self._slot.size
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         if os.fstat(self._fd).st_size < size:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
@@ -183,6 +189,13 @@ class HostCounters(_LastHit, Storage):
     @property
     def base_exceptions(self) -> type[Exception]:
         return OSError
+
+    def _lock(self, kind: int) -> None:
+        if self._pid != os.getpid():    # forked: the parent's descriptor is not ours to lock
+            self._map.close()
+            os.close(self._fd)
+            self._open()
+        fcntl.flock(self._fd, kind)
 
     @staticmethod
     def _hash(key: str) -> int:
@@ -211,7 +224,7 @@ class HostCounters(_LastHit, Storage):
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         now = time.time()
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._lock(fcntl.LOCK_EX)
         try:
             offset, count, ends_at = self._find(key, now, claim=True)
             if not count:
@@ -225,7 +238,7 @@ class HostCounters(_LastHit, Storage):
 
     def _read(self, key: str) -> tuple[int, float]:
         now = time.time()
-        fcntl.flock(self._fd, fcntl.LOCK_SH)
+        self._lock(fcntl.LOCK_SH)
         try:
             found = self._find(key, now, claim=False)
         finally:
@@ -244,7 +257,7 @@ class HostCounters(_LastHit, Storage):
         return not self._map.closed
 
     def reset(self) -> int | None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._lock(fcntl.LOCK_EX)
         try:
             self._map[:] = bytes(len(self._map))
         finally:
@@ -253,7 +266,7 @@ class HostCounters(_LastHit, Storage):
         return None
 
     def clear(self, key: str) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        self._lock(fcntl.LOCK_EX)
         try:
             found = self._find(key, time.time(), claim=False)
             if found:   # ended, not emptied: an empty slot would end the probing of others

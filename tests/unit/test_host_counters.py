@@ -40,15 +40,18 @@ def test_keys_that_share_slots_keep_their_own_counts(tmp_path):
     assert [fresh.get(key) for key in keys] == [1, 2, 0, 4, 5, 6]
 
 
-def _hammer(path: str, n: int) -> None:
-    counters = HostCounters(path=path)
+def _hammer(counters: HostCounters, n: int) -> None:
     for _ in range(n):
         counters.incr("shared", 60)
 
 
 def test_concurrent_processes_lose_no_increment(tmp_path):
+    """Also when the counters were opened before the processes forked."""
     path = str(tmp_path / "c")
-    processes = [multiprocessing.Process(target=_hammer, args=(path, 2000)) for _ in range(4)]
+    inherited = HostCounters(path=path)
+    fork = multiprocessing.get_context("fork")
+    processes = [fork.Process(target=_hammer, args=(inherited if i % 2 else HostCounters(path=path), 2000))
+                 for i in range(4)]
     for process in processes:
         process.start()
     for process in processes:
