@@ -145,34 +145,30 @@ def settle(call: Call) -> None:
     metered = call.usage
     cost = money.cost_micro(metered.input_tokens, metered.output_tokens, call.model.price_input,
                             call.model.price_output)
-    charged = 0
     try:
-        if call.hold and db.engine.dialect.name == "postgresql":
-            row = _usage_row(call, 0, 0)
-            usage.settle_and_record(row, cost, note=f"{call.model.id} {call.request_id}")
+        if call.hold:
+            usage.settle_and_record(_usage_row(call), cost, note=f"{call.model.id} {call.request_id}")
             return
         with db.engine.begin() as conn:
             commit_without_waiting(conn)
-            if call.hold:
-                charged = ledger.settle(conn, call.key.user_id, call.request_id, cost,
-                                        note=f"{call.model.id} {call.request_id}")
-            elif call.free_day and call.route is None:
+            if call.free_day and call.route is None:
                 # The request got no answer: it does not count against the cap.
                 free_cap.uncount(conn, call.key.user_id, call.free_day)
-            usage.record(conn, _usage_row(call, charged, cost - charged))
+            usage.record(conn, {**_usage_row(call), "unpaid": cost})
     except IntegrityError:
         # Its usage row (or ledger entry) exists: settled already, by the janitor.
         log.warning("%s was settled already", call.request_id)
 
 
-def _usage_row(call: Call, charged: int, unpaid: int) -> dict:
+def _usage_row(call: Call) -> dict:
+    """The call's usage row; what it cost is filled in by its settlement."""
     metered = call.usage
     return {
         "id": call.request_id, "user_id": call.key.user_id, "api_key_id": call.key.key_id,
         "model_id": call.model.id, "provider_id": call.route.provider.id if call.route else None,
         "operation": call.operation, "input_tokens": metered.input_tokens, "output_tokens": metered.output_tokens,
         "reasoning_tokens": metered.reasoning_tokens, "cached_tokens": metered.cached_tokens,
-        "tokens_reported": metered.reported, "cost": charged, "unpaid": max(unpaid, 0),
+        "tokens_reported": metered.reported, "cost": 0, "unpaid": 0,
         "latency_ms": call.latency_ms, "status_code": call.status, "error_code": call.error_code,
         "stream": call.stream, "partial": call.partial, "thinking_used": call.thinking_used,
         "created_at": utcnow(),

@@ -60,6 +60,8 @@ def _rollup_statement(dialect: str):
 _ROW_COLUMNS = ("id", "user_id", "api_key_id", "model_id", "provider_id", "operation", "input_tokens",
                 "output_tokens", "reasoning_tokens", "cached_tokens", "tokens_reported", "latency_ms",
                 "status_code", "error_code", "stream", "partial", "thinking_used", "created_at")
+_DEFAULTS = {column.name: column.default.arg for column in _records.columns
+             if column.default is not None and column.default.is_scalar}
 _ROLLED_UP = ("prompt_tokens", "completion_tokens", "cost", "latency_ms")
 # PostgreSQL: the hold's settlement (lumyx.services.ledger.SETTLE_PG), the usage row
 # and its hour in one statement; it answers what was charged.
@@ -78,14 +80,19 @@ RETURNING (SELECT charged FROM charge)""")
 
 
 def settle_and_record(row: dict, cost: int, note: str) -> int:
-    """PostgreSQL: settles hold ``row["id"]`` charging ``cost`` µcr (as ledger.settle) and
-    records the usage row, in one statement; returns what was charged. Raises
-    IntegrityError when the request was settled already."""
-    params = {column: row.get(column) for column in _ROW_COLUMNS}
-    params.update(ref=row["id"], cost=cost, note=note[:500], now=row["created_at"],
-                  hour=row["created_at"].replace(minute=0, second=0, microsecond=0))
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        return conn.execute(_SETTLE_AND_RECORD_PG, params).scalar() or 0
+    """Settles hold ``row["id"]`` charging ``cost`` µcr (see ledger.settle) and writes the
+    usage row with what was charged, atomically; returns what was charged. Raises
+    IntegrityError when the request was settled already. One statement on PostgreSQL."""
+    if db.engine.dialect.name == "postgresql":
+        params = {column: row.get(column, _DEFAULTS.get(column)) for column in _ROW_COLUMNS}
+        params.update(ref=row["id"], cost=cost, note=note[:500], now=row["created_at"],
+                      hour=row["created_at"].replace(minute=0, second=0, microsecond=0))
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return conn.execute(_SETTLE_AND_RECORD_PG, params).scalar() or 0
+    with db.engine.begin() as conn:
+        charged = ledger.settle(conn, row["user_id"], row["id"], cost, note=note)
+        record(conn, {**row, "cost": charged, "unpaid": max(cost - charged, 0)})
+    return charged
 
 
 def record(conn, row: dict) -> None:

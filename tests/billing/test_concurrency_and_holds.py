@@ -19,6 +19,17 @@ from tests.support.servers import flask_cli
 MICRO = 1_000_000
 
 
+def settle(user_id: int, ref: str, cost: int) -> int:
+    """Settles request ``ref`` as billing does (the hold, the charge, the usage row at once)."""
+    from lumyx.models._types import utcnow
+    from lumyx.services import usage
+
+    row = {"id": ref, "user_id": user_id, "model_id": "m", "operation": "chat", "input_tokens": 10,
+           "output_tokens": 20, "tokens_reported": True, "latency_ms": 5, "status_code": 200,
+           "stream": False, "partial": False, "thinking_used": False, "created_at": utcnow()}
+    return usage.settle_and_record(row, cost, note=f"m {ref}")
+
+
 def test_many_simultaneous_requests_on_a_small_balance(make_account, books, live):
     user_id, key = make_account(5)   # each hold is ~1.4 credits: about three fit at once
     body = {"model": "gpt-5.2", "max_tokens": 1000,
@@ -57,11 +68,12 @@ def test_settlement_happens_once(app, make_account, books):
         assert ledger.hold(user_id, 2 * MICRO, ref, model_id="gpt-5.2")
         assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), \
             "only 1 credit is unreserved"
-        with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, ref, 1_500_000) == 1_500_000
-        with pytest.raises(IntegrityError), db.engine.begin() as conn:
-            ledger.settle(conn, user_id, ref, 1_500_000)
+        assert settle(user_id, ref, 1_500_000) == 1_500_000
+        with pytest.raises(IntegrityError):
+            settle(user_id, ref, 1_500_000)
     assert books.balance(user_id) == (1_500_000, 0)
+    row = books.usage(ref)
+    assert (row.cost, row.unpaid, row.input_tokens, row.output_tokens) == (1_500_000, 0, 10, 20)
     books.consistent(user_id)
 
 
@@ -75,11 +87,11 @@ def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make
         assert ledger.hold(user_id, 1 * MICRO, first, model_id="m")
         assert ledger.hold(user_id, 2 * MICRO, second, model_id="m")
         # The first request turned out dearer than its hold; all else is reserved.
-        with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, first, 1_200_000) == 1 * MICRO
-        with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, second, 500_000) == 500_000
+        assert settle(user_id, first, 1_200_000) == 1 * MICRO
+        assert settle(user_id, second, 500_000) == 500_000
     assert books.balance(user_id) == (1_500_000, 0)
+    assert (books.usage(first).cost, books.usage(first).unpaid) == (1 * MICRO, 200_000)
+    books.consistent(user_id)
 
 
 def test_credits_on_hold_cannot_be_removed(app, make_account, server_env):
@@ -127,8 +139,7 @@ def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, 
     """A hold can be lost in a database crash (holds commit without waiting for the disk)."""
     from lumyx.extensions import db
     from lumyx.models import Hold
-    from lumyx.services import ledger, usage
-    from lumyx.models._types import utcnow
+    from lumyx.services import ledger
 
     user_id, _key = make_account(3)
     ref = "req_" + uuid.uuid4().hex
@@ -138,13 +149,8 @@ def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, 
         with db.engine.begin() as conn:
             conn.execute(Hold.__table__.delete().where(Hold.id == ref))
             conn.exec_driver_sql(f"UPDATE users SET held = held - {MICRO} WHERE id = {user_id}")
-        row = {"id": ref, "user_id": user_id, "model_id": "m", "operation": "chat", "cost": 700_000,
-               "created_at": utcnow()}
-        with db.engine.begin() as conn:
-            assert ledger.settle(conn, user_id, ref, 700_000) == 700_000
-            usage.record(conn, row)
-        with pytest.raises(IntegrityError), db.engine.begin() as conn:
-            ledger.settle(conn, user_id, ref, 0)
-            usage.record(conn, row)
+        assert settle(user_id, ref, 700_000) == 700_000
+        with pytest.raises(IntegrityError):
+            settle(user_id, ref, 0)
     assert books.balance(user_id) == (3 * MICRO - 700_000, 0)
     books.consistent(user_id)
