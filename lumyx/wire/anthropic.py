@@ -92,14 +92,8 @@ def _blocks(content: list, where: str) -> bool:
 
 
 def _messages(body: dict) -> bool:
-    messages = checks.array(body, "messages", required=True, max_items=MAX_MESSAGES)
-    if not messages:
-        raise bad_request("'messages' must contain at least one message.", "messages")
     has_image = False
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise bad_request(f"'{where}' must be an object.", where)
+    for i, where, message in checks.messages(body, MAX_MESSAGES):
         if message.get("role") not in ROLES:
             # Anthropic's own wording: clients match on it to retry without system turns.
             raise bad_request(f"messages.{i}.role: Input should be 'user', 'assistant' or 'system'", f"{where}.role")

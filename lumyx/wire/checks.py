@@ -3,6 +3,7 @@ naming the parameter, in the shape of the endpoint that raised it."""
 from __future__ import annotations
 
 import math
+from typing import Iterator
 
 from ..errors import bad_request
 
@@ -92,3 +93,16 @@ def array(body: dict, key: str, *, required: bool = False, max_items: int = 100_
     if len(value) > max_items:
         raise bad_request(f"'{key}' has too many items (at most {max_items}).", key)
     return value
+
+
+def messages(body: dict, max_items: int) -> Iterator[tuple[int, str, dict]]:
+    """The request's ``messages``, required and not empty, each one an object:
+    (index, its path for errors, the message)."""
+    items = array(body, "messages", required=True, max_items=max_items)
+    if not items:
+        raise bad_request("'messages' must contain at least one message.", "messages")
+    for i, message in enumerate(items):
+        where = f"messages[{i}]"
+        if not isinstance(message, dict):
+            raise bad_request(f"'{where}' must be an object.", where)
+        yield i, where, message

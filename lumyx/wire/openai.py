@@ -40,14 +40,8 @@ def _content(message: dict, where: str) -> bool:
 
 
 def _messages(body: dict) -> bool:
-    messages = checks.array(body, "messages", required=True, max_items=MAX_MESSAGES)
-    if not messages:
-        raise bad_request("'messages' must contain at least one message.", "messages")
     has_image = False
-    for i, message in enumerate(messages):
-        where = f"messages[{i}]"
-        if not isinstance(message, dict):
-            raise bad_request(f"'{where}' must be an object.", where)
+    for _i, where, message in checks.messages(body, MAX_MESSAGES):
         role = message.get("role")
         if role not in ROLES:
             raise bad_request(f"'{where}.role' must be one of {', '.join(ROLES)}.", f"{where}.role")
