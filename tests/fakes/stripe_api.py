@@ -38,11 +38,12 @@ import json
 import re
 import secrets
 import string
-import subprocess
 import time
 from urllib.parse import parse_qsl
 
 import requests
+
+from tests.support.servers import StandIn
 
 DEFAULT_KEY = "sk_test_lumyxfake0000000000000000"
 API_VERSION = "2026-10-28.endive"
@@ -308,14 +309,12 @@ def serve(host: str, port: int, key: str) -> None:
     WSGIServer((host, port), FakeStripe(key), log=None, error_log=None).serve_forever()
 
 
-class StripeProcess:
+class StripeProcess(StandIn):
     """The stand-in running in a child process, for tests."""
 
     def __init__(self, key: str = DEFAULT_KEY):
-        from tests.support.servers import start_stand_in
-
         self.key = key
-        self.proc, self.port, self.url = start_stand_in("tests.fakes.stripe_api", "Stripe stand-in", "--key", key)
+        super().__init__("tests.fakes.stripe_api", "Stripe stand-in", "--key", key)
 
     def _post(self, path: str, payload: dict | None = None) -> dict:
         response = requests.post(self.url + path, json=payload or {}, timeout=5)
@@ -348,14 +347,6 @@ class StripeProcess:
 
     def requests(self) -> list[dict]:
         return requests.get(self.url + "/_fake/requests", timeout=5).json()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
 
 def start_process(key: str = DEFAULT_KEY) -> StripeProcess:
     return StripeProcess(key)

@@ -38,13 +38,13 @@ if __name__ == "__main__":  # run as a server: patch before anything imports soc
 
 import argparse
 import os
-import subprocess
 
 import requests
 
 from . import upstream_anthropic as anthropic_api
 from . import upstream_openai as openai_api
 from .upstream_core import App, Config, Handler
+from tests.support.servers import StandIn
 
 
 def build_app(config: Config) -> App:
@@ -65,13 +65,11 @@ def serve(host: str, port: int, config: Config) -> None:
     server.serve_forever()
 
 
-class UpstreamProcess:
+class UpstreamProcess(StandIn):
     """The stand-in running in a child process, for tests."""
 
     def __init__(self, *extra_args: str):
-        from tests.support.servers import start_stand_in
-
-        self.proc, self.port, self.url = start_stand_in("tests.fakes.upstream", "upstream stand-in", *extra_args)
+        super().__init__("tests.fakes.upstream", "upstream stand-in", *extra_args)
 
     def requests(self, path: str | None = None, limit: int | None = None) -> list[dict]:
         params = {k: v for k, v in (("path", path), ("limit", limit)) if v is not None}
@@ -84,14 +82,6 @@ class UpstreamProcess:
 
     def stats(self) -> dict:
         return requests.get(self.url + "/_fake/stats", timeout=5).json()
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-
 
 def start_process(*extra_args: str) -> UpstreamProcess:
     return UpstreamProcess(*extra_args)

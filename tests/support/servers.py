@@ -23,24 +23,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_stand_in(module: str, what: str, *args: str) -> tuple[subprocess.Popen, int, str]:
-    """Runs ``python -m <module> --port <free port> <args>`` and waits for its /_fake/health.
+class StandIn:
+    """A stand-in server run as ``python -m <module> --port <free port> <args>``, ready
+    once its /_fake/health answers; ``stop()`` ends it."""
 
-    Returns (process, port, base URL)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", module, "--port", str(port), *args], cwd=ROOT)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the {what} exited at start")
+    def __init__(self, module: str, what: str, *args: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc = subprocess.Popen([sys.executable, "-m", module, "--port", str(self.port), *args], cwd=ROOT)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the {what} exited at start")
+            try:
+                if requests.get(self.url + "/_fake/health", timeout=1).ok:
+                    return
+            except requests.RequestException:
+                time.sleep(0.05)
+        self.proc.kill()
+        raise RuntimeError(f"the {what} did not start in 20 s")
+
+    def stop(self) -> None:
+        self.proc.terminate()
         try:
-            if requests.get(url + "/_fake/health", timeout=1).ok:
-                return proc, port, url
-        except requests.RequestException:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError(f"the {what} did not start in 20 s")
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
 
 
 class TestDatabase:
