@@ -10,14 +10,7 @@ from pathlib import Path
 import psutil
 
 BENCH = Path(__file__).resolve().parent
-TARGETS = """\
-| target | how it is read here |
-|---|---|
-| added latency at concurrency 1 under 1 ms (p50) | "OpenAI chat" row of the first table, Lumyx (SQLite) |
-| at least 3x LiteLLM's throughput with every feature on | peak throughput of the sweep, Lumyx vs LiteLLM |
-| 1,000 concurrent streams on the default `make run`, all complete, added TTFT p50 under 5 ms | streams table, Lumyx (SQLite) |
-| flat memory over a 30-minute soak | soak table and plot |
-"""
+
 
 
 def _run(*cmd: str) -> str:
@@ -49,8 +42,7 @@ def versions() -> list[str]:
     postgres = _run("psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version", "test")
     redis = next((line.split(":", 1)[1] for line in _run("redis-cli", "INFO", "server").splitlines()
                   if line.startswith("redis_version:")), "")
-    commit = _run("git", "-C", str(BENCH), "rev-parse", "--short", "HEAD")
-    lines = [f"- Lumyx at commit {commit or 'unknown'}; " + ", ".join(found)]
+    lines = ["- " + ", ".join(found)]
     if postgres:
         lines.append(f"- PostgreSQL {postgres}" + (f", Redis {redis.strip()}" if redis else ""))
     return lines
@@ -65,6 +57,41 @@ def _f(value, digits: int = 2) -> str:
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
     return out + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def targets(data: dict) -> list[str]:
+    """The issue's targets, each with the measured figure and whether it was met."""
+    default = "Lumyx (SQLite)"
+    rows = []
+    c1 = data.get("c1", {}).get("cases", {}).get("OpenAI chat", {}).get(default)
+    if c1:
+        rows.append(["added latency at concurrency 1, p50 < 1 ms", f"{c1['added_p50_ms']:.2f} ms (OpenAI chat)",
+                     "met" if c1["added_p50_ms"] < 1 else "not met"])
+    sweep = data.get("sweep", {}).get("ways", {})
+    peaks = {name: max(p["throughput"] for p in points) for name, points in sweep.items()}
+    litellm = next((v for n, v in peaks.items() if n.startswith("LiteLLM")), None)
+    for name in (default, "Lumyx (PostgreSQL + Redis)"):
+        if litellm and name in peaks:
+            ratio = peaks[name] / litellm
+            rows.append([f"at least 3x LiteLLM's throughput, every feature on ({name})",
+                         f"{peaks[name]:,.0f} vs {litellm:,.0f} requests/s: {ratio:.1f}x", "met" if ratio >= 3 else "not met"])
+    streams = data.get("streams", {}).get("ways", {}).get(default)
+    if streams:
+        complete = streams["completed"] == streams["streams"]
+        ttft = streams["added_ttft_p50_ms"]
+        rows.append([f"{streams['streams']:,} streams on the default `make run`: every one complete, added TTFT p50 < 5 ms",
+                     f"{streams['completed']:,}/{streams['streams']:,} complete, added TTFT p50 {ttft:.1f} ms",
+                     "met" if complete and ttft is not None and ttft < 5 else
+                     ("complete; TTFT not met" if complete else "not met")])
+    soak = data.get("soak")
+    if soak and len(soak["points"]) > 2:
+        pts = soak["points"]
+        settled = next((p for p in pts if p["minute"] >= 5), pts[1])
+        growth = pts[-1]["rss_mb"] - settled["rss_mb"]
+        rows.append(["flat memory over the soak", f"{growth:+.1f} MB from minute {settled['minute']:.0f} to "
+                     f"{pts[-1]['minute']:.0f} ({pts[-1]['rss_mb']:.0f} MB at the end)",
+                     "met" if abs(growth) <= 0.05 * settled["rss_mb"] else "not met"])
+    return _table(["target", "measured", ""], rows)
 
 
 def _plot(path: Path, title: str, xlabel: str, ylabel: str, series: dict, logx: bool = False,
@@ -97,13 +124,13 @@ def write(data: dict, results_md: Path, results_dir: Path) -> None:
     md = ["# Benchmark results", "",
           "Written by `make bench` (`bench/run.py`); how the numbers are taken: bench/README.md."
           + (" **A quick smoke run: not numbers to quote.**" if data.get("quick") else ""), ""]
-    md += _table(["run started", "minutes", "scenarios", "command"],
-                 [[r["started"], _f(r["minutes"], 0), ", ".join(r["scenarios"]) or "all", f"`{r['command']}`"]
-                  for r in runs])
+    md += _table(["run started", "minutes", "scenarios", "Lumyx commit", "command"],
+                 [[r["started"], _f(r["minutes"], 0), ", ".join(r["scenarios"]) or "all", r.get("commit") or "",
+                   f"`{r['command']}`"] for r in runs])
     md += ["", "## Machine and versions", "",
           *machine(), *versions(), "", "## The ways compared", ""]
     md += [f"- **{w['name']}**" + (f": {w['note']}" if w["note"] else "") for w in data.get("ways", [])]
-    md += ["", "## Targets", "", TARGETS]
+    md += ["", "## Targets", "", *targets(data), ""]
 
     if "c1" in data:
         c1 = data["c1"]

@@ -28,7 +28,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -151,7 +151,6 @@ def start_ways(args, upstream: Upstream) -> list[Way]:
 
 # -- scenarios -------------------------------------------------------------------
 
-MODELS = {"openai": "bench-gpt", "anthropic": "bench-claude"}
 # (label, client format, model, stream); the direct way answers each in the client's format
 C1_CASES = [
     ("OpenAI chat", "openai", "bench-gpt", False),
@@ -329,7 +328,16 @@ SCENARIOS = ("c1", "sweep", "rates", "streams", "soak")
 
 def _run_note(data: dict) -> dict:
     return {"started": data["started"], "command": data["command"], "minutes": round(data["minutes"], 1),
-            "scenarios": [k for k in SCENARIOS if k in data]}
+            "commit": data.get("commit"), "scenarios": [k for k in SCENARIOS if k in data]}
+
+
+def _commit() -> str:
+    """The checked-out commit, marked when the tree has changes beside it."""
+    head = subprocess.run(["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(BENCH), "status", "--porcelain", "--untracked-files=no"],
+                           capture_output=True, text=True).stdout.strip()
+    return head + (" with local changes" if dirty else "") if head else "unknown"
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -344,6 +352,8 @@ def main() -> None:
     if args.quick and args.soak_minutes == 30.0:
         args.soak_minutes = 1.0
     only = args.only.split(",")
+    if only == ["soak"]:   # the soak loads the default Lumyx alone
+        args.no_litellm = args.no_postgres = True
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     RESULTS.mkdir(exist_ok=True)
@@ -352,7 +362,8 @@ def main() -> None:
     ways: list[Way] = []
     started_at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(started))
     command = " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]])
-    data: dict = {"started": started_at, "command": command, "quick": args.quick}
+    commit = _commit()
+    data: dict = {"started": started_at, "command": command, "quick": args.quick, "commit": commit}
     try:
         ways = start_ways(args, upstream)
         data["ways"] = [{"name": w.name, "note": w.note} for w in ways]
@@ -375,7 +386,8 @@ def main() -> None:
         known = {w["name"] for w in previous.get("ways", [])}
         ways_seen = previous.get("ways", []) + [w for w in data.get("ways", []) if w["name"] not in known]
         data = {**previous, **{k: v for k, v in data.items() if k in only}, "ways": ways_seen}
-        data["runs"] = runs + [_run_note({**data, "started": started_at, "command": command, "minutes": minutes})]
+        data["runs"] = runs + [_run_note({**data, "started": started_at, "command": command, "minutes": minutes,
+                                          "commit": commit})]
     else:
         data["runs"] = [_run_note(data)]
     saved.write_text(json.dumps(data, indent=1))
