@@ -27,11 +27,17 @@ def watch(environ: dict, call: Call) -> Callable[[], None]:
         return lambda: None
 
     def run() -> None:
-        try:
-            gevent.select.select([sock], [], [])
-            gone = not sock.recv(1, socket.MSG_PEEK)
-        except (OSError, ValueError):
-            gone = True
+        while True:
+            try:
+                gevent.select.select([sock], [], [])
+                gone = not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                # Woken with nothing to read (a readiness report meant for an earlier
+                # socket with the same number): the client is still there.
+                continue
+            except (OSError, ValueError):
+                gone = True
+            break
         if gone:   # (readable with data: a next request, pipelined; nothing to do)
             call.client_gone = True
             if call.abort_upstream is not None:
