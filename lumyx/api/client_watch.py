@@ -20,7 +20,7 @@ def watch(environ: dict, call: Call) -> Callable[[], None]:
     if sock is None:
         return lambda: None
     import gevent
-    import gevent.select
+    import gevent.socket
     from gevent import monkey
 
     if not monkey.is_module_patched("socket"):
@@ -29,12 +29,12 @@ def watch(environ: dict, call: Call) -> Callable[[], None]:
     def run() -> None:
         while True:
             try:
-                gevent.select.select([sock], [], [])
+                # An event-loop watcher, not select(): a worker holding a thousand
+                # streams has descriptors beyond select()'s limit of 1,024.
+                gevent.socket.wait_read(sock.fileno())
                 gone = not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             except BlockingIOError:
-                # Woken with nothing to read (a readiness report meant for an earlier
-                # socket with the same number): the client is still there.
-                continue
+                continue   # woken with nothing to read: the client is still there
             except (OSError, ValueError):
                 gone = True
             break
