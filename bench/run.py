@@ -326,9 +326,9 @@ def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: flo
 SCENARIOS = ("c1", "sweep", "rates", "streams", "soak")
 
 
-def _run_note(data: dict) -> dict:
+def _run_note(data: dict, scenarios: list[str]) -> dict:
     return {"started": data["started"], "command": data["command"], "minutes": round(data["minutes"], 1),
-            "commit": data.get("commit"), "scenarios": [k for k in SCENARIOS if k in data]}
+            "commit": data.get("commit"), "scenarios": [k for k in SCENARIOS if k in scenarios]}
 
 
 def _commit() -> str:
@@ -382,14 +382,14 @@ def main() -> None:
     if set(only) != set(SCENARIOS) and saved.exists():
         # A partial run replaces its own scenarios in the last full run's results.
         previous = json.loads(saved.read_text())
-        runs = previous.get("runs", [_run_note(previous)])
+        runs = previous.get("runs", [_run_note(previous, list(previous))])
         known = {w["name"] for w in previous.get("ways", [])}
         ways_seen = previous.get("ways", []) + [w for w in data.get("ways", []) if w["name"] not in known]
         data = {**previous, **{k: v for k, v in data.items() if k in only}, "ways": ways_seen}
-        data["runs"] = runs + [_run_note({**data, "started": started_at, "command": command, "minutes": minutes,
-                                          "commit": commit})]
+        data["runs"] = runs + [_run_note({"started": started_at, "command": command, "minutes": minutes,
+                                          "commit": commit}, only)]
     else:
-        data["runs"] = [_run_note(data)]
+        data["runs"] = [_run_note(data, only)]
     saved.write_text(json.dumps(data, indent=1))
     report.write(data, args.results, RESULTS)
     print(f"wrote {args.results}", flush=True)
