@@ -124,9 +124,14 @@ def write(data: dict, results_md: Path, results_dir: Path) -> None:
     md = ["# Benchmark results", "",
           "Written by `make bench` (`bench/run.py`); how the numbers are taken: bench/README.md."
           + (" **A quick smoke run: not numbers to quote.**" if data.get("quick") else ""), ""]
+    def scenarios(i: int) -> str:
+        later = {name for run in runs[i + 1:] for name in run["scenarios"]}
+        return ", ".join(name + (" (replaced by a later run)" if name in later else "")
+                         for name in runs[i]["scenarios"])
+
     md += _table(["run started", "minutes", "scenarios", "Lumyx commit", "command"],
-                 [[r["started"], _f(r["minutes"], 0), ", ".join(r["scenarios"]) or "all", r.get("commit") or "",
-                   f"`{r['command']}`"] for r in runs])
+                 [[r["started"], _f(r["minutes"], 0), scenarios(i), r.get("commit") or "", f"`{r['command']}`"]
+                  for i, r in enumerate(runs)])
     md += ["", "## Machine and versions", "",
           *machine(), *versions(), "", "## The ways compared", ""]
     md += [f"- **{w['name']}**" + (f": {w['note']}" if w["note"] else "") for w in data.get("ways", [])]
