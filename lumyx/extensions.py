@@ -50,11 +50,12 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 def commit_without_waiting(conn) -> None:
     """Lets this transaction's commit return before PostgreSQL has flushed it to disk.
 
-    For the writes of every request (rate-limit counters, holds, free-model
-    counts, settlements), whose loss in a database crash leaves the books
-    consistent (see services/billing.py): none waits for a disk flush, nor keeps
-    another request of the same account waiting for one. Payments and credit
-    grants wait. A no-op on SQLite, whose WAL commits do not wait for the disk.
+    For the free-model count and the usage row of a request that held nothing,
+    whose loss in a database crash leaves the books consistent: they cost no
+    disk flush on the request's path. Holds and settlements do the same inside
+    their own statement (services/ledger.py), rate-limit counters through their
+    connection's settings. Payments and credit grants wait. A no-op on SQLite,
+    whose WAL commits do not wait for the disk.
     """
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")

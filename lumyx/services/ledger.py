@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import commit_without_waiting, db
+from ..extensions import db
 from ..models import Hold, LedgerEntry, User
 from ..models._types import utcnow
 
@@ -130,7 +130,6 @@ def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int 
             return conn.execute(_HOLD_PG, {"user_id": user_id, "amount": amount, "ref": ref, "model_id": model_id,
                                            "api_key_id": api_key_id, "now": utcnow()}).rowcount == 1
     with db.engine.begin() as conn:
-        commit_without_waiting(conn)
         if not conn.execute(_RESERVE, {"user_id": user_id, "amount": amount}).rowcount:
             return False
         now = utcnow()

@@ -82,7 +82,7 @@ def configure(app: Flask) -> None:
         except ValueError as exc:
             raise SystemExit(f"{name}: {exc}") from None
         PLAN_LIMITS[plan] = f"{minute}/minute;{day}/day"
-    from . import rate_storage  # noqa: F401  (registers the lumyx-db:// and lumyx-redis:// schemes)
+    from . import rate_storage  # noqa: F401  (registers the lumyx-redis://, lumyx-host:// and lumyx-db:// schemes)
 
     redis_url = config.get("REDIS_URL")
     if redis_url:

@@ -201,9 +201,9 @@ class HostCounters(_LastHit, Storage):
     def _hash(key: str) -> int:
         return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
 
-    def _find(self, key: str, now: float, claim: bool) -> tuple[int, int, float] | None:
-        """(offset, count, ends_at) of the key's live slot; with ``claim``, a slot for it."""
-        wanted = self._hash(key)
+    def _find(self, wanted: int, now: float, claim: bool) -> tuple[int, int, float] | None:
+        """(offset, count, ends_at) of the live slot of the key hashed ``wanted``; with
+        ``claim``, a slot for it."""
         size, unpack = self._slot.size, self._slot.unpack_from
         start = wanted % self.SLOTS
         free = oldest = None
@@ -226,11 +226,12 @@ class HostCounters(_LastHit, Storage):
         now = time.time()
         self._lock(fcntl.LOCK_EX)
         try:
-            offset, count, ends_at = self._find(key, now, claim=True)
+            wanted = self._hash(key)
+            offset, count, ends_at = self._find(wanted, now, claim=True)
             if not count:
                 ends_at = now + expiry
             count += amount
-            self._slot.pack_into(self._map, offset, self._hash(key), count, ends_at)
+            self._slot.pack_into(self._map, offset, wanted, count, ends_at)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self._note(key, count, ends_at)
@@ -240,7 +241,7 @@ class HostCounters(_LastHit, Storage):
         now = time.time()
         self._lock(fcntl.LOCK_SH)
         try:
-            found = self._find(key, now, claim=False)
+            found = self._find(self._hash(key), now, claim=False)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         return (found[1], found[2]) if found else (0, now)
@@ -268,9 +269,10 @@ class HostCounters(_LastHit, Storage):
     def clear(self, key: str) -> None:
         self._lock(fcntl.LOCK_EX)
         try:
-            found = self._find(key, time.time(), claim=False)
+            wanted = self._hash(key)
+            found = self._find(wanted, time.time(), claim=False)
             if found:   # ended, not emptied: an empty slot would end the probing of others
-                self._slot.pack_into(self._map, found[0], self._hash(key), 0, 0.0)
+                self._slot.pack_into(self._map, found[0], wanted, 0, 0.0)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         self.__dict__.get("_last", {}).pop(key, None)
