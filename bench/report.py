@@ -31,7 +31,7 @@ def machine() -> list[str]:
 
 
 def versions() -> list[str]:
-    names = ("Flask", "gunicorn", "gevent", "SQLAlchemy", "Flask-Limiter", "urllib3", "psycopg", "redis", "aiohttp",
+    names = ("Flask", "gunicorn", "gevent", "SQLAlchemy", "Flask-Limiter", "geventhttpclient", "psycopg", "redis", "aiohttp",
              "uvloop")
     found = []
     for name in names:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from urllib3.exceptions import HTTPError, ReadTimeoutError
+from geventhttpclient.response import HTTPParseError
 
 from . import http, sse
 from .base import UpstreamReply
@@ -22,7 +22,7 @@ def reply(response, secret: str | None = None) -> UpstreamReply:
     """An UpstreamReply whose events come from the open SSE ``response``.
 
     Its ``close`` drops the connection unless the stream was read to its end,
-    in which case the connection has already gone back to the pool.
+    in which case the connection goes back to the pool.
     """
     state = {"done": False}
 
@@ -40,19 +40,17 @@ def reply(response, secret: str | None = None) -> UpstreamReply:
                     raise StreamBroken("upstream_error", message.replace(secret, "[redacted]") if secret else message)
                 yield event
             state["done"] = True
-        except ReadTimeoutError:
+        except TimeoutError:
             raise StreamBroken("timeout", "upstream stream stalled") from None
-        except (HTTPError, OSError):
+        except (HTTPParseError, OSError):
             raise StreamBroken("protocol", "upstream closed the stream early") from None
         finally:
             if state["done"]:
                 _drain(response)
-            else:
-                http.abort(response)
+            http.release(response)
 
     def close() -> None:
-        if not state["done"]:
-            http.abort(response)
+        http.release(response)
 
     return UpstreamReply(events=events(), headers=dict(response.headers), close=close,
                          cancel=lambda: http.cancel(response))
@@ -65,9 +63,9 @@ def _error_message(error) -> str:
 
 
 def _drain(response) -> None:
+    """Reads what follows [DONE] (normally nothing), so that the connection can be reused."""
     try:
         for _ in http.iter_body(response):
             pass
-        http.finish(response)
     except Exception:
-        http.abort(response)
+        pass
