@@ -42,19 +42,22 @@ class UsageRecord(db.Model):
 
 
 class Hold(db.Model):
-    """Credits reserved for one in-flight request; deleting it is what settles it."""
+    """Credits reserved for one in-flight request; deleting it is what settles it.
+
+    Only in-flight requests have a row, so the table stays small and needs no
+    index beyond its key: each one would cost every request more page writes."""
 
     __tablename__ = "holds"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)   # the request id
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"))
     model_id: Mapped[str] = mapped_column(String(200))
     amount: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Refreshed while the worker serving the request lives; a hold not seen for
     # a while belonged to a worker that died, and the janitor settles it.
-    seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class FreeUsage(db.Model):
