@@ -125,7 +125,7 @@ def main() -> None:
         with Profiler(interval=0.0001) as profiler:
             for _ in range(args.requests):
                 call(*cases[name])
-        print(profiler.output_text(unicode=True, show_all=False))
+        print(profiler.output_text(unicode=True, show_all=bool(os.environ.get("SHOW_ALL"))))
         return
     results = {name: timed(env_raw, args.requests) for name, env_raw in cases.items()}
     floor = results["GET /v1/health (Flask floor)"][0]

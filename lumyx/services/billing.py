@@ -4,7 +4,7 @@
   the prompt plus the largest answer allowed) is held with one conditional
   UPDATE; a balance of zero or below the hold answers 402. Afterwards the actual
   cost is charged, the rest released, and the usage row written — all in one
-  transaction, exactly once (see :func:`lumyx.services.ledger.settle`).
+  transaction, exactly once (see :func:`lumyx.services.usage.settle_and_record`).
 * Free models cost nothing and count against a daily request cap per account,
   reset at midnight in the account's timezone; over it answers 429.
 * Tokens are the upstream's own report. When it gave none (or the stream ended
@@ -194,12 +194,10 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
     settled_count = 0
     for hold_id, user_id, api_key_id, model_id in orphans:
         try:
-            with db.engine.begin() as conn:
-                ledger.settle(conn, user_id, hold_id, 0)
-                usage.record(conn, {
-                    "id": hold_id, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
-                    "operation": "unknown", "tokens_reported": False, "status_code": 500,
-                    "error_code": "worker_lost", "partial": True, "created_at": utcnow()})
+            usage.settle_and_record({
+                "id": hold_id, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
+                "operation": "unknown", "tokens_reported": False, "status_code": 500,
+                "error_code": "worker_lost", "partial": True, "created_at": utcnow()}, 0, note="")
             settled_count += 1
         except IntegrityError:
             pass  # settled meanwhile by its request or by another worker's janitor

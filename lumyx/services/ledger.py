@@ -10,8 +10,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db
-from ..models import Hold, LedgerEntry, User
+from ..extensions import db, sqlite_time, sqlite_transaction
+from ..models import LedgerEntry, User
 from ..models._types import utcnow
 
 
@@ -55,25 +55,8 @@ def post(user_id: int, amount: int, kind: str, *, note: str = "", ref: str | Non
     return entry
 
 
-# The hot path (holds and settlements) runs prebuilt Core statements on a
-# connection of its own: no ORM unit of work, no statement built per request.
-_users, _holds, _entries = User.__table__, Hold.__table__, LedgerEntry.__table__
+_users = User.__table__
 _AVAILABLE = select(_users.c.balance - _users.c.held).where(_users.c.id == bindparam("user_id"))
-_RESERVE = (_users.update()
-            .where(_users.c.id == bindparam("user_id"), _users.c.balance > 0,
-                   _users.c.balance - _users.c.held >= bindparam("amount"))
-            .values(held=_users.c.held + bindparam("amount")))
-_ADD_HOLD = _holds.insert()
-_TAKE_HOLD = _holds.delete().where(_holds.c.id == bindparam("ref")).returning(_holds.c.amount)
-_CHARGE = (_users.update()
-           .where(_users.c.id == bindparam("user_id"),
-                  _users.c.balance - bindparam("cost") >= _users.c.held - bindparam("amount"))
-           .values(held=_users.c.held - bindparam("amount"), balance=_users.c.balance - bindparam("cost"))
-           .returning(_users.c.balance))
-_CHARGE_HOLD = (_users.update().where(_users.c.id == bindparam("user_id"))
-                .values(held=_users.c.held - bindparam("amount"), balance=_users.c.balance - bindparam("amount"))
-                .returning(_users.c.balance))
-_ADD_ENTRY = _entries.insert()
 
 
 def available(user_id: int) -> int:
@@ -82,6 +65,9 @@ def available(user_id: int) -> int:
         return conn.execute(_AVAILABLE, {"user_id": user_id}).scalar() or 0
 
 
+# Every priced request holds once and settles once, so each database runs the
+# cheapest form of the same statements.
+#
 # On PostgreSQL the hold, and the settlement with its usage row, are each one
 # statement in a transaction of its own: the account's row, which every request
 # of the account updates, stays locked only while PostgreSQL runs the statement,
@@ -95,8 +81,8 @@ reserved AS (
     RETURNING id)
 INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at)
 SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reserved, quick""")
-# What settle() does, with the account's row locked first so that the charge is
-# decided on its current balance.
+# What settle_sqlite() does, with the account's row locked first so that the
+# charge is decided on its current balance.
 SETTLE_PG = f"""
 {_WITHOUT_WAITING},
 taken AS (DELETE FROM holds WHERE id = :ref RETURNING amount),
@@ -114,6 +100,20 @@ entry AS (
     INSERT INTO ledger_entries (user_id, amount, balance_after, kind, note, ref, created_at)
     SELECT :user_id, -charged, balance_after, 'usage', :note, :ref, :now FROM charge WHERE charged > 0)"""
 
+# On SQLite they run one after another in one transaction on the driver's own
+# connection (extensions.sqlite_transaction); SQLite's write lock keeps every
+# other writer out meanwhile.
+_RESERVE_SQLITE = "UPDATE users SET held = held + :amount WHERE id = :user_id AND balance > 0 AND balance - held >= :amount"
+_ADD_HOLD_SQLITE = ("INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at) "
+                    "VALUES (:ref, :user_id, :api_key_id, :model_id, :amount, :now, :now)")
+_TAKE_HOLD_SQLITE = "DELETE FROM holds WHERE id = :ref RETURNING amount"
+_CHARGE_SQLITE = ("UPDATE users SET held = held - :amount, balance = balance - :cost "
+                  "WHERE id = :user_id AND balance - :cost >= held - :amount RETURNING balance")
+_CHARGE_HOLD_SQLITE = ("UPDATE users SET held = held - :amount, balance = balance - :amount "
+                       "WHERE id = :user_id RETURNING balance")
+_ADD_ENTRY_SQLITE = ("INSERT INTO ledger_entries (user_id, amount, balance_after, kind, note, ref, created_at) "
+                     "VALUES (:user_id, -:charged, :balance, 'usage', :note, :ref, :now)")
+
 
 def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
@@ -123,37 +123,41 @@ def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int 
     """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short.
 
     The commit does not wait for the disk (PostgreSQL): a hold lost in a database
-    crash only means its request is settled without one (see :func:`settle`).
+    crash only means its request is settled without one (see :func:`settle_sqlite`).
     """
+    params = {"user_id": user_id, "amount": amount, "ref": ref, "model_id": model_id, "api_key_id": api_key_id,
+              "now": utcnow()}
     if _postgres():
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(_HOLD_PG, {"user_id": user_id, "amount": amount, "ref": ref, "model_id": model_id,
-                                           "api_key_id": api_key_id, "now": utcnow()}).rowcount == 1
-    with db.engine.begin() as conn:
-        if not conn.execute(_RESERVE, {"user_id": user_id, "amount": amount}).rowcount:
+            return conn.execute(_HOLD_PG, params).rowcount == 1
+    params["now"] = sqlite_time(params["now"])
+    with sqlite_transaction() as conn:
+        if conn.execute(_RESERVE_SQLITE, params).rowcount != 1:
             return False
-        now = utcnow()
-        conn.execute(_ADD_HOLD, {"id": ref, "user_id": user_id, "api_key_id": api_key_id, "model_id": model_id,
-                                 "amount": amount, "created_at": now, "seen_at": now})
+        conn.execute(_ADD_HOLD_SQLITE, params)
     return True
 
 
-def settle(conn, user_id: int, ref: str, cost: int, *, note: str = "") -> int:
-    """End hold ``ref``, charging ``cost`` µcr, in the transaction of ``conn``; returns what was charged.
+def settle_sqlite(conn, params: dict) -> int:
+    """Ends hold ``params["ref"]`` of account ``params["user_id"]``, charging ``params["cost"]``
+    µcr, in the transaction of driver connection ``conn``; returns what was charged.
 
     A cost beyond the hold is charged when the unreserved balance covers it,
     else only the hold is charged. When the hold is gone it was either settled
     already — then the unique ledger ref, or the caller's unique usage row,
     fails the transaction (IntegrityError) — or lost in a database crash, and
-    the cost is charged from the unreserved balance as far as it goes.
+    the cost is charged from the unreserved balance if that covers it. The
+    entry is noted ``params["note"]`` and dated ``params["now"]``.
     """
-    amount = conn.execute(_TAKE_HOLD, {"ref": ref}).scalar() or 0
-    charged = cost
-    balance = conn.execute(_CHARGE, {"user_id": user_id, "cost": cost, "amount": amount}).scalar()
+    taken = conn.execute(_TAKE_HOLD_SQLITE, params).fetchone()
+    amount = taken[0] if taken else 0
+    charged = params["cost"]
+    balance = conn.execute(_CHARGE_SQLITE, {**params, "amount": amount}).fetchone()
     if balance is None:
         charged = amount
-        balance = conn.execute(_CHARGE_HOLD, {"user_id": user_id, "amount": amount}).scalar()
+        balance = conn.execute(_CHARGE_HOLD_SQLITE, {**params, "amount": amount}).fetchone()
+    if balance is None:   # the account is gone
+        return 0
     if charged:
-        conn.execute(_ADD_ENTRY, {"user_id": user_id, "amount": -charged, "balance_after": balance,
-                                  "kind": "usage", "note": note[:500], "ref": ref, "created_at": utcnow()})
+        conn.execute(_ADD_ENTRY_SQLITE, {**params, "charged": charged, "balance": balance[0]})
     return charged

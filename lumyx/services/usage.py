@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import money
-from ..extensions import db
+from ..extensions import db, sqlite_time, sqlite_transaction
 from ..models import UsageHourly, UsageRecord, User
 from ..models.user import PLANS
 from . import free_cap, ledger
@@ -79,20 +79,32 @@ ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = usage_hourly.requ
 RETURNING (SELECT charged FROM charge)""")
 
 
+# SQLite: the same, as statements run in one transaction after ledger.settle_sqlite.
+_RECORD_SQLITE = (f"INSERT INTO usage_records ({', '.join(_ROW_COLUMNS)}, cost, unpaid) "
+                  f"VALUES ({', '.join(':' + c for c in _ROW_COLUMNS)}, :charged, MAX(:cost - :charged, 0))")
+_ROLLUP_SQLITE = (f"INSERT INTO usage_hourly (user_id, hour, model_id, requests, {', '.join(_ROLLED_UP)}) "
+                  "VALUES (:user_id, :hour, :model_id, 1, :input_tokens, :output_tokens, :charged, :latency_ms) "
+                  "ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = requests + 1, "
+                  + ", ".join(f"{c} = {c} + excluded.{c}" for c in _ROLLED_UP))
+
+
 def settle_and_record(row: dict, cost: int, note: str) -> int:
-    """Settles hold ``row["id"]`` charging ``cost`` µcr (see ledger.settle) and writes the
-    usage row with what was charged, atomically; returns what was charged. Raises
+    """Settles hold ``row["id"]`` charging ``cost`` µcr (see ledger.settle_sqlite) and writes
+    the usage row with what was charged, atomically; returns what was charged. Raises
     IntegrityError when the request was settled already. One statement on PostgreSQL."""
+    params = {column: row.get(column, _DEFAULTS.get(column)) for column in _ROW_COLUMNS}
+    params.update(ref=row["id"], cost=cost, note=note[:500], now=row["created_at"],
+                  hour=row["created_at"].replace(minute=0, second=0, microsecond=0))
     if db.engine.dialect.name == "postgresql":
-        params = {column: row.get(column, _DEFAULTS.get(column)) for column in _ROW_COLUMNS}
-        params.update(ref=row["id"], cost=cost, note=note[:500], now=row["created_at"],
-                      hour=row["created_at"].replace(minute=0, second=0, microsecond=0))
         with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             return conn.execute(_SETTLE_AND_RECORD_PG, params).scalar() or 0
-    with db.engine.begin() as conn:
-        charged = ledger.settle(conn, row["user_id"], row["id"], cost, note=note)
-        record(conn, {**row, "cost": charged, "unpaid": max(cost - charged, 0)})
-    return charged
+    params.update(created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]),
+                  hour=sqlite_time(params["hour"]))
+    with sqlite_transaction() as conn:
+        params["charged"] = ledger.settle_sqlite(conn, params)
+        conn.execute(_RECORD_SQLITE, params)
+        conn.execute(_ROLLUP_SQLITE, params)
+    return params["charged"]
 
 
 def record(conn, row: dict) -> None:

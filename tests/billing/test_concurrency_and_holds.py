@@ -7,11 +7,11 @@ from __future__ import annotations
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import requests
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from tests.support.servers import flask_cli
@@ -19,14 +19,14 @@ from tests.support.servers import flask_cli
 MICRO = 1_000_000
 
 
-def settle(user_id: int, ref: str, cost: int) -> int:
+def settle(user_id: int, ref: str, cost: int, at: datetime | None = None) -> int:
     """Settles request ``ref`` as billing does (the hold, the charge, the usage row at once)."""
     from lumyx.models._types import utcnow
     from lumyx.services import usage
 
     row = {"id": ref, "user_id": user_id, "model_id": "m", "operation": "chat", "input_tokens": 10,
            "output_tokens": 20, "tokens_reported": True, "latency_ms": 5, "status_code": 200,
-           "stream": False, "partial": False, "thinking_used": False, "created_at": utcnow()}
+           "stream": False, "partial": False, "thinking_used": False, "created_at": at or utcnow()}
     return usage.settle_and_record(row, cost, note=f"m {ref}")
 
 
@@ -154,3 +154,23 @@ def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, 
             settle(user_id, ref, 0)
     assert books.balance(user_id) == (3 * MICRO - 700_000, 0)
     books.consistent(user_id)
+
+
+def test_a_settled_request_and_a_free_one_of_the_same_hour_share_its_rollup(app, make_account):
+    """Settlements and free requests write their rows by different paths; the hour is one."""
+    from lumyx.extensions import db
+    from lumyx.models import UsageHourly
+    from lumyx.services import ledger, usage
+
+    user_id, _key = make_account(3)
+    ref, at = "req_" + uuid.uuid4().hex, datetime(2026, 3, 1, 10, 30, 5)
+    with app.app_context():
+        assert ledger.hold(user_id, MICRO, ref, model_id="m")
+        assert settle(user_id, ref, 300_000, at=at) == 300_000
+        with db.engine.begin() as conn:
+            usage.record(conn, {"id": "req_" + uuid.uuid4().hex, "user_id": user_id, "model_id": "m",
+                                "operation": "chat", "input_tokens": 1, "output_tokens": 2, "latency_ms": 7,
+                                "created_at": at.replace(minute=59)})
+        hours = db.session.execute(select(UsageHourly).where(UsageHourly.user_id == user_id)).scalars().all()
+        assert [(h.hour, h.model_id, h.requests, h.prompt_tokens, h.completion_tokens, h.cost, h.latency_ms)
+                for h in hours] == [(datetime(2026, 3, 1, 10), "m", 2, 11, 22, 300_000, 12)]
