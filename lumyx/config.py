@@ -46,17 +46,17 @@ def _int(name: str, default: int) -> int:
 def from_environment() -> dict:
     """The Flask config mapping for this process."""
     database_url = _database_url()
-    engine_options: dict = {"pool_pre_ping": True}
     if database_url.startswith("sqlite"):
         # Many gevent greenlets share a file database: wait for the lock
         # instead of failing, and let connections cross greenlets.
-        engine_options = {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        engine_options: dict = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     else:
         # Fail fast when the database is unreachable (a 503 in seconds, not a hang).
-        engine_options["connect_args"] = {"connect_timeout": _int("LUMYX_DB_CONNECT_TIMEOUT", 3)}
-        engine_options.update(pool_size=_int("LUMYX_DB_POOL_SIZE", 10),
-                              max_overflow=_int("LUMYX_DB_MAX_OVERFLOW", 20),
-                              pool_timeout=_int("LUMYX_DB_POOL_TIMEOUT", 10))
+        # Idle pooled connections are pinged before use (extensions._ping_if_idle).
+        engine_options = {"connect_args": {"connect_timeout": _int("LUMYX_DB_CONNECT_TIMEOUT", 3)},
+                          "pool_size": _int("LUMYX_DB_POOL_SIZE", 10),
+                          "max_overflow": _int("LUMYX_DB_MAX_OVERFLOW", 20),
+                          "pool_timeout": _int("LUMYX_DB_POOL_TIMEOUT", 10)}
     return {
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url,

@@ -1,5 +1,6 @@
 """Flask extensions, created unbound and initialised by create_app()."""
 import sqlite3
+import time
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Iterator
@@ -11,8 +12,9 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
 
 from .services import rate_limits
 
@@ -49,6 +51,37 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+@event.listens_for(Pool, "checkin")
+def _idle_from(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """A PostgreSQL connection that sat in the pool for over a second is pinged
+    before use and, when the ping fails, replaced (the pool connects anew): a
+    database that restarted, or a network that dropped idle connections, costs
+    no request an error. A connection in steady use is not pinged, since the
+    round trip would cost every request a millisecond; should its database go
+    away, that request answers 503 and the pool starts over."""
+    idle_since = record.info.get("idle_since")
+    if (idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S
+            or isinstance(dbapi_connection, sqlite3.Connection)):
+        return
+    try:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True   # outside any transaction, as SQLAlchemy's own ping
+        try:
+            dbapi_connection.execute("SELECT 1")
+        finally:
+            dbapi_connection.autocommit = autocommit
+    except Exception as exc:
+        raise DisconnectionError("the pooled connection no longer answers") from exc
 
 
 @contextmanager

@@ -32,6 +32,10 @@ class CuttableProxy:
         threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
 
     def cut(self) -> None:
+        try:
+            self._listener.shutdown(socket.SHUT_RDWR)   # wakes the accept thread, which lets go of the port
+        except OSError:
+            pass
         self._listener.close()
         for conn in self._conns:
             try:
@@ -67,7 +71,9 @@ class CuttableProxy:
                     pass
 
 
-def test_postgres_outage_gives_503s_and_service_resumes(database, app, server_env, tmp_path):
+@pytest.fixture
+def behind_proxy(database, app, server_env, tmp_path):
+    """A one-worker server reaching PostgreSQL through a CuttableProxy, and a key for it."""
     if database.kind != "postgresql":
         pytest.skip("runs on PostgreSQL: an SQLite file does not go away")
     from lumyx.services import accounts, keys
@@ -81,27 +87,66 @@ def test_postgres_outage_gives_503s_and_service_resumes(database, app, server_en
     proxy = CuttableProxy((host, int(port or 5432)))
     env = {**server_env, "DATABASE_URL": database.url.replace(host_port, f"127.0.0.1:{proxy.port}")}
     server = LiveServer(env, tmp_path / "gunicorn.log", workers=1)
-    body = {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}
-    headers = {"Authorization": f"Bearer {key}"}
+
+    def chat() -> requests.Response:
+        return requests.post(server.url + "/v1/chat/completions", timeout=30, headers={"Authorization": f"Bearer {key}"},
+                             json={"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]})
+
+    def recorded(request_ids: list[str]) -> int:
+        from sqlalchemy import func, select
+
+        from lumyx.extensions import db
+        from lumyx.models import UsageRecord
+
+        with app.app_context():
+            return db.session.scalar(select(func.count()).where(UsageRecord.id.in_(request_ids)))
+
     try:
-        assert requests.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).ok
-        proxy.cut()
-        for _ in range(3):
-            started = time.monotonic()
-            response = requests.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
-            assert response.status_code == 503, response.text
-            assert response.json()["error"]["type"] == "service_unavailable"
-            assert response.headers["retry-after"] == "5"
-            assert time.monotonic() - started < 8, "an outage answers at once, it does not hang"
-        proxy.restore()
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            response = requests.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=30)
-            if response.status_code == 200:
-                break
-            time.sleep(0.5)
-        assert response.status_code == 200, "service resumes by itself"
-        assert "Traceback" not in server.logs()
+        yield proxy, server, chat, recorded
     finally:
         server.stop()
         proxy.cut()
+
+
+def test_postgres_outage_gives_503s_and_service_resumes(behind_proxy):
+    proxy, server, chat, _recorded = behind_proxy
+    assert chat().ok
+    proxy.cut()
+    for _ in range(3):
+        started = time.monotonic()
+        response = chat()
+        assert response.status_code == 503, response.text
+        assert response.json()["error"]["type"] == "service_unavailable"
+        assert response.headers["retry-after"] == "5"
+        assert time.monotonic() - started < 8, "an outage answers at once, it does not hang"
+    proxy.restore()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        response = chat()
+        if response.status_code == 200:
+            break
+        time.sleep(0.5)
+    assert response.status_code == 200, "service resumes by itself"
+    assert "Traceback" not in server.logs()
+
+
+def test_pooled_connections_dropped_while_idle_cost_no_request_an_error(behind_proxy):
+    proxy, server, chat, recorded = behind_proxy
+
+    def settled(request_ids: list[str]) -> int:   # usage rows are written once the answer is out
+        deadline = time.monotonic() + 5
+        while recorded(request_ids) < len(request_ids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return recorded(request_ids)
+
+    assert settled([chat().headers["x-request-id"]]) == 1
+    proxy.cut()        # every pooled connection is dropped...
+    proxy.restore()    # ...while the database itself stays up
+    time.sleep(1.5)    # and they sit idle in the pool
+    request_ids = []
+    for _ in range(3):
+        response = chat()
+        assert response.status_code == 200, response.text
+        request_ids.append(response.headers["x-request-id"])
+    assert settled(request_ids) == 3, "every request got its usage row"
+    assert "unreachable" not in server.logs() and "Traceback" not in server.logs()
