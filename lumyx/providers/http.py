@@ -84,6 +84,7 @@ def _client(url: str, timeout_s: float) -> tuple[HTTPClient, str]:
             client = _clients[address] = HTTPClient.from_url(
                 parsed, concurrency=MAX_CONNECTIONS, block_size=BLOCK_SIZE,
                 connection_timeout=min(CONNECT_TIMEOUT_S, timeout_s), network_timeout=timeout_s)
+            # geventhttpclient builds its pool inside the client; this is how ours gets the two changes.
             client._connection_pool.__class__ = _Tls if client.ssl else _Plain
         target = _targets[(url, timeout_s)] = (client, parsed.request_uri)
     return target
