@@ -12,7 +12,6 @@ import psutil
 BENCH = Path(__file__).resolve().parent
 
 
-
 def _run(*cmd: str) -> str:
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=10).stdout.strip()

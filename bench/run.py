@@ -339,6 +339,7 @@ def _commit() -> str:
                            capture_output=True, text=True).stdout.strip()
     return head + (" with local changes" if dirty else "") if head else "unknown"
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run of every scenario")

@@ -26,7 +26,14 @@ BLOCK_SIZE = 64 * 1024
 
 _clients: dict[tuple, HTTPClient] = {}                      # by address and timeout
 _targets: dict[tuple[str, float], tuple[HTTPClient, str]] = {}  # by URL and timeout
-_pid = 0
+
+
+def _forget_connections() -> None:
+    _clients.clear()
+    _targets.clear()
+
+
+os.register_at_fork(after_in_child=_forget_connections)   # a forked worker opens connections of its own
 
 
 class _CouldNotConnect(Exception):
@@ -70,11 +77,6 @@ class _Tls(_Connections, SSLConnectionPool):
 
 def _client(url: str, timeout_s: float) -> tuple[HTTPClient, str]:
     """The client for ``url``'s upstream, and the path to ask it for."""
-    global _pid
-    if _pid != os.getpid():   # a forked worker opens connections of its own
-        _clients.clear()
-        _targets.clear()
-        _pid = os.getpid()
     target = _targets.get((url, timeout_s))
     if target is None:
         parsed = URL(url)
