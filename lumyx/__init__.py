@@ -27,9 +27,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.register(app)
     runtime.init_app(app)
     api.init_app(app)
-    # After api.init_app: the API's key identification must run before the limiter's check.
     rate_limits.configure(app)
     extensions.limiter.init_app(app)
+    extensions.limiter.request_filter(errors.is_api_request)   # the API counts its own (rate_limits.PlanLimiter)
     web.init_app(app)
     cli.init_app(app)
     for name in list(app.blueprints):

@@ -29,13 +29,10 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 
 
-# The one rate limiter. Per-key plan limits apply across every API route
-# (application limits, see services/rate_limits.py); web forms add per-route
-# limits with @limiter.limit(...), counted per client address (the key function
-# falls back to the address when a request carries no API key). Counters are
-# shared by all workers: Redis when REDIS_URL is set, else the database.
-limiter = Limiter(key_func=rate_limits.key, application_limits=[rate_limits.plan_limits],
-                  application_limits_exempt_when=rate_limits.exempt)
+# Flask-Limiter throttles web forms with @limiter.limit(...), counted per client
+# address on the counter store shared by all workers (services/rate_limits.py).
+# API requests skip it: their plan limits are counted by rate_limits.PlanLimiter.
+limiter = Limiter(key_func=rate_limits.client_address)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,4 +1,4 @@
-"""Rate limits per API key by the account's plan, enforced with Flask-Limiter.
+"""Rate limits per API key by the account's plan.
 
 | plan | per minute | per day |
 |---|---|---|
@@ -13,17 +13,30 @@ back to counting in its own memory (so N workers allow up to N times the limit)
 and says so in its log, and returns to the shared store as soon as it answers
 again: requests are never refused because the counter store is down.
 
+The plan limits are counted by :class:`PlanLimiter` with the ``limits`` library
+directly: one increment per limit and nothing else, on every API request. Web
+forms (sign-in, registration) are throttled per client address by
+Flask-Limiter's decorators, on the same counter store.
+
 An operator may change the free and pro limits with ``LUMYX_LIMITS_FREE`` and
 ``LUMYX_LIMITS_PRO`` (``<n>/minute;<n>/day``); the docs page shows what is set.
 """
 from __future__ import annotations
 
+import logging
+import math
 import os
 import re
 import tempfile
+import time
+from dataclasses import dataclass
 
-from flask import Flask, g, request
+from flask import Flask, request
+from limits import RateLimitItem, parse_many
+from limits.storage import MemoryStorage, Storage, storage_from_string
 from sqlalchemy.engine import make_url
+
+log = logging.getLogger("lumyx.rate_limits")
 
 DEFAULT_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
 PLAN_LIMITS = dict(DEFAULT_LIMITS)
@@ -47,21 +60,100 @@ def table() -> list[tuple[str, str, str]]:
     return rows + [("Enterprise", "Unlimited", "Unlimited")]
 
 
-def key() -> str:
-    """Whose counter a request counts against: its API key, else its address."""
-    api_key = g.get("api_key")
-    return f"key:{api_key.key_id}" if api_key is not None else f"ip:{request.remote_addr}"
+def client_address() -> str:
+    """Whose counter a web form's request counts against (Flask-Limiter's key function)."""
+    return f"ip:{request.remote_addr}"
 
 
-def plan_limits() -> str:
-    api_key = g.get("api_key")
-    return PLAN_LIMITS.get(api_key.plan if api_key is not None else "free", PLAN_LIMITS["free"])
+@dataclass(frozen=True)
+class Verdict:
+    """One request counted against its plan: the limit its headers show (the one
+    exceeded, else the shortest), what is left of it, and when its window ends."""
+
+    limit: RateLimitItem
+    remaining: int
+    reset_at: float
+    exceeded: bool
+
+    def headers(self, now: float | None = None) -> dict[str, str]:
+        headers = {"X-RateLimit-Limit": str(self.limit.amount), "X-RateLimit-Remaining": str(self.remaining),
+                   "X-RateLimit-Reset": str(int(self.reset_at))}
+        if self.exceeded:
+            wait = self.reset_at - (time.time() if now is None else now)
+            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return headers
 
 
-def exempt() -> bool:
-    """Only authenticated API requests of limited plans are counted."""
-    api_key = g.get("api_key")
-    return api_key is None or api_key.plan not in PLAN_LIMITS
+class PlanLimiter:
+    """Counts API keys' requests against their plans' limits (fixed windows).
+
+    Counters live in the shared store (Redis, the host's counters file, or the
+    database). When the store fails, counting goes on in this worker's memory
+    and the store is tried again after 1, 2, 4 … 16 seconds, then every 16.
+    """
+
+    RECHECK_MAX_S = 16
+
+    def __init__(self, storage_uri: str, storage_options: dict, prefix: str):
+        self.shared: Storage = storage_from_string(storage_uri, **storage_options)
+        self.memory = MemoryStorage()
+        self.prefix = prefix
+        self._parsed: dict[str, list[RateLimitItem]] = {}
+        self._down = False
+        self._recheck_at = 0.0
+        self._recheck_after = 1.0
+
+    def _limits(self, spec: str) -> list[RateLimitItem]:
+        items = self._parsed.get(spec)
+        if items is None:
+            items = self._parsed[spec] = sorted(parse_many(spec), key=lambda item: item.GRANULARITY.seconds)
+        return items
+
+    def hit(self, key_id: int, plan: str) -> Verdict | None:
+        """Counts one request of key ``key_id``; None when its plan is unlimited."""
+        spec = PLAN_LIMITS.get(plan)
+        if spec is None:
+            return None
+        items = self._limits(spec)
+        if self._down and not self._store_is_back():
+            return self._count(self.memory, items, key_id)
+        try:
+            return self._count(self.shared, items, key_id)
+        except Exception:
+            log.warning("Rate limit storage unreachable - falling back to in-memory storage")
+            self._down, self._recheck_after = True, 1.0
+            self._recheck_at = time.monotonic() + self._recheck_after
+            return self._count(self.memory, items, key_id)
+
+    def _store_is_back(self) -> bool:
+        now = time.monotonic()
+        if now < self._recheck_at:
+            return False
+        try:
+            back = self.shared.check()
+        except Exception:
+            back = False
+        if back:
+            log.info("Rate limit storage recovered")
+            self._down = False
+            return True
+        self._recheck_after = min(self._recheck_after * 2, self.RECHECK_MAX_S)
+        self._recheck_at = now + self._recheck_after
+        return False
+
+    def _count(self, storage: Storage, items: list[RateLimitItem], key_id: int) -> Verdict:
+        """Increments each limit's counter, shortest window first, up to the first one
+        exceeded (a request refused by the minute limit is not counted for the day)."""
+        shown = None
+        for item in items:
+            counter = item.key_for(self.prefix, f"key:{key_id}")
+            count = storage.incr(counter, item.get_expiry())
+            exceeded = count > item.amount
+            if shown is None or exceeded:
+                shown = Verdict(item, max(item.amount - count, 0), storage.get_expiry(counter), exceeded)
+            if exceeded:
+                break
+        return shown
 
 
 def host_counters_path(database_url: str) -> str:
@@ -73,7 +165,8 @@ def host_counters_path(database_url: str) -> str:
 
 
 def configure(app: Flask) -> None:
-    """Flask-Limiter's settings for this app (read by Limiter.init_app)."""
+    """The counter store's settings for this app: the plan limiter's, and
+    Flask-Limiter's (read by Limiter.init_app)."""
     config = app.config
     for plan in DEFAULT_LIMITS:
         name = f"LUMYX_LIMITS_{plan.upper()}"
@@ -105,3 +198,6 @@ def configure(app: Flask) -> None:
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
+    app.extensions["lumyx_plan_limits"] = PlanLimiter(config["RATELIMIT_STORAGE_URI"],
+                                                      config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+                                                      config["RATELIMIT_KEY_PREFIX"])

@@ -1,6 +1,6 @@
 """Where the rate-limit counters live, shared by every gunicorn worker so that N
 workers enforce one limit. Storage backends for the ``limits`` library (used by
-Flask-Limiter) with the fixed-window strategy:
+the API's plan limiter and Flask-Limiter's web form limits), fixed windows:
 
 * ``lumyx-redis://``: limits' own Redis storage, when ``REDIS_URL`` is set;
 * ``lumyx-host://``: on SQLite, a memory-mapped file beside the database that the
