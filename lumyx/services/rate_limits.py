@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 from flask import Flask, request
 from limits import RateLimitItem, parse_many
-from limits.storage import MemoryStorage, Storage, storage_from_string
+from limits.storage import Storage, storage_from_string
 from sqlalchemy.engine import make_url
 
 log = logging.getLogger("lumyx.rate_limits")
@@ -95,8 +95,10 @@ class PlanLimiter:
     RECHECK_MAX_S = 16
 
     def __init__(self, storage_uri: str, storage_options: dict, prefix: str):
+        from .rate_storage import MemoryCounters   # (registers the lumyx-* schemes; imports the models)
+
         self.shared: Storage = storage_from_string(storage_uri, **storage_options)
-        self.memory = MemoryStorage()
+        self.memory = MemoryCounters()
         self.prefix = prefix
         self._parsed: dict[str, list[RateLimitItem]] = {}
         self._down = False
@@ -144,16 +146,12 @@ class PlanLimiter:
     def _count(self, storage: Storage, items: list[RateLimitItem], key_id: int) -> Verdict:
         """Increments each limit's counter, shortest window first, up to the first one
         exceeded (a request refused by the minute limit is not counted for the day)."""
-        shown = None
-        for item in items:
-            counter = item.key_for(self.prefix, f"key:{key_id}")
-            count = storage.incr(counter, item.get_expiry())
-            exceeded = count > item.amount
-            if shown is None or exceeded:
-                shown = Verdict(item, max(item.amount - count, 0), storage.get_expiry(counter), exceeded)
-            if exceeded:
-                break
-        return shown
+        counters = [(item.key_for(self.prefix, f"key:{key_id}"), item.get_expiry(), item.amount) for item in items]
+        counts = storage.incr_in_turn(counters)
+        item, (count, ends_at) = items[len(counts) - 1], counts[-1]
+        if count <= item.amount:   # none exceeded: the headers show the shortest window
+            item, (count, ends_at) = items[0], counts[0]
+        return Verdict(item, max(item.amount - count, 0), ends_at, count > item.amount)
 
 
 def host_counters_path(database_url: str) -> str:

@@ -9,9 +9,11 @@ the API's plan limiter and Flask-Limiter's web form limits), fixed windows:
   row per counter, incremented by one atomic upsert that also starts a new window
   once the old one has expired.
 
-Each way, the increment that enforces a limit also tells what the rate-limit
-headers need: each worker remembers what its last increment of a counter
-returned, so the headers cost no further round trip.
+Each (and :class:`MemoryCounters`, a worker's own while the shared store is down)
+increments a request's counters in turn in one step
+(:meth:`incr_in_turn`: one Lua script, one lock, one transaction), answering
+each count and when its window ends, which is all the plan limiter and its
+headers need: one round trip a request.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ import os
 import struct
 import time
 
-from limits.storage import RedisStorage, Storage
+from limits.storage import MemoryStorage, RedisStorage, Storage
 from sqlalchemy import bindparam, case, create_engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -32,29 +34,29 @@ from ..models import RateCounter
 _table = RateCounter.__table__
 
 
-class _LastHit:
-    """What the latest increment of each counter in this worker returned: the count
-    and the end of its window. The headers read it right after the hit; the limit
-    itself is enforced by the atomic increment alone."""
-    FRESH_SECONDS = 1.0
-    MAX_KEYS = 10_000
-
-    def _note(self, key: str, count: int, ends_at: float | None) -> None:
-        last = self.__dict__.setdefault("_last", {})
-        if len(last) >= self.MAX_KEYS:
-            last.clear()
-        last[key] = (count, ends_at, time.monotonic())
-
-    def _recent(self, key: str) -> tuple[int, float | None] | None:
-        entry = self.__dict__.get("_last", {}).get(key)
-        if entry is None or time.monotonic() - entry[2] > self.FRESH_SECONDS:
-            return None
-        if entry[1] is not None and entry[1] <= time.time():
-            return None
-        return entry[0], entry[1]
+Counter = tuple[str, int, int]   # (key, window in seconds, requests it allows)
 
 
-class DatabaseStorage(_LastHit, Storage):
+def _in_turn(incr, counters: list[Counter]) -> list[tuple[int, float]]:
+    """(count, window end) of each counter, incremented by ``incr(key, expiry)``,
+    up to and including the first one past what it allows."""
+    out = []
+    for key, expiry, allowed in counters:
+        count, ends_at = incr(key, expiry)
+        out.append((count, ends_at))
+        if count > allowed:
+            break
+    return out
+
+
+class MemoryCounters(MemoryStorage):
+    """limits' in-process storage: a worker's own counters while the shared store is down."""
+
+    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+        return _in_turn(lambda key, expiry: (self.incr(key, expiry), self.get_expiry(key)), counters)
+
+
+class DatabaseStorage(Storage):
     STORAGE_SCHEME = ["lumyx-db"]
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, database_url: str = "",
@@ -67,7 +69,7 @@ class DatabaseStorage(_LastHit, Storage):
         self.engine = create_engine(database_url, **options)
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(_table)
         expired = _table.c.expires_at <= bindparam("now")
-        self._incr = insert.values(key=bindparam("key"), count=bindparam("amount"),
+        self._upsert = insert.values(key=bindparam("key"), count=bindparam("amount"),
                                    expires_at=bindparam("expires_at")).on_conflict_do_update(
             index_elements=[_table.c.key],
             set_={"count": case((expired, insert.excluded.count), else_=_table.c.count + insert.excluded.count),
@@ -79,13 +81,19 @@ class DatabaseStorage(_LastHit, Storage):
     def base_exceptions(self) -> type[Exception]:
         return SQLAlchemyError
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+    def _incr(self, conn, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         now = time.time()
+        count, ends_at = conn.execute(self._upsert, {"key": key, "amount": amount, "now": now,
+                                                     "expires_at": now + expiry}).one()
+        return count, ends_at
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         with self.engine.begin() as conn:
-            count, ends_at = conn.execute(self._incr, {"key": key, "amount": amount, "now": now,
-                                                       "expires_at": now + expiry}).one()
-        self._note(key, count, ends_at)
-        return count
+            return self._incr(conn, key, expiry, amount)[0]
+
+    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+        with self.engine.begin() as conn:
+            return _in_turn(lambda key, expiry: self._incr(conn, key, expiry), counters)
 
     def _row(self, key: str) -> tuple[int, float]:
         with self.engine.connect() as conn:
@@ -95,12 +103,10 @@ class DatabaseStorage(_LastHit, Storage):
         return row[0], row[1]
 
     def get(self, key: str) -> int:
-        recent = self._recent(key)
-        return recent[0] if recent else self._row(key)[0]
+        return self._row(key)[0]
 
     def get_expiry(self, key: str) -> float:
-        recent = self._recent(key)
-        return recent[1] if recent else self._row(key)[1]
+        return self._row(key)[1]
 
     def check(self) -> bool:
         try:
@@ -119,38 +125,35 @@ class DatabaseStorage(_LastHit, Storage):
             conn.execute(_table.delete().where(_table.c.key == key))
 
 
-class RedisCounters(_LastHit, RedisStorage):
-    """limits' Redis storage, remembering each counter's last increment."""
+class RedisCounters(RedisStorage):
+    """limits' Redis storage, incrementing a request's counters in one script."""
     STORAGE_SCHEME = ["lumyx-redis", "lumyx-rediss"]
+    # KEYS: the counters; ARGV: window seconds and allowance of each. Answers count
+    # and milliseconds left of each, up to the first counter past its allowance.
+    IN_TURN = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('EXPIRE', key, ARGV[2 * i - 1]) end
+  out[#out + 1] = count
+  out[#out + 1] = redis.call('PTTL', key)
+  if count > tonumber(ARGV[2 * i]) then break end
+end
+return out
+"""
 
     def __init__(self, uri: str, **options):
         super().__init__(uri.removeprefix("lumyx-"), **options)
+        self._in_turn = self.get_connection().register_script(self.IN_TURN)
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        count = super().incr(key, expiry, amount)
-        if count == amount:          # this increment opened the window
-            ends_at = time.time() + expiry
-        else:
-            recent = self._recent(key)
-            ends_at = recent[1] if recent else None
-        self._note(key, count, ends_at)
-        return count
-
-    def get(self, key: str) -> int:
-        recent = self._recent(key)
-        return recent[0] if recent else super().get(key)
-
-    def get_expiry(self, key: str) -> float:
-        recent = self._recent(key)
-        if recent and recent[1] is not None:
-            return recent[1]
-        ends_at = super().get_expiry(key)
-        if recent:
-            self._note(key, recent[0], ends_at)
-        return ends_at
+    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+        args = [value for _key, expiry, allowed in counters for value in (expiry, allowed)]
+        raw = self._in_turn([self.prefixed_key(key) for key, _expiry, _allowed in counters], args)
+        now = time.time()
+        return [(raw[i], now + max(raw[i + 1], 0) / 1000) for i in range(0, len(raw), 2)]
 
 
-class HostCounters(_LastHit, Storage):
+class HostCounters(Storage):
     """Counters in a memory-mapped file that every worker on this host shares: the
     store for a SQLite deployment, which is one host by nature, so that counting a
     request costs a lock and a few bytes instead of two database transactions.
@@ -222,20 +225,30 @@ class HostCounters(_LastHit, Storage):
             return None
         return (free if free is not None else oldest[0]), 0, 0.0
 
-    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+    def _incr(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
+        """Under the lock."""
         now = time.time()
+        wanted = self._hash(key)
+        offset, count, ends_at = self._find(wanted, now, claim=True)
+        if not count:
+            ends_at = now + expiry
+        count += amount
+        self._slot.pack_into(self._map, offset, wanted, count, ends_at)
+        return count, ends_at
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         self._lock(fcntl.LOCK_EX)
         try:
-            wanted = self._hash(key)
-            offset, count, ends_at = self._find(wanted, now, claim=True)
-            if not count:
-                ends_at = now + expiry
-            count += amount
-            self._slot.pack_into(self._map, offset, wanted, count, ends_at)
+            return self._incr(key, expiry, amount)[0]
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._note(key, count, ends_at)
-        return count
+
+    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+        self._lock(fcntl.LOCK_EX)
+        try:
+            return _in_turn(self._incr, counters)
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _read(self, key: str) -> tuple[int, float]:
         now = time.time()
@@ -247,12 +260,10 @@ class HostCounters(_LastHit, Storage):
         return (found[1], found[2]) if found else (0, now)
 
     def get(self, key: str) -> int:
-        recent = self._recent(key)
-        return recent[0] if recent else self._read(key)[0]
+        return self._read(key)[0]
 
     def get_expiry(self, key: str) -> float:
-        recent = self._recent(key)
-        return recent[1] if recent and recent[1] is not None else self._read(key)[1]
+        return self._read(key)[1]
 
     def check(self) -> bool:
         return not self._map.closed
@@ -263,7 +274,6 @@ class HostCounters(_LastHit, Storage):
             self._map[:] = bytes(len(self._map))
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self.__dict__.pop("_last", None)
         return None
 
     def clear(self, key: str) -> None:
@@ -275,4 +285,3 @@ class HostCounters(_LastHit, Storage):
                 self._slot.pack_into(self._map, found[0], wanted, 0, 0.0)
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self.__dict__.get("_last", {}).pop(key, None)

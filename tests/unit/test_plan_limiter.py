@@ -3,17 +3,21 @@ headers a client reads, and counted in memory while the shared store is down."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
 from lumyx.services import rate_limits
 from lumyx.services.rate_limits import PlanLimiter
+from lumyx.services.rate_storage import MemoryCounters
 
 
 @pytest.fixture
 def limiter(monkeypatch):
     monkeypatch.setitem(rate_limits.PLAN_LIMITS, "pro", "2/minute;3/day")
-    return PlanLimiter("memory://", {}, "test")
+    limiter = PlanLimiter("memory://", {}, "test")
+    limiter.shared = MemoryCounters()
+    return limiter
 
 
 def test_counts_per_key_and_stops_at_the_first_limit_exceeded(limiter):
@@ -39,13 +43,10 @@ class _Failing:
     def __init__(self):
         self.up = False
 
-    def incr(self, *args, **kwargs):
+    def incr_in_turn(self, counters):
         if not self.up:
             raise ConnectionError("store down")
-        return 1
-
-    def get_expiry(self, key):
-        return 0.0
+        return [(1, 0.0)]
 
     def check(self):
         return self.up
@@ -64,3 +65,37 @@ def test_a_store_that_fails_falls_back_to_memory_and_comes_back(limiter, monkeyp
         clock[0] += 1.5
         assert not limiter.hit(7, "pro").exceeded
         assert "Rate limit storage recovered" in caplog.text
+
+
+def _stores(tmp_path):
+    """Each shared counter store, fresh."""
+    import uuid
+
+    import redis
+
+    from lumyx.extensions import Base
+    from lumyx.services.rate_storage import DatabaseStorage, HostCounters, RedisCounters
+
+    database = DatabaseStorage(database_url=f"sqlite:///{tmp_path / 'counters.db'}")
+    Base.metadata.tables["rate_counters"].create(database.engine)
+    stores = {"host file": HostCounters(path=str(tmp_path / "counters")), "database": database}
+    try:
+        redis.Redis(socket_connect_timeout=0.5).ping()
+        stores["redis"] = RedisCounters("lumyx-redis://127.0.0.1:6379/0", key_prefix="test-" + uuid.uuid4().hex)
+    except redis.RedisError:
+        pass   # the PostgreSQL + Redis run of the suite has it
+    return stores
+
+
+@pytest.mark.parametrize("kind", ["host file", "database", "redis"])
+def test_each_store_counts_in_turn_up_to_the_first_exceeded(kind, tmp_path):
+    stores = _stores(tmp_path)
+    if kind not in stores:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    store = stores[kind]
+    counters = [("k/minute", 60, 2), ("k/day", 86400, 5)]
+    answers = [store.incr_in_turn(counters) for _ in range(3)]
+    assert [[count for count, _ in answer] for answer in answers] == [[1, 1], [2, 2], [3]]
+    now = time.time()
+    assert now + 55 < answers[0][0][1] <= now + 60 and now + 86000 < answers[0][1][1] <= now + 86400
+    assert store.get("k/day") == 2 and store.get("k/minute") == 3
