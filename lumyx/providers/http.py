@@ -161,17 +161,32 @@ def read_json(response) -> dict:
 
 
 def iter_body(response) -> Iterator[bytes]:
-    """The body as it arrives, a line at a time, for streams (the last may lack its newline)."""
+    """The body as it arrives, for streams: each block is whatever the upstream has
+    sent since the last one (arbitrary splits, not lines), and waits on the socket
+    only when nothing has come in yet. A body that stops short of its end (the
+    connection closed mid-chunk or before Content-Length) raises HTTPParseError."""
+    # The parser appends each piece of body (chunk framing removed) to this buffer
+    # as received bytes are fed to it; once the body's end is parsed, the response
+    # hands its connection back to the pool by itself.
+    arrived = response._body_buffer
     while True:
-        line = response.readline(b"\n")
-        if not line:
-            break
-        yield line
-    rest = response.read()
-    if rest:
-        yield rest
-    if not response.message_complete:
-        raise HTTPParseError("the stream ended early")
+        if arrived:
+            block = bytes(arrived)
+            arrived.clear()
+            yield block
+        elif response.message_complete:
+            return
+        else:
+            sock = response._sock
+            if sock is None:
+                raise HTTPParseError("the stream ended early")
+            try:
+                # b"" (closed) is fed too: the parser ends a body that runs to the
+                # close, and raises for a chunked or Content-Length one left short.
+                response.feed(sock.recv(response.block_size))
+            except BaseException:
+                response.release()   # a connection broken mid-body is closed, never reused
+                raise
 
 
 def release(response) -> None:

@@ -11,29 +11,42 @@ class MalformedStream(ValueError):
 
 
 def read_events(chunks: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]:
-    """(event name, data) for each event in a byte stream; comments skipped."""
-    buffer = b""
+    """(event name, data) for each event in a byte stream; comments skipped.
+
+    The stream may be split anywhere, a CRLF or an event's blank line included;
+    lines end in LF or CRLF."""
+    pending: list[bytes] = []   # the start of an event whose end has not arrived
     for chunk in chunks:
-        if not chunk:
+        if b"\n" not in chunk:   # no line ends here, so no event does either
+            if chunk:
+                pending.append(chunk)
             continue
-        buffer += chunk
-        if b"\r" in buffer:
-            buffer = buffer.replace(b"\r\n", b"\n")
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            block, buffer = buffer[:end], buffer[end + 2:]
+        if pending:
+            pending.append(chunk)
+            chunk = b"".join(pending)
+            pending.clear()
+        if b"\r" in chunk:   # a CR left at the end waits for its LF in the next chunk
+            chunk = chunk.replace(b"\r\n", b"\n")
+        blocks = chunk.split(b"\n\n")
+        rest = blocks.pop()
+        if rest:
+            pending.append(rest)
+        for block in blocks:
             event = _parse(block)
             if event is not None:
                 yield event
-    if buffer.strip():
-        event = _parse(buffer.strip(b"\n"))
+    rest = b"".join(pending)
+    if rest.strip():
+        event = _parse(rest.strip(b"\n"))
         if event is not None:
             yield event
 
 
 def _parse(block: bytes) -> tuple[bytes | None, bytes] | None:
+    if b"\n" not in block:   # the usual event: one data line
+        if block.startswith(b"data:"):
+            return None, block[6:] if block[5:6] == b" " else block[5:]
+        return None
     name = None
     data: list[bytes] = []
     for line in block.split(b"\n"):

@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 
+import gevent
 import pytest
 
 from lumyx.providers import http, streaming
@@ -18,7 +19,8 @@ JSON_OK = b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length:
 
 class RawServer:
     """Accepts connections and answers each request on them with ``replies(n)``, the
-    bytes for the n-th request overall; ``None`` closes the connection instead."""
+    bytes for the n-th request overall; ``None`` closes the connection instead, and a
+    function writes the reply itself, then closes the connection unless it returns True."""
 
     def __init__(self, replies, *, close_after_each=False):
         self.replies = replies
@@ -58,8 +60,9 @@ class RawServer:
                 if reply is None:
                     return
                 if callable(reply):
-                    reply(conn)
-                    return
+                    if not reply(conn):
+                        return
+                    continue
                 conn.sendall(reply)
                 if self.close_after_each:
                     return
@@ -165,5 +168,125 @@ def test_a_stream_cut_short_ends_as_broken():
                 seen.append(event["n"])
         assert seen == [1]
         assert broken.value.reason == "protocol"
+    finally:
+        server.close()
+
+
+def _events(count: int) -> bytes:
+    """SSE with every line framing there is: CRLF and LF, a named event, a comment,
+    data on two lines; each event's number tells a lost or repeated byte apart."""
+    out = b""
+    for n in range(count):
+        newline = b"\r\n" if n % 2 else b"\n"
+        out += b": keep-alive" + newline + newline if n % 5 == 0 else b""
+        out += b"event: chunk" + newline if n % 3 == 0 else b""
+        out += b'data: {"n": %d,' % n + newline + b'data:  "text": "%s"}' % (b"w" * (n % 7)) + newline + newline
+    return out + b"data: [DONE]\r\n\r\n"
+
+
+def _trickled(pieces: list[bytes], write_size: int):
+    """A reply that sends ``pieces`` as HTTP chunks in writes of ``write_size`` bytes,
+    a pause after each, so that reads end inside events, CRLFs and the chunk framing."""
+    wire = b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in pieces) + b"0\r\n\r\n"
+
+    def reply(conn):
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
+        for at in range(0, len(wire), write_size):
+            conn.sendall(wire[at:at + write_size])
+            time.sleep(0.0005)
+        return True   # keep the connection: the client may reuse it
+    return reply
+
+
+@pytest.mark.parametrize("chunk_size, write_size", [(1, 5), (2, 64), (7, 3), (13, 29), (97, 4096)])
+def test_events_split_anywhere_across_chunks_and_reads_arrive_whole_and_once(chunk_size, write_size):
+    body = _events(40)
+    pieces = [body[at:at + chunk_size] for at in range(0, len(body), chunk_size)]
+    server = RawServer(lambda n: _trickled(pieces, write_size) if n == 0 else JSON_OK)
+    try:
+        events = list(streaming.reply(post(server)).events)
+        assert [event["n"] for event in events] == list(range(40))
+        assert [event["text"] for event in events] == ["w" * (n % 7) for n in range(40)]
+        assert http.read_json(post(server)) == {"ok": True}
+        assert server.connections == 1, "a stream read to its end gives its connection back to the pool"
+    finally:
+        server.close()
+
+
+def test_a_crlf_split_between_two_chunks_still_ends_its_event():
+    pieces = [b'data: {"n": 1}\r', b'\n\r', b'\ndata: {"n": 2}\r\n\r', b"\ndata: [DONE]\r\n\r\n"]
+    server = RawServer(lambda n: _trickled(pieces, 1 << 16))
+    try:
+        assert [event["n"] for event in streaming.reply(post(server)).events] == [1, 2]
+    finally:
+        server.close()
+
+
+def test_a_stream_with_a_content_length_is_read_to_its_end():
+    body = b'data: {"n": 1}\n\ndata: {"n": 2}\n\ndata: [DONE]\n\n'
+    stream = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    server = RawServer(lambda n: stream if n == 0 else JSON_OK)
+    try:
+        assert [event["n"] for event in streaming.reply(post(server)).events] == [1, 2]
+        assert http.read_json(post(server)) == {"ok": True}
+        assert server.connections == 1
+    finally:
+        server.close()
+
+
+def test_a_stream_that_runs_until_the_connection_closes_is_whole():
+    stream = b'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\ndata: {"n": 1}\n\n'
+    server = RawServer(lambda n: stream, close_after_each=True)
+    try:
+        assert [event["n"] for event in streaming.reply(post(server)).events] == [1]
+    finally:
+        server.close()
+
+
+def test_a_content_length_stream_cut_short_ends_as_broken():
+    stream = b'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nContent-Length: 500\r\n\r\ndata: {"n": 1}\n\n'
+    server = RawServer(lambda n: stream, close_after_each=True)
+    try:
+        seen = []
+        with pytest.raises(StreamBroken) as broken:
+            for event in streaming.reply(post(server)).events:
+                seen.append(event["n"])
+        assert (seen, broken.value.reason) == ([1], "protocol")
+    finally:
+        server.close()
+
+
+def _first_event_then_silence(conn):
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 b'10\r\ndata: {"n": 1}\n\n\r\n')
+    time.sleep(3)
+
+
+def test_a_stream_that_stalls_ends_as_a_timeout():
+    server = RawServer(lambda n: _first_event_then_silence)
+    try:
+        events = streaming.reply(post(server, timeout_s=0.5)).events
+        assert next(events)["n"] == 1
+        started = time.monotonic()
+        with pytest.raises(StreamBroken) as broken:
+            next(events)
+        assert broken.value.reason == "timeout"
+        assert time.monotonic() - started < 2
+    finally:
+        server.close()
+
+
+def test_cancel_ends_a_read_blocked_on_a_silent_upstream():
+    server = RawServer(lambda n: _first_event_then_silence)
+    try:
+        reply = streaming.reply(post(server))
+        assert next(reply.events)["n"] == 1
+        gevent.spawn_later(0.2, reply.cancel)
+        started = time.monotonic()
+        with pytest.raises(StreamBroken) as broken:
+            next(reply.events)
+        assert broken.value.reason == "protocol"
+        assert time.monotonic() - started < 2
     finally:
         server.close()
