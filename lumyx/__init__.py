@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-from functools import partial
 
 from flask import Flask
 
@@ -30,19 +29,16 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.init_app(app)
     rate_limits.configure(app)
     extensions.limiter.init_app(app)
-    _limiter_skips_api(app)
     web.init_app(app)
     cli.init_app(app)
-    for name in list(app.blueprints):
-        if name.startswith("api"):
-            extensions.csrf.exempt(app.blueprints[name])
+    _app_hooks_for_web_pages(app)
     return app
 
 
-def _limiter_skips_api(app: Flask) -> None:
-    """Flask-Limiter's app-wide hooks (its check, its headers, its clean-up) pass
-    API requests by: those count against their plan in rate_limits.PlanLimiter,
-    and web forms' limits are checked by their own decorators."""
+def _app_hooks_for_web_pages(app: Flask) -> None:
+    """The app-wide request hooks are the web pages' (CSRF, the remember-me cookie,
+    Flask-Limiter's form limits, security headers); API requests pass them by.
+    The API's own hooks (its key, its plan limits) are its blueprint's."""
     def unless_api(hook):
         def hook_for_web_pages(*args):
             if errors.is_api_request():
@@ -50,12 +46,8 @@ def _limiter_skips_api(app: Flask) -> None:
             return hook(*args)
         return hook_for_web_pages
 
-    def owner(hook):
-        return hook.args[0] if isinstance(hook, partial) and hook.args else getattr(hook, "__self__", None)
-
     for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        funcs = hooks.get(None, [])
-        funcs[:] = [unless_api(hook) if owner(hook) is extensions.limiter else hook for hook in funcs]
+        hooks[None] = [unless_api(hook) for hook in hooks.get(None, [])]
 
 
 def _logging() -> None:
