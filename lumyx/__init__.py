@@ -8,8 +8,26 @@ from flask import Flask
 from . import config, log_redaction
 
 
+class Lumyx(Flask):
+    """Flask, remembering which views and hooks need wrapping for async (Flask
+    otherwise inspects each of them again on every request)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synchronous: dict = {}
+
+    def ensure_sync(self, func):
+        try:
+            return self._synchronous[func]
+        except KeyError:
+            sync = super().ensure_sync(func)
+            if len(self._synchronous) < 10_000:   # views and hooks are few; anything else is not kept
+                self._synchronous[func] = sync
+            return sync
+
+
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Flask(__name__, template_folder="../templates", static_folder="../static",
+    app = Lumyx(__name__, template_folder="../templates", static_folder="../static",
                 instance_path=str(config.INSTANCE))
     app.config.from_mapping(config.from_environment())
     if overrides:
