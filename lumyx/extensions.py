@@ -1,11 +1,7 @@
 """Flask extensions, created unbound and initialised by create_app()."""
-import os
 import sqlite3
-import threading
 import time
-from contextlib import contextmanager
 from datetime import datetime
-from typing import Iterator
 
 from flask_limiter import Limiter
 from flask_login import LoginManager
@@ -14,7 +10,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, DisconnectionError
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.pool import Pool
 
@@ -81,89 +77,6 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
             dbapi_connection.autocommit = autocommit
     except Exception as exc:
         raise DisconnectionError("the pooled connection no longer answers") from exc
-
-
-class _HeldConnection:
-    """This process's own SQLite driver connection for the hot path's write
-    transactions, opened once (with the engine's settings) and kept out of the
-    pool, whose checkout and return cost as much as a hold's own statements.
-    One transaction uses it at a time; another thread meanwhile takes a pooled
-    one. A forked child, and a new engine, open their own."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.engine: Engine | None = None
-        self.conn: sqlite3.Connection | None = None
-
-    def get(self, engine: Engine) -> sqlite3.Connection:
-        if self.conn is None or self.engine is not engine:
-            self.drop()
-            pooled = engine.raw_connection()
-            self.conn = pooled.driver_connection
-            pooled.detach()
-            self.engine = engine
-        return self.conn
-
-    def drop(self) -> None:
-        if self.conn is not None:
-            try:
-                self.conn.close()
-            except sqlite3.Error:
-                pass
-        self.conn = self.engine = None
-
-    def forget(self) -> None:
-        """In a forked child: the parent's connection is the parent's to close."""
-        self.__init__()
-
-
-_held = _HeldConnection()
-os.register_at_fork(after_in_child=_held.forget)
-
-
-@contextmanager
-def sqlite_transaction() -> Iterator[sqlite3.Connection]:
-    """A write transaction on the SQLite driver's own connection.
-
-    For the statements every priced request runs (its hold, its settlement):
-    there SQLAlchemy's execution machinery costs more than SQLite's own work.
-    The transaction takes the write lock when it begins, commits when the block
-    ends and rolls back when it raises; the driver's errors come out as
-    SQLAlchemy's (IntegrityError, OperationalError), as everywhere else. Dates
-    go in as :func:`sqlite_time` writes them.
-    """
-    if not _held.lock.acquire(blocking=False):
-        pooled = db.engine.raw_connection()
-        try:
-            with _transaction(pooled.driver_connection) as conn:
-                yield conn
-        finally:
-            pooled.close()
-        return
-    try:
-        try:
-            with _transaction(_held.get(db.engine)) as conn:
-                yield conn
-        except DBAPIError as exc:
-            if not isinstance(exc.orig, sqlite3.IntegrityError):
-                _held.drop()   # reopened by the next transaction
-            raise
-    finally:
-        _held.lock.release()
-
-
-@contextmanager
-def _transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        yield conn
-        conn.commit()
-    except BaseException as exc:
-        if conn.in_transaction:
-            conn.rollback()
-        if isinstance(exc, sqlite3.Error):
-            raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-        raise
 
 
 def sqlite_time(moment: datetime) -> str:

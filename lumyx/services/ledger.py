@@ -10,7 +10,8 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from ..extensions import db, sqlite_time, sqlite_transaction
+from ..driver import postgres_statement, sqlite_transaction
+from ..extensions import db, sqlite_time
 from ..models import LedgerEntry, User
 from ..models._types import utcnow
 
@@ -101,7 +102,7 @@ entry AS (
     SELECT :user_id, -charged, balance_after, 'usage', :note, :ref, :now FROM charge WHERE charged > 0)"""
 
 # On SQLite they run one after another in one transaction on the driver's own
-# connection (extensions.sqlite_transaction); SQLite's write lock keeps every
+# connection (driver.sqlite_transaction); SQLite's write lock keeps every
 # other writer out meanwhile.
 _RESERVE_SQLITE = "UPDATE users SET held = held + :amount WHERE id = :user_id AND balance > 0 AND balance - held >= :amount"
 _ADD_HOLD_SQLITE = ("INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at) "
@@ -128,8 +129,7 @@ def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int 
     params = {"user_id": user_id, "amount": amount, "ref": ref, "model_id": model_id, "api_key_id": api_key_id,
               "now": utcnow()}
     if _postgres():
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(_HOLD_PG, params).rowcount == 1
+        return postgres_statement(_HOLD_PG, params)[0] == 1
     params["now"] = sqlite_time(params["now"])
     with sqlite_transaction() as conn:
         if conn.execute(_RESERVE_SQLITE, params).rowcount != 1:

@@ -22,7 +22,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .. import money
-from ..extensions import db, sqlite_time, sqlite_transaction
+from ..driver import postgres_statement, sqlite_transaction
+from ..extensions import db, sqlite_time
 from ..models import UsageHourly, UsageRecord, User
 from ..models.user import PLANS
 from . import free_cap, ledger
@@ -96,8 +97,8 @@ def settle_and_record(row: dict, cost: int, note: str) -> int:
     params.update(ref=row["id"], cost=cost, note=note[:500], now=row["created_at"],
                   hour=row["created_at"].replace(minute=0, second=0, microsecond=0))
     if db.engine.dialect.name == "postgresql":
-        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return conn.execute(_SETTLE_AND_RECORD_PG, params).scalar() or 0
+        rows = postgres_statement(_SETTLE_AND_RECORD_PG, params)[1]
+        return (rows[0][0] if rows else 0) or 0
     params.update(created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]),
                   hour=sqlite_time(params["hour"]))
     with sqlite_transaction() as conn:

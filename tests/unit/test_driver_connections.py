@@ -1,0 +1,58 @@
+"""The driver connections of the hot path's writes: reused one transaction at a
+time, another opened while one is busy, replaced after a failure, and kept
+after a duplicate (which only means the work was done already)."""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from lumyx.driver import _Connections
+
+
+@pytest.fixture
+def engine(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'driver.db'}")
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    return engine
+
+
+def test_one_connection_serves_transactions_in_turn_and_another_opens_while_it_is_busy(engine):
+    connections = _Connections()
+    with connections.connection(engine) as first:
+        with connections.connection(engine) as second:
+            assert second is not first
+    with connections.connection(engine) as again:
+        assert again in (first, second)
+    assert len(connections.idle) == 2
+
+
+def test_a_failure_closes_the_connection_and_a_duplicate_does_not(engine):
+    connections = _Connections()
+    with pytest.raises(IntegrityError):
+        with connections.connection(engine) as conn:
+            conn.execute("INSERT INTO t VALUES (1)")
+            conn.commit()
+            try:
+                conn.execute("INSERT INTO t VALUES (1)")
+            except Exception as exc:
+                raise IntegrityError("insert", {}, exc) from exc
+    with connections.connection(engine) as kept:
+        assert kept is conn
+    with pytest.raises(OperationalError):
+        with connections.connection(engine) as broken:
+            raise OperationalError("select", {}, Exception("server closed the connection"))
+    with connections.connection(engine) as fresh:
+        assert fresh is not broken
+        assert fresh.execute("SELECT count(*) FROM t").fetchone() == (1,)
+
+
+def test_a_new_engine_gets_connections_of_its_own(engine, tmp_path):
+    connections = _Connections()
+    with connections.connection(engine) as old:
+        pass
+    other = create_engine(f"sqlite:///{tmp_path / 'other.db'}")
+    with connections.connection(other) as new:
+        assert new is not old
+    assert [conn for conn, _since in connections.idle] == [new]
