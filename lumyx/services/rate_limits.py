@@ -14,8 +14,8 @@ and says so in its log, and returns to the shared store as soon as it answers
 again: requests are never refused because the counter store is down.
 
 The plan limits are counted by :class:`PlanLimiter` with the ``limits`` library
-directly: one increment per limit and nothing else, on every API request. Web
-forms (sign-in, registration) are throttled per client address by
+directly: a request's minute and day counters in one step of the store, and
+nothing else, on every API request. Web forms (sign-in, registration) are throttled per client address by
 Flask-Limiter's decorators, on the same counter store.
 
 An operator may change the free and pro limits with ``LUMYX_LIMITS_FREE`` and
@@ -75,12 +75,11 @@ class Verdict:
     reset_at: float
     exceeded: bool
 
-    def headers(self, now: float | None = None) -> dict[str, str]:
+    def headers(self) -> dict[str, str]:
         headers = {"X-RateLimit-Limit": str(self.limit.amount), "X-RateLimit-Remaining": str(self.remaining),
                    "X-RateLimit-Reset": str(int(self.reset_at))}
         if self.exceeded:
-            wait = self.reset_at - (time.time() if now is None else now)
-            headers["Retry-After"] = str(max(1, math.ceil(wait)))
+            headers["Retry-After"] = str(max(1, math.ceil(self.reset_at - time.time())))
         return headers
 
 

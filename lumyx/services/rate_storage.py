@@ -9,11 +9,10 @@ the API's plan limiter and Flask-Limiter's web form limits), fixed windows:
   row per counter, incremented by one atomic upsert that also starts a new window
   once the old one has expired.
 
-Each (and :class:`MemoryCounters`, a worker's own while the shared store is down)
-increments a request's counters in turn in one step
-(:meth:`incr_in_turn`: one Lua script, one lock, one transaction), answering
-each count and when its window ends, which is all the plan limiter and its
-headers need: one round trip a request.
+Each, and :class:`MemoryCounters` (a worker's own while the shared store is
+down), increments a request's counters in turn in one step (``incr_in_turn``:
+one Lua script, one lock, one transaction) and answers each count and when its
+window ends: all the plan limiter and its headers need, in one round trip.
 """
 from __future__ import annotations
 
@@ -70,7 +69,7 @@ class DatabaseStorage(Storage):
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(_table)
         expired = _table.c.expires_at <= bindparam("now")
         self._upsert = insert.values(key=bindparam("key"), count=bindparam("amount"),
-                                   expires_at=bindparam("expires_at")).on_conflict_do_update(
+                                     expires_at=bindparam("expires_at")).on_conflict_do_update(
             index_elements=[_table.c.key],
             set_={"count": case((expired, insert.excluded.count), else_=_table.c.count + insert.excluded.count),
                   "expires_at": case((expired, insert.excluded.expires_at), else_=_table.c.expires_at)},

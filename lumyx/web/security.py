@@ -1,6 +1,7 @@
 """What keeps the web pages safe: the session cookie, who is logged in, the
 Content-Security-Policy (no inline script, ever), throttling of log-in and
-registration (Flask-Limiter, on the counter store of lumyx.services.rate_limits), and the admin gate."""
+registration (Flask-Limiter, on the counter store of lumyx.services.rate_limits),
+and the admin gate."""
 from __future__ import annotations
 
 import ipaddress
