@@ -1,16 +1,18 @@
-"""The database driver's own connections, for the writes every priced request
-makes: its credit hold and its settlement.
+"""Driver connections for the writes every priced request makes: its credit
+hold and its settlement.
 
 Taking a connection from SQLAlchemy's pool and handing it back (with the
 pool's events and its reset), and running a statement through SQLAlchemy's
 execution machinery, cost as much as the hold's own statements. So each
-process keeps a few driver connections of its own, opened with the engine's
-settings (its connect arguments and pragmas) and kept out of the pool; each
-serves one transaction at a time. On SQLite one suffices (its transactions
+process keeps a few pooled connections checked out and runs these statements
+on their driver connections directly; each serves one transaction at a time.
+They still count against the pool's size, so a worker never opens more
+connections than the pool allows, and a request finding them all in use waits
+for one as it would for the pool. On SQLite one suffices (its transactions
 never wait on the network); on PostgreSQL there is one per request writing at
-that moment. A PostgreSQL connection idle for over a second is pinged before
+that moment, in autocommit mode. One idle for over a second is pinged before
 use and replaced when the ping fails, as the pool does (extensions.py). A
-forked child, and a new engine, open their own.
+forked child, and a new engine, take their own.
 
 The driver's errors come out as SQLAlchemy's (IntegrityError, OperationalError),
 as everywhere else; after any but a duplicate the connection is closed.
@@ -28,69 +30,76 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from .extensions import PING_AFTER_IDLE_S, db
 
-KEEP_IDLE = 16     # connections kept for the next requests; more at once are closed after use
+KEEP_IDLE = 8      # connections kept checked out for the next requests; more go back to the pool
 
 
 class _Connections:
     def __init__(self) -> None:
         self.engine: Engine | None = None
-        self.idle: list[tuple[object, float]] = []     # (driver connection, idle since)
+        self.idle: list[tuple[object, float]] = []     # (pooled connection, idle since)
 
     def forget(self) -> None:
         """In a forked child: the parent's connections are the parent's to close."""
         self.__init__()
 
-    def _close(self, conn) -> None:
+    @staticmethod
+    def _give_up(pooled, broken: bool) -> None:
+        """Back to the pool, or (broken) closed and its place in the pool freed."""
         try:
-            conn.close()
+            if broken:
+                pooled.invalidate()
+                return
+            if not isinstance(pooled.driver_connection, sqlite3.Connection):
+                pooled.driver_connection.autocommit = False   # as the pool's other users expect
+            pooled.close()
         except Exception:
             pass
 
-    def _open(self, engine: Engine):
+    @staticmethod
+    def _check_out(engine: Engine):
         pooled = engine.raw_connection()
-        conn = pooled.driver_connection
-        pooled.detach()
         if engine.dialect.name == "postgresql":
-            conn.autocommit = True    # each statement its own transaction
-        return conn
+            pooled.driver_connection.autocommit = True    # each statement its own transaction
+        return pooled
 
-    def _alive(self, conn, idle_since: float) -> bool:
+    def _alive(self, pooled, idle_since: float) -> bool:
+        conn = pooled.driver_connection
         if isinstance(conn, sqlite3.Connection) or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
             return True
         try:
             conn.execute("SELECT 1")
             return True
         except Exception:
-            self._close(conn)
+            self._give_up(pooled, broken=True)
             return False
 
     @contextmanager
     def connection(self, engine: Engine) -> Iterator:
         if engine is not self.engine:
-            for conn, _since in self.idle:
-                self._close(conn)
+            for pooled, _since in self.idle:
+                self._give_up(pooled, broken=False)
             self.engine, self.idle = engine, []
-        conn = None
-        while self.idle and conn is None:
+        pooled = None
+        while self.idle and pooled is None:
             candidate, since = self.idle.pop()
-            conn = candidate if self._alive(candidate, since) else None
-        if conn is None:
-            conn = self._open(engine)
+            pooled = candidate if self._alive(candidate, since) else None
+        if pooled is None:
+            pooled = self._check_out(engine)
         try:
-            yield conn
+            yield pooled.driver_connection
         except IntegrityError:
-            self._give_back(engine, conn)
+            self._keep(engine, pooled)
             raise
         except BaseException:
-            self._close(conn)
+            self._give_up(pooled, broken=True)
             raise
-        self._give_back(engine, conn)
+        self._keep(engine, pooled)
 
-    def _give_back(self, engine: Engine, conn) -> None:
+    def _keep(self, engine: Engine, pooled) -> None:
         if engine is self.engine and len(self.idle) < KEEP_IDLE:
-            self.idle.append((conn, time.monotonic()))
+            self.idle.append((pooled, time.monotonic()))
         else:
-            self._close(conn)
+            self._give_up(pooled, broken=False)
 
 
 _connections = _Connections()

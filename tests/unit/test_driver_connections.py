@@ -1,11 +1,12 @@
 """The driver connections of the hot path's writes: reused one transaction at a
-time, another opened while one is busy, replaced after a failure, and kept
-after a duplicate (which only means the work was done already)."""
+time, another taken while one is busy but never beyond the pool's size,
+replaced after a failure, and kept after a duplicate (which only means the work
+was done already)."""
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError, TimeoutError
 
 from lumyx.driver import _Connections
 
@@ -55,4 +56,15 @@ def test_a_new_engine_gets_connections_of_its_own(engine, tmp_path):
     other = create_engine(f"sqlite:///{tmp_path / 'other.db'}")
     with connections.connection(other) as new:
         assert new is not old
-    assert [conn for conn, _since in connections.idle] == [new]
+    assert [pooled.driver_connection for pooled, _since in connections.idle] == [new]
+
+
+def test_they_count_against_the_pool_and_wait_for_it(tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'small.db'}", pool_size=1, max_overflow=0, pool_timeout=0.2)
+    connections = _Connections()
+    with connections.connection(engine):
+        with pytest.raises(TimeoutError):
+            with connections.connection(engine):
+                pass
+    with connections.connection(engine):   # the one in use went back to the list
+        pass
