@@ -57,7 +57,10 @@ class _Connections:
 
     @staticmethod
     def _check_out(engine: Engine):
-        pooled = engine.raw_connection()
+        try:
+            pooled = engine.raw_connection()
+        except engine.dialect.loaded_dbapi.Error as exc:   # the database is unreachable, or refuses
+            raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error) from exc
         if engine.dialect.name == "postgresql":
             pooled.driver_connection.autocommit = True    # each statement its own transaction
         return pooled
@@ -130,8 +133,6 @@ _compiled: dict[str, str] = {}     # a statement's text, in psycopg's parameter 
 def postgres_statement(statement, params: dict) -> tuple[int, list[tuple]]:
     """Runs one SQLAlchemy ``text()`` statement in a transaction of its own on a
     PostgreSQL driver connection; (rows affected, rows returned)."""
-    import psycopg
-
     engine = db.engine
     sql = _compiled.get(statement.text)
     if sql is None:
@@ -140,5 +141,5 @@ def postgres_statement(statement, params: dict) -> tuple[int, list[tuple]]:
         try:
             cursor = conn.execute(sql, params)
             return cursor.rowcount, cursor.fetchall() if cursor.description else []
-        except psycopg.Error as exc:
-            raise DBAPIError.instance(None, None, exc, psycopg.Error) from exc
+        except engine.dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error) from exc

@@ -68,3 +68,11 @@ def test_they_count_against_the_pool_and_wait_for_it(tmp_path):
                 pass
     with connections.connection(engine):   # the one in use went back to the list
         pass
+
+
+def test_a_database_that_cannot_be_reached_raises_sqlalchemys_error():
+    """So that the API answers 503 (errors.DATABASE_DOWN), not 500."""
+    engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
+    with pytest.raises(OperationalError):
+        with _Connections().connection(engine):
+            pass
