@@ -15,8 +15,8 @@ again: requests are never refused because the counter store is down.
 
 The plan limits are counted by :class:`PlanLimiter` with the ``limits`` library
 directly: a request's minute and day counters in one step of the store, and
-nothing else, on every API request. Web forms (sign-in, registration) are throttled per client address by
-Flask-Limiter's decorators, on the same counter store.
+nothing else, on every API request. Web forms (sign-in, registration) are
+throttled per client address by Flask-Limiter's decorators, on the same store.
 
 An operator may change the free and pro limits with ``LUMYX_LIMITS_FREE`` and
 ``LUMYX_LIMITS_PRO`` (``<n>/minute;<n>/day``); the docs page shows what is set.

@@ -82,7 +82,8 @@ def admin_required(view):
 
 
 def _security_headers(response):
-    if is_api_request() or request.path.startswith("/webhooks/"):
+    # An app-wide hook: API requests never reach it (lumyx/__init__.py).
+    if request.path.startswith("/webhooks/"):
         return response
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
