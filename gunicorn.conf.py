@@ -1,11 +1,12 @@
 """gunicorn settings for `make run` (gevent workers, one per core by default)."""
+
 import multiprocessing
 import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 worker_class = "gevent"
-http_parser = "fast"     # gunicorn-h1c: requests parsed in C
+http_parser = "fast"  # gunicorn-h1c: requests parsed in C
 worker_connections = int(os.environ.get("LUMYX_WORKER_CONNECTIONS", "4000"))
 keepalive = 75
 timeout = 120

@@ -1,11 +1,12 @@
 """gunicorn entry point. gevent patches the standard library before anything
 else imports sockets, threads or SSL."""
+
 from gevent import monkey
 
 monkey.patch_all()
 
 from lumyx import create_app  # noqa: E402
-from lumyx.services import billing  # noqa: E402
+from lumyx.billing import charges as billing  # noqa: E402
 
 app = create_app()
 billing.start_janitor(app)

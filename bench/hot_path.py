@@ -12,6 +12,7 @@ and the default catalog plus one priced model served by the local provider, so
 that the difference between the free and the priced local model is what the
 credit hold and its settlement cost.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,11 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=5000)
-    parser.add_argument("--profile", metavar="CASE", help="profile one case (a word of its name, e.g. 'pro') "
-                                                          "with pyinstrument instead of timing all")
+    parser.add_argument(
+        "--profile",
+        metavar="CASE",
+        help="profile one case (a word of its name, e.g. 'pro') with pyinstrument instead of timing all",
+    )
     args = parser.parse_args()
 
     tmp = tempfile.mkdtemp()
@@ -49,15 +53,20 @@ def main() -> None:
         database_url = f"sqlite:///{tmp}/bench.db"
     os.environ.update(DATABASE_URL=database_url, SECRET_KEY="bench", LUMYX_FREE_DAILY_LIMIT="1000000000")
     priced = Path(tmp) / "priced.yaml"
-    priced.write_text("models:\n  - {id: bench-priced, pricing: {input: 1.0, output: 2.0}, max_output_tokens: 1000,\n"
-                      "     routes: [{provider: local, model: bench-priced}]}\n")
+    priced.write_text(
+        "models:\n  - {id: bench-priced, pricing: {input: 1.0, output: 2.0}, max_output_tokens: 1000,\n"
+        "     routes: [{provider: local, model: bench-priced}]}\n"
+    )
     import logging
 
     from flask_migrate import upgrade
     from werkzeug.test import EnvironBuilder
 
     from lumyx import create_app
-    from lumyx.services import accounts, catalog_file, keys, rate_limits
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
+    from lumyx.catalog import file as catalog_file
+    from lumyx.limits import plans as rate_limits
 
     app = create_app()
     logging.getLogger("lumyx").setLevel(logging.WARNING)
@@ -91,7 +100,7 @@ def main() -> None:
             pass
         answered = time.perf_counter()
         if hasattr(out, "close"):
-            out.close()   # the server calls this once the client has the body: settlement runs here
+            out.close()  # the server calls this once the client has the body: settlement runs here
         return answered - start, time.perf_counter() - answered
 
     def timed(env_raw, n: int) -> tuple[float, float]:
@@ -108,13 +117,18 @@ def main() -> None:
         "GET /v1/health (Flask floor)": environ("GET", "/v1/health"),
         "GET /v1/models": environ("GET", "/v1/models"),
         "POST /v1/chat/completions lumyx-local": environ("POST", "/v1/chat/completions", chat),
-        "POST /v1/chat/completions lumyx-local stream": environ("POST", "/v1/chat/completions",
-                                                                {**chat, "stream": True}),
-        "POST /v1/chat/completions priced local model": environ("POST", "/v1/chat/completions",
-                                                                {**chat, "model": "bench-priced"}),
+        "POST /v1/chat/completions lumyx-local stream": environ(
+            "POST", "/v1/chat/completions", {**chat, "stream": True}
+        ),
+        "POST /v1/chat/completions priced local model": environ(
+            "POST", "/v1/chat/completions", {**chat, "model": "bench-priced"}
+        ),
         "the same, with rate limits checked (pro plan)": environ(
-            "POST", "/v1/chat/completions", {**chat, "model": "bench-priced"},
-            {"Authorization": f"Bearer {limited_key}"}),
+            "POST",
+            "/v1/chat/completions",
+            {**chat, "model": "bench-priced"},
+            {"Authorization": f"Bearer {limited_key}"},
+        ),
     }
     if args.profile:
         from pyinstrument import Profiler

@@ -26,6 +26,7 @@ CPU per event of aiohttp's reader, and the event loop stays responsive with
     .venv/bin/python bench/loadgen.py http://127.0.0.1:8000/v1 --key KEY --stream \\
         --mode closed --concurrency 64 --duration 10
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,6 +60,7 @@ def raise_nofile_limit() -> int:
     """Lift the soft open-file limit to the hard one (every stream holds a socket)."""
     try:
         import resource
+
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
         hard = 1 << 20 if hard == resource.RLIM_INFINITY else hard
         if soft != resource.RLIM_INFINITY and soft < hard:
@@ -73,21 +75,21 @@ raise_nofile_limit()
 
 @dataclass
 class Target:
-    url: str        # full URL of the endpoint
-    headers: dict   # auth and content-type headers
-    body: bytes     # encoded JSON request
-    stream: bool    # the body asks for SSE
+    url: str  # full URL of the endpoint
+    headers: dict  # auth and content-type headers
+    body: bytes  # encoded JSON request
+    stream: bool  # the body asks for SSE
 
 
 @dataclass
 class Sample:
-    start: float                 # perf_counter: scheduled (open loop, streams) or actual start
-    status: int                  # HTTP status; 0 when no response headers arrived
-    ok: bool                     # 2xx, and for streams the terminal event and no error event
-    latency: float               # start to the end of the body, seconds
-    ttft: float | None = None    # streams: start to first content event; else start to headers
-    gaps: array | None = None    # streams: seconds between events after the first content one
-    events: int = 0              # SSE events received
+    start: float  # perf_counter: scheduled (open loop, streams) or actual start
+    status: int  # HTTP status; 0 when no response headers arrived
+    ok: bool  # 2xx, and for streams the terminal event and no error event
+    latency: float  # start to the end of the body, seconds
+    ttft: float | None = None  # streams: start to first content event; else start to headers
+    gaps: array | None = None  # streams: seconds between events after the first content one
+    events: int = 0  # SSE events received
     error: str | None = None
 
 
@@ -104,15 +106,14 @@ def pct(values, p: float) -> float | None:
 @dataclass
 class Result:
     samples: list[Sample]
-    wall: float = 0.0       # first start to last end, seconds
-    lagged: int = 0         # scheduled arrivals started more than LAG_LIMIT late
-    max_lag: float = 0.0    # worst start delay behind schedule, seconds
+    wall: float = 0.0  # first start to last end, seconds
+    lagged: int = 0  # scheduled arrivals started more than LAG_LIMIT late
+    max_lag: float = 0.0  # worst start delay behind schedule, seconds
     pct = staticmethod(pct)
 
     def __post_init__(self):
         if self.samples and not self.wall:
-            self.wall = (max(s.start + s.latency for s in self.samples)
-                         - min(s.start for s in self.samples))
+            self.wall = max(s.start + s.latency for s in self.samples) - min(s.start for s in self.samples)
 
     ok_count = property(lambda self: sum(s.ok for s in self.samples))
     error_count = property(lambda self: len(self.samples) - self.ok_count)
@@ -141,8 +142,15 @@ class Result:
         return out
 
 
-def make_target(base_url: str, key: str, fmt: str = "openai", model: str = "lumyx-local",
-                stream: bool = False, max_tokens: int = 64, prompt: str = "Say hello") -> Target:
+def make_target(
+    base_url: str,
+    key: str,
+    fmt: str = "openai",
+    model: str = "lumyx-local",
+    stream: bool = False,
+    max_tokens: int = 64,
+    prompt: str = "Say hello",
+) -> Target:
     """``base_url`` includes /v1 (http://127.0.0.1:8000/v1): openai posts to {base}/chat/completions
     with a Bearer key, anthropic to {base}/messages with x-api-key and anthropic-version."""
     body = {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
@@ -163,6 +171,7 @@ def make_target(base_url: str, key: str, fmt: str = "openai", model: str = "lumy
 
 class _Scan:
     """SSE body bytes in as they arrive; counts and timestamps events."""
+
     __slots__ = ("buf", "sep", "events", "first", "last", "done", "error", "gaps")
 
     def __init__(self):
@@ -190,28 +199,41 @@ class _Scan:
 
     def sample(self, start: float, status: int, end: float) -> Sample:
         error = self.error or (None if self.done else "stream ended without its terminal event")
-        return Sample(start, status, error is None, end - start,
-                      None if self.first is None else self.first - start, self.gaps, self.events, error)
+        return Sample(
+            start,
+            status,
+            error is None,
+            end - start,
+            None if self.first is None else self.first - start,
+            self.gaps,
+            self.events,
+            error,
+        )
 
 
 def _failed(start: float, status: int, e: BaseException, timeout: float) -> Sample:
-    error = (f"timeout after {timeout}s" if isinstance(e, asyncio.TimeoutError)
-             else f"{type(e).__name__}: {e}")
+    error = f"timeout after {timeout}s" if isinstance(e, asyncio.TimeoutError) else f"{type(e).__name__}: {e}"
     return Sample(start, status, False, now() - start, error=error)
 
 
 def _http_error(start: float, status: int, t_head: float, body: bytes) -> Sample:
-    return Sample(start, status, False, now() - start, t_head - start,
-                  error=f"HTTP {status}: {body[:200].decode(errors='replace')}")
+    return Sample(
+        start,
+        status,
+        False,
+        now() - start,
+        t_head - start,
+        error=f"HTTP {status}: {body[:200].decode(errors='replace')}",
+    )
 
 
-async def request(session: aiohttp.ClientSession, target: Target, start: float,
-                  timeout: aiohttp.ClientTimeout) -> Sample:
+async def request(
+    session: aiohttp.ClientSession, target: Target, start: float, timeout: aiohttp.ClientTimeout
+) -> Sample:
     """One request on the session; all times count from ``start``."""
     status = 0
     try:
-        async with session.post(target.url, data=target.body, headers=target.headers,
-                                timeout=timeout) as resp:
+        async with session.post(target.url, data=target.body, headers=target.headers, timeout=timeout) as resp:
             status, t_head = resp.status, now()
             if not 200 <= status < 300:
                 return _http_error(start, status, t_head, await resp.read())
@@ -246,7 +268,7 @@ class _Direct(asyncio.Protocol):
             self.head += data
             if (i := self.head.find(b"\r\n\r\n")) < 0:
                 return
-            head, data = self.head[:i + 2].lower(), self.head[i + 4:]
+            head, data = self.head[: i + 2].lower(), self.head[i + 4 :]
             self.status, self.t_head = int(head[9:12]), t
             if b"\r\ntransfer-encoding: chunked\r\n" in head:
                 self.chunks = b""
@@ -270,8 +292,8 @@ class _Direct(asyncio.Protocol):
         buf, out = self.chunks + data, []
         while True:
             if self.need > 0:  # bytes of the current chunk still to come
-                out.append(buf[:self.need])
-                self.need, buf = self.need - len(out[-1]), buf[self.need:]
+                out.append(buf[: self.need])
+                self.need, buf = self.need - len(out[-1]), buf[self.need :]
                 if self.need:
                     break
                 self.need = -2  # its CRLF
@@ -281,7 +303,7 @@ class _Direct(asyncio.Protocol):
                 self.need, buf = 0, buf[2:]
             if (i := buf.find(b"\r\n")) < 0:
                 break
-            size, buf = int(buf[:i].split(b";")[0], 16), buf[i + 2:]
+            size, buf = int(buf[:i].split(b";")[0], 16), buf[i + 2 :]
             if size == 0:
                 self.chunks = b""
                 return b"".join(out), True
@@ -291,8 +313,9 @@ class _Direct(asyncio.Protocol):
 
     def connection_lost(self, exc) -> None:  # a body without a length ends with the connection
         framed = self.chunks is not None or self.left >= 0
-        self._finish(exc or (ConnectionResetError("connection closed mid-response")
-                             if framed or not self.status else None))
+        self._finish(
+            exc or (ConnectionResetError("connection closed mid-response") if framed or not self.status else None)
+        )
 
     def _finish(self, exc) -> None:
         if self.done.done():
@@ -304,8 +327,11 @@ class _Direct(asyncio.Protocol):
         elif not 200 <= status < 300:
             self.done.set_result(_http_error(s, status, self.t_head, self.body))
         else:
-            self.done.set_result(self.scan.sample(s, status, now()) if self.stream else
-                                 Sample(s, status, True, now() - s, self.t_head - s))
+            self.done.set_result(
+                self.scan.sample(s, status, now())
+                if self.stream
+                else Sample(s, status, True, now() - s, self.t_head - s)
+            )
 
 
 async def direct_request(target: Target, start: float, timeout_s: float) -> Sample:
@@ -313,8 +339,10 @@ async def direct_request(target: Target, start: float, timeout_s: float) -> Samp
     u = urlsplit(target.url)
     port = u.port or (443 if u.scheme == "https" else 80)
     head = "".join(f"{k}: {v}\r\n" for k, v in target.headers.items())
-    req = (f"POST {u.path or '/'}{'?' + u.query if u.query else ''} HTTP/1.1\r\nHost: {u.netloc}\r\n"
-           f"Content-Length: {len(target.body)}\r\nConnection: close\r\n{head}\r\n").encode() + target.body
+    req = (
+        f"POST {u.path or '/'}{'?' + u.query if u.query else ''} HTTP/1.1\r\nHost: {u.netloc}\r\n"
+        f"Content-Length: {len(target.body)}\r\nConnection: close\r\n{head}\r\n"
+    ).encode() + target.body
     loop = asyncio.get_running_loop()
     done = loop.create_future()
     proto = _Direct(req, start, target.stream, done)
@@ -350,8 +378,9 @@ async def _session(limit: int = 0):
     conn = aiohttp.TCPConnector(limit=limit, ttl_dns_cache=None)
     # no Accept-Encoding: bodies arrive uncompressed, so SSE bytes can be scanned as they are
     with _steady_gc():
-        async with aiohttp.ClientSession(connector=conn, skip_auto_headers=("Accept-Encoding",),
-                                         cookie_jar=aiohttp.DummyCookieJar()) as session:
+        async with aiohttp.ClientSession(
+            connector=conn, skip_auto_headers=("Accept-Encoding",), cookie_jar=aiohttp.DummyCookieJar()
+        ) as session:
             yield session
 
 
@@ -367,8 +396,9 @@ async def sequential(target: Target, n: int, warmup: int = 1, timeout_s: float =
     return Result(samples)
 
 
-async def closed_loop(target: Target, concurrency: int, duration_s: float,
-                      warmup_s: float = 1.0, timeout_s: float = 60.0) -> Result:
+async def closed_loop(
+    target: Target, concurrency: int, duration_s: float, warmup_s: float = 1.0, timeout_s: float = 60.0
+) -> Result:
     """``concurrency`` workers sending back to back for warmup_s + duration_s; samples
     that start in the warmup are dropped."""
     to, samples = aiohttp.ClientTimeout(total=timeout_s), []
@@ -381,8 +411,7 @@ async def closed_loop(target: Target, concurrency: int, duration_s: float,
 
     async with _session() as s:
         t0 = now()
-        await asyncio.gather(*(worker(s, t0 + warmup_s, t0 + warmup_s + duration_s)
-                               for _ in range(concurrency)))
+        await asyncio.gather(*(worker(s, t0 + warmup_s, t0 + warmup_s + duration_s) for _ in range(concurrency)))
     return Result(samples)
 
 
@@ -412,9 +441,15 @@ async def _scheduled(send, offsets: list[float], measure_from: float, max_in_fli
     return Result(samples, lagged=lag[0], max_lag=lag[1])
 
 
-async def open_loop(target: Target, rate: float, duration_s: float, warmup_s: float = 1.0,
-                    max_in_flight: int = 10000, poisson: bool = False,
-                    timeout_s: float = 60.0) -> Result:
+async def open_loop(
+    target: Target,
+    rate: float,
+    duration_s: float,
+    warmup_s: float = 1.0,
+    max_in_flight: int = 10000,
+    poisson: bool = False,
+    timeout_s: float = 60.0,
+) -> Result:
     """``rate`` arrivals a second (evenly spaced, or Poisson) for warmup_s + duration_s;
     arrivals in the warmup are dropped. Past ``max_in_flight`` open requests an arrival
     waits for a slot, and the wait counts in its latency."""
@@ -430,8 +465,9 @@ async def open_loop(target: Target, rate: float, duration_s: float, warmup_s: fl
         return await _scheduled(lambda t: request(s, target, t, to), offsets, warmup_s, max_in_flight)
 
 
-async def concurrent_streams(target: Target, n: int, ramp_s: float = 2.0, timeout_s: float = 300.0,
-                             direct: bool = True) -> Result:
+async def concurrent_streams(
+    target: Target, n: int, ramp_s: float = 2.0, timeout_s: float = 300.0, direct: bool = True
+) -> Result:
     """n requests started evenly over ramp_s, each on its own connection, all awaited; times
     count from each scheduled start. ``direct=False`` sends them through aiohttp instead."""
     raise_nofile_limit()
@@ -451,19 +487,27 @@ def run(coro):
 
 def summary(r: Result, title: str = "") -> str:
     """A one-screen report of a result; times in ms."""
-    row = lambda label, d: f"{label + ' ms':<11}" + "  ".join(
-        f"{k} {'-' if v is None else f'{v * 1000:.1f}'}" for k, v in d.items())
+
+    def row(label, d):
+        return f"{label + ' ms':<11}" + "  ".join(
+            f"{k} {'-' if v is None else f'{v * 1000:.1f}'}" for k, v in d.items()
+        )
+
     lines = ([title] if title else []) + [
         f"requests {len(r.samples)}  ok {r.ok_count}  errors {r.error_count}  "
-        f"wall {r.wall:.2f}s  throughput {r.throughput:.1f}/s", row("latency", r.latency_pcts())]
+        f"wall {r.wall:.2f}s  throughput {r.throughput:.1f}/s",
+        row("latency", r.latency_pcts()),
+    ]
     if any(s.ttft is not None for s in r.samples):  # plain requests: time to response headers
         lines.append(row("ttft" if any(s.events for s in r.samples) else "headers", r.ttft_pcts()))
     if any(s.gaps for s in r.samples):
         lines.append(row("gap", r.gap_pcts()))
         lines.append(f"events a stream (median) {pct([s.events for s in r.samples if s.ok], 50)}")
     if r.lagged or r.max_lag:
-        lines.append(f"generator behind schedule: {r.lagged} starts > {LAG_LIMIT * 1000:.0f} ms late, "
-                     f"max {r.max_lag * 1000:.1f} ms" + ("  (NOT A VALID RUN)" if r.lagged else ""))
+        lines.append(
+            f"generator behind schedule: {r.lagged} starts > {LAG_LIMIT * 1000:.0f} ms late, "
+            f"max {r.max_lag * 1000:.1f} ms" + ("  (NOT A VALID RUN)" if r.lagged else "")
+        )
     lines += [f"  {c} x {e}" for e, c in sorted(r.errors().items(), key=lambda e: -e[1])[:5]]
     return "\n".join(lines)
 
@@ -488,10 +532,12 @@ def main(argv=None) -> None:
     a = p.parse_args(argv)
     target = make_target(a.url, a.key, a.format, a.model, a.stream, a.max_tokens)
     to = a.timeout or (300.0 if a.mode == "streams" else 60.0)
-    coro = {"seq": lambda: sequential(target, a.n, timeout_s=to),
-            "closed": lambda: closed_loop(target, a.concurrency, a.duration, a.warmup, to),
-            "open": lambda: open_loop(target, a.rate, a.duration, a.warmup, poisson=a.poisson, timeout_s=to),
-            "streams": lambda: concurrent_streams(target, a.n, a.ramp, to)}[a.mode]
+    coro = {
+        "seq": lambda: sequential(target, a.n, timeout_s=to),
+        "closed": lambda: closed_loop(target, a.concurrency, a.duration, a.warmup, to),
+        "open": lambda: open_loop(target, a.rate, a.duration, a.warmup, poisson=a.poisson, timeout_s=to),
+        "streams": lambda: concurrent_streams(target, a.n, a.ramp, to),
+    }[a.mode]
     cpu0 = time.process_time()
     result = run(coro())
     print(summary(result, f"{a.mode} {a.format} {'stream' if a.stream else 'plain'} -> {target.url}"))

@@ -8,6 +8,7 @@ a key. Pro keys are rate limited, so each request counts against its per-minute 
 per-day limits (raised so that the benchmark never reaches them), holds credits, and
 writes a usage row: the whole request path a paying user takes.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,13 +53,13 @@ models:
 
 @dataclass
 class Lumyx:
-    backend: str                  # "sqlite" or "postgres"
+    backend: str  # "sqlite" or "postgres"
     url: str
     key: str
     proc: subprocess.Popen
     env: dict
     workdir: Path
-    database: str | None = None   # the PostgreSQL database to drop afterwards
+    database: str | None = None  # the PostgreSQL database to drop afterwards
     _log: object = field(default=None, repr=False)
 
     @property
@@ -89,23 +90,32 @@ class Lumyx:
 
 
 def _flask(env: dict, *args: str) -> str:
-    result = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     if result.returncode != 0:
         raise RuntimeError(f"flask {args[0]} failed: {result.stderr[-2000:]}")
     return result.stdout
 
 
-def start(backend: str, upstream_url: str, port: int, workdir: Path, workers: int | None = None,
-          extra_env: dict | None = None) -> Lumyx:
+def start(
+    backend: str, upstream_url: str, port: int, workdir: Path, workers: int | None = None, extra_env: dict | None = None
+) -> Lumyx:
     workdir.mkdir(parents=True, exist_ok=True)
     catalog = workdir / "catalog.yaml"
     catalog.write_text(CATALOG.format(upstream=upstream_url))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMYX_", "STRIPE_", "DATABASE_", "REDIS_"))}
-    env.update({"LUMYX_CATALOG": str(catalog), "SECRET_KEY": "bench-" + uuid.uuid4().hex,
-                "BENCH_UPSTREAM_KEY": "sk-bench", "HOST": "127.0.0.1", "PORT": str(port),
-                "LUMYX_LIMITS_PRO": "100000000/minute;1000000000/day",
-                "LUMYX_RATELIMIT_PREFIX": "bench-" + uuid.uuid4().hex[:8]})
+    env.update(
+        {
+            "LUMYX_CATALOG": str(catalog),
+            "SECRET_KEY": "bench-" + uuid.uuid4().hex,
+            "BENCH_UPSTREAM_KEY": "sk-bench",
+            "HOST": "127.0.0.1",
+            "PORT": str(port),
+            "LUMYX_LIMITS_PRO": "100000000/minute;1000000000/day",
+            "LUMYX_RATELIMIT_PREFIX": "bench-" + uuid.uuid4().hex[:8],
+        }
+    )
     if workers:
         env["WEB_CONCURRENCY"] = str(workers)
     database = None
@@ -128,8 +138,14 @@ def start(backend: str, upstream_url: str, port: int, workdir: Path, workers: in
     _flask(env, "create-user", EMAIL, "--password", "bench-password-1", "--plan", "pro", "--credits", "100000000")
     key = _flask(env, "create-key", EMAIL, "--name", "bench").strip().splitlines()[-1]
     log = open(workdir / "gunicorn.log", "ab")
-    proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     server = Lumyx(backend, f"http://127.0.0.1:{port}", key, proc, env, workdir, database, log)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

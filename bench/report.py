@@ -1,4 +1,5 @@
 """bench/RESULTS.md from a run's numbers (bench/results/results.json), with plots."""
+
 from __future__ import annotations
 
 import os
@@ -20,18 +21,32 @@ def _run(*cmd: str) -> str:
 
 
 def machine() -> list[str]:
-    model = next((line.split(":", 1)[1].strip() for line in _run("lscpu").splitlines()
-                  if line.startswith("Model name")), platform.processor() or "unknown")
+    model = next(
+        (line.split(":", 1)[1].strip() for line in _run("lscpu").splitlines() if line.startswith("Model name")),
+        platform.processor() or "unknown",
+    )
     memory = psutil.virtual_memory().total / 2**30
-    return [f"- CPU: {model}, {os.cpu_count()} cores (everything below shares them: the load "
-            f"generator, the upstream stand-in, the gateway and its database)",
-            f"- Memory: {memory:.0f} GiB; kernel {platform.release()}",
-            f"- Python {platform.python_version()}"]
+    return [
+        f"- CPU: {model}, {os.cpu_count()} cores (everything below shares them: the load "
+        f"generator, the upstream stand-in, the gateway and its database)",
+        f"- Memory: {memory:.0f} GiB; kernel {platform.release()}",
+        f"- Python {platform.python_version()}",
+    ]
 
 
 def versions() -> list[str]:
-    names = ("Flask", "gunicorn", "gevent", "SQLAlchemy", "Flask-Limiter", "geventhttpclient", "psycopg", "redis", "aiohttp",
-             "uvloop")
+    names = (
+        "Flask",
+        "gunicorn",
+        "gevent",
+        "SQLAlchemy",
+        "Flask-Limiter",
+        "geventhttpclient",
+        "psycopg",
+        "redis",
+        "aiohttp",
+        "uvloop",
+    )
     found = []
     for name in names:
         try:
@@ -39,8 +54,14 @@ def versions() -> list[str]:
         except metadata.PackageNotFoundError:
             pass
     postgres = _run("psql", "-h", "127.0.0.1", "-U", "postgres", "-tAc", "SHOW server_version", "test")
-    redis = next((line.split(":", 1)[1] for line in _run("redis-cli", "INFO", "server").splitlines()
-                  if line.startswith("redis_version:")), "")
+    redis = next(
+        (
+            line.split(":", 1)[1]
+            for line in _run("redis-cli", "INFO", "server").splitlines()
+            if line.startswith("redis_version:")
+        ),
+        "",
+    )
     lines = ["- " + ", ".join(found)]
     if postgres:
         lines.append(f"- PostgreSQL {postgres}" + (f", Redis {redis.strip()}" if redis else ""))
@@ -54,7 +75,10 @@ def _f(value, digits: int = 2) -> str:
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    out = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|",
+    ]
     return out + ["| " + " | ".join(row) + " |" for row in rows]
 
 
@@ -64,37 +88,58 @@ def targets(data: dict) -> list[str]:
     rows = []
     c1 = data.get("c1", {}).get("cases", {}).get("OpenAI chat", {}).get(default)
     if c1:
-        rows.append(["added latency at concurrency 1, p50 < 1 ms", f"{c1['added_p50_ms']:.2f} ms (OpenAI chat)",
-                     "met" if c1["added_p50_ms"] < 1 else "not met"])
+        rows.append(
+            [
+                "added latency at concurrency 1, p50 < 1 ms",
+                f"{c1['added_p50_ms']:.2f} ms (OpenAI chat)",
+                "met" if c1["added_p50_ms"] < 1 else "not met",
+            ]
+        )
     sweep = data.get("sweep", {}).get("ways", {})
     peaks = {name: max(p["throughput"] for p in points) for name, points in sweep.items()}
     litellm = next((v for n, v in peaks.items() if n.startswith("LiteLLM")), None)
     for name in (default, "Lumyx (PostgreSQL + Redis)"):
         if litellm and name in peaks:
             ratio = peaks[name] / litellm
-            rows.append([f"at least 3x LiteLLM's throughput, every feature on ({name})",
-                         f"{peaks[name]:,.0f} vs {litellm:,.0f} requests/s: {ratio:.1f}x", "met" if ratio >= 3 else "not met"])
+            rows.append(
+                [
+                    f"at least 3x LiteLLM's throughput, every feature on ({name})",
+                    f"{peaks[name]:,.0f} vs {litellm:,.0f} requests/s: {ratio:.1f}x",
+                    "met" if ratio >= 3 else "not met",
+                ]
+            )
     streams = data.get("streams", {}).get("ways", {}).get(default)
     if streams:
         complete = streams["completed"] == streams["streams"]
         ttft = streams["added_ttft_p50_ms"]
-        rows.append([f"{streams['streams']:,} streams on the default `make run`: every one complete, added TTFT p50 < 5 ms",
-                     f"{streams['completed']:,}/{streams['streams']:,} complete, added TTFT p50 {ttft:.1f} ms",
-                     "met" if complete and ttft is not None and ttft < 5 else
-                     ("complete; TTFT not met" if complete else "not met")])
+        rows.append(
+            [
+                f"{streams['streams']:,} streams on the default `make run`: every one complete, added TTFT p50 < 5 ms",
+                f"{streams['completed']:,}/{streams['streams']:,} complete, added TTFT p50 {ttft:.1f} ms",
+                "met"
+                if complete and ttft is not None and ttft < 5
+                else ("complete; TTFT not met" if complete else "not met"),
+            ]
+        )
     soak = data.get("soak")
     if soak and len(soak["points"]) > 2:
         pts = soak["points"]
         settled = next((p for p in pts if p["minute"] >= 5), pts[1])
         growth = pts[-1]["rss_mb"] - settled["rss_mb"]
-        rows.append(["flat memory over the soak", f"{growth:+.1f} MB from minute {settled['minute']:.0f} to "
-                     f"{pts[-1]['minute']:.0f} ({pts[-1]['rss_mb']:.0f} MB at the end)",
-                     "met" if abs(growth) <= 0.05 * settled["rss_mb"] else "not met"])
+        rows.append(
+            [
+                "flat memory over the soak",
+                f"{growth:+.1f} MB from minute {settled['minute']:.0f} to "
+                f"{pts[-1]['minute']:.0f} ({pts[-1]['rss_mb']:.0f} MB at the end)",
+                "met" if abs(growth) <= 0.05 * settled["rss_mb"] else "not met",
+            ]
+        )
     return _table(["target", "measured", ""], rows)
 
 
-def _plot(path: Path, title: str, xlabel: str, ylabel: str, series: dict, logx: bool = False,
-          logy: bool = False) -> None:
+def _plot(
+    path: Path, title: str, xlabel: str, ylabel: str, series: dict, logx: bool = False, logy: bool = False
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,106 +163,215 @@ def _plot(path: Path, title: str, xlabel: str, ylabel: str, series: dict, logx: 
 
 
 def write(data: dict, results_md: Path, results_dir: Path) -> None:
-    runs = data.get("runs") or [{"started": data["started"], "command": data["command"],
-                                 "minutes": data["minutes"], "scenarios": []}]
-    md = ["# Benchmark results", "",
-          "Written by `make bench` (`bench/run.py`); how the numbers are taken: bench/README.md."
-          + (" **A quick smoke run: not numbers to quote.**" if data.get("quick") else ""), ""]
-    def scenarios(i: int) -> str:
-        later = {name for run in runs[i + 1:] for name in run["scenarios"]}
-        return ", ".join(name + (" (replaced by a later run)" if name in later else "")
-                         for name in runs[i]["scenarios"])
+    runs = data.get("runs") or [
+        {"started": data["started"], "command": data["command"], "minutes": data["minutes"], "scenarios": []}
+    ]
+    md = [
+        "# Benchmark results",
+        "",
+        "Written by `make bench` (`bench/run.py`); how the numbers are taken: bench/README.md."
+        + (" **A quick smoke run: not numbers to quote.**" if data.get("quick") else ""),
+        "",
+    ]
 
-    md += _table(["run started", "minutes", "scenarios", "Lumyx commit", "command"],
-                 [[r["started"], _f(r["minutes"], 0), scenarios(i), r.get("commit") or "", f"`{r['command']}`"]
-                  for i, r in enumerate(runs)])
-    md += ["", "## Machine and versions", "",
-          *machine(), *versions(), "", "## The ways compared", ""]
+    def scenarios(i: int) -> str:
+        later = {name for run in runs[i + 1 :] for name in run["scenarios"]}
+        return ", ".join(
+            name + (" (replaced by a later run)" if name in later else "") for name in runs[i]["scenarios"]
+        )
+
+    md += _table(
+        ["run started", "minutes", "scenarios", "Lumyx commit", "command"],
+        [
+            [r["started"], _f(r["minutes"], 0), scenarios(i), r.get("commit") or "", f"`{r['command']}`"]
+            for i, r in enumerate(runs)
+        ],
+    )
+    md += ["", "## Machine and versions", "", *machine(), *versions(), "", "## The ways compared", ""]
     md += [f"- **{w['name']}**" + (f": {w['note']}" if w["note"] else "") for w in data.get("ways", [])]
     md += ["", "## Targets", "", *targets(data), ""]
 
     if "c1" in data:
         c1 = data["c1"]
-        md += ["## Added latency at concurrency 1", "",
-               f"One keep-alive connection, requests back to back; {c1['rounds']} interleaved rounds of "
-               f"{c1['requests_per_round']} requests per way. The median over rounds of each round's "
-               "median, minus the direct median of the same round. Streams: to the last byte, and the "
-               "added time to the first token.", ""]
+        md += [
+            "## Added latency at concurrency 1",
+            "",
+            f"One keep-alive connection, requests back to back; {c1['rounds']} interleaved rounds of "
+            f"{c1['requests_per_round']} requests per way. The median over rounds of each round's "
+            "median, minus the direct median of the same round. Streams: to the last byte, and the "
+            "added time to the first token.",
+            "",
+        ]
         names = list(next(iter(c1["cases"].values())).keys())
         rows = []
         for label, by_way in c1["cases"].items():
             for name in names:
                 row = by_way[name]
-                rows.append([label, name, _f(row["p50_ms"], 3), _f(row["p99_ms"], 3),
-                             _f(row["added_p50_ms"], 3) if not name.startswith("upstream") else "",
-                             _f(row.get("added_ttft_p50_ms"), 3) if "added_ttft_p50_ms" in row
-                             and not name.startswith("upstream") else ""])
+                rows.append(
+                    [
+                        label,
+                        name,
+                        _f(row["p50_ms"], 3),
+                        _f(row["p99_ms"], 3),
+                        _f(row["added_p50_ms"], 3) if not name.startswith("upstream") else "",
+                        _f(row.get("added_ttft_p50_ms"), 3)
+                        if "added_ttft_p50_ms" in row and not name.startswith("upstream")
+                        else "",
+                    ]
+                )
         md += _table(["request", "way", "p50 ms", "p99 ms", "added p50 ms", "added TTFT p50 ms"], rows) + [""]
 
     if "sweep" in data:
         sweep = data["sweep"]
-        md += ["## Concurrency sweep, instant upstream", "",
-               f"Closed loop, {sweep['duration_s']} s per level after 1 s of warm-up, OpenAI chat, "
-               "non-streamed. CPU is the way's own processes per request (upstream, generator excluded).", ""]
+        md += [
+            "## Concurrency sweep, instant upstream",
+            "",
+            f"Closed loop, {sweep['duration_s']} s per level after 1 s of warm-up, OpenAI chat, "
+            "non-streamed. CPU is the way's own processes per request (upstream, generator excluded).",
+            "",
+        ]
         rows = []
         for name, points in sweep["ways"].items():
             for p in points:
-                rows.append([name, str(p["concurrency"]), _f(p["throughput"], 0), _f(p["p50_ms"]), _f(p["p99_ms"]),
-                             "" if name.startswith("upstream") else _f(p["added_p50_ms"]),
-                             "" if name.startswith("upstream") else _f(p["added_p99_ms"]),
-                             _f(p["cpu_ms_per_request"]), str(p["errors"])])
-        md += _table(["way", "concurrency", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "CPU ms/req",
-                      "errors"], rows) + [""]
+                rows.append(
+                    [
+                        name,
+                        str(p["concurrency"]),
+                        _f(p["throughput"], 0),
+                        _f(p["p50_ms"]),
+                        _f(p["p99_ms"]),
+                        "" if name.startswith("upstream") else _f(p["added_p50_ms"]),
+                        "" if name.startswith("upstream") else _f(p["added_p99_ms"]),
+                        _f(p["cpu_ms_per_request"]),
+                        str(p["errors"]),
+                    ]
+                )
+        md += _table(
+            ["way", "concurrency", "req/s", "p50 ms", "p99 ms", "added p50", "added p99", "CPU ms/req", "errors"], rows
+        ) + [""]
         peaks = {name: max(p["throughput"] for p in points) for name, points in sweep["ways"].items()}
         md += _table(["way", "peak req/s"], [[n, _f(v, 0)] for n, v in peaks.items()]) + [""]
         litellm = next((v for n, v in peaks.items() if n.startswith("LiteLLM")), None)
         if litellm:
-            md += [f"Peak throughput against LiteLLM's: " + ", ".join(
-                f"{n} {v / litellm:.1f}x" for n, v in peaks.items() if n.startswith("Lumyx")) + ".", ""]
-        _plot(results_dir / "sweep-throughput.png", "Throughput, instant upstream", "concurrency", "requests/s",
-              {n: ([p["concurrency"] for p in ps], [p["throughput"] for p in ps]) for n, ps in sweep["ways"].items()},
-              logx=True)
-        _plot(results_dir / "sweep-added-p50.png", "Added latency p50", "concurrency", "ms",
-              {n: ([p["concurrency"] for p in ps], [max(p["added_p50_ms"] or 0, 0.01) for p in ps])
-               for n, ps in sweep["ways"].items() if not n.startswith("upstream")}, logx=True, logy=True)
+            md += [
+                "Peak throughput against LiteLLM's: "
+                + ", ".join(f"{n} {v / litellm:.1f}x" for n, v in peaks.items() if n.startswith("Lumyx"))
+                + ".",
+                "",
+            ]
+        _plot(
+            results_dir / "sweep-throughput.png",
+            "Throughput, instant upstream",
+            "concurrency",
+            "requests/s",
+            {n: ([p["concurrency"] for p in ps], [p["throughput"] for p in ps]) for n, ps in sweep["ways"].items()},
+            logx=True,
+        )
+        _plot(
+            results_dir / "sweep-added-p50.png",
+            "Added latency p50",
+            "concurrency",
+            "ms",
+            {
+                n: ([p["concurrency"] for p in ps], [max(p["added_p50_ms"] or 0, 0.01) for p in ps])
+                for n, ps in sweep["ways"].items()
+                if not n.startswith("upstream")
+            },
+            logx=True,
+            logy=True,
+        )
         md += ["![throughput](results/sweep-throughput.png)", "", "![added p50](results/sweep-added-p50.png)", ""]
 
     if "rates" in data:
         rates = data["rates"]
-        md += ["## Fixed rates, 60 ms upstream", "",
-               f"Open loop, evenly spaced arrivals, {rates['duration_s']} s per rate after 1 s of warm-up; latency "
-               "counts from each request's scheduled start. A rate holds when nothing failed, the generator "
-               "kept its schedule, and the added p99 stayed under 10 ms; a way stops after two misses.", ""]
-        md += _table(["way", "highest rate holding added p99 < 10 ms"],
-                     [[n, f"{v}/s" if v else "none tried held"] for n, v in rates["best"].items()
-                      if not n.startswith("upstream")]) + [""]
+        md += [
+            "## Fixed rates, 60 ms upstream",
+            "",
+            f"Open loop, evenly spaced arrivals, {rates['duration_s']} s per rate after 1 s of warm-up; latency "
+            "counts from each request's scheduled start. A rate holds when nothing failed, the generator "
+            "kept its schedule, and the added p99 stayed under 10 ms; a way stops after two misses.",
+            "",
+        ]
+        md += _table(
+            ["way", "highest rate holding added p99 < 10 ms"],
+            [
+                [n, f"{v}/s" if v else "none tried held"]
+                for n, v in rates["best"].items()
+                if not n.startswith("upstream")
+            ],
+        ) + [""]
         rows = []
         for name, points in rates["ways"].items():
             for p in points:
-                rows.append([name, str(p["rate"]), _f(p["throughput"], 0), _f(p["p50_ms"], 1), _f(p["p99_ms"], 1),
-                             "" if name.startswith("upstream") else _f(p["added_p99_ms"], 1),
-                             str(p["errors"]), str(p["lagged"]), "yes" if p["holds"] else "no"])
-        md += _table(["way", "rate/s", "done/s", "p50 ms", "p99 ms", "added p99 ms", "errors", "late starts",
-                      "holds"], rows) + [""]
-        _plot(results_dir / "rates-added-p99.png", "Added p99 at fixed rates (60 ms upstream)", "requests/s", "ms",
-              {n: ([p["rate"] for p in ps], [max(p["added_p99_ms"] or 0, 0.01) for p in ps])
-               for n, ps in rates["ways"].items() if not n.startswith("upstream")}, logy=True)
+                rows.append(
+                    [
+                        name,
+                        str(p["rate"]),
+                        _f(p["throughput"], 0),
+                        _f(p["p50_ms"], 1),
+                        _f(p["p99_ms"], 1),
+                        "" if name.startswith("upstream") else _f(p["added_p99_ms"], 1),
+                        str(p["errors"]),
+                        str(p["lagged"]),
+                        "yes" if p["holds"] else "no",
+                    ]
+                )
+        md += _table(
+            ["way", "rate/s", "done/s", "p50 ms", "p99 ms", "added p99 ms", "errors", "late starts", "holds"], rows
+        ) + [""]
+        _plot(
+            results_dir / "rates-added-p99.png",
+            "Added p99 at fixed rates (60 ms upstream)",
+            "requests/s",
+            "ms",
+            {
+                n: ([p["rate"] for p in ps], [max(p["added_p99_ms"] or 0, 0.01) for p in ps])
+                for n, ps in rates["ways"].items()
+                if not n.startswith("upstream")
+            },
+            logy=True,
+        )
         md += ["![added p99 at fixed rates](results/rates-added-p99.png)", ""]
 
     if "streams" in data:
         st = data["streams"]
-        md += [f"## {st['streams']:,} concurrent streams", "",
-               f"{st['streams']:,} OpenAI-format streams opened over 5 s, each {st['chunks']} chunks "
-               f"{st['chunk_delay_ms']} ms apart (about {st['chunks'] * st['chunk_delay_ms'] / 1000:.0f} s a stream), "
-               "each on its own connection. CPU is the way's own processes, per stream.", ""]
+        md += [
+            f"## {st['streams']:,} concurrent streams",
+            "",
+            f"{st['streams']:,} OpenAI-format streams opened over 5 s, each {st['chunks']} chunks "
+            f"{st['chunk_delay_ms']} ms apart (about {st['chunks'] * st['chunk_delay_ms'] / 1000:.0f} s a stream), "
+            "each on its own connection. CPU is the way's own processes, per stream.",
+            "",
+        ]
         rows = []
         for name, r in st["ways"].items():
-            rows.append([name, f"{r['completed']}/{r['streams']}", str(r["with_every_chunk"]),
-                         _f(r["ttft_p50_ms"]), _f(r["ttft_p99_ms"]),
-                         "" if name.startswith("upstream") else _f(r["added_ttft_p50_ms"]),
-                         _f(r["gap_p50_ms"], 1), _f(r["gap_p99_ms"], 1), _f(r["cpu_ms_per_stream"], 1)])
-        md += _table(["way", "complete", "every chunk", "TTFT p50 ms", "TTFT p99 ms", "added TTFT p50",
-                      "gap p50 ms", "gap p99 ms", "CPU ms/stream"], rows) + [""]
+            rows.append(
+                [
+                    name,
+                    f"{r['completed']}/{r['streams']}",
+                    str(r["with_every_chunk"]),
+                    _f(r["ttft_p50_ms"]),
+                    _f(r["ttft_p99_ms"]),
+                    "" if name.startswith("upstream") else _f(r["added_ttft_p50_ms"]),
+                    _f(r["gap_p50_ms"], 1),
+                    _f(r["gap_p99_ms"], 1),
+                    _f(r["cpu_ms_per_stream"], 1),
+                ]
+            )
+        md += _table(
+            [
+                "way",
+                "complete",
+                "every chunk",
+                "TTFT p50 ms",
+                "TTFT p99 ms",
+                "added TTFT p50",
+                "gap p50 ms",
+                "gap p99 ms",
+                "CPU ms/stream",
+            ],
+            rows,
+        ) + [""]
         for name, r in st["ways"].items():
             if r["errors"]:
                 md.append(f"- {name} errors: " + "; ".join(f"{c} × {e}" for e, c in r["errors"].items()))
@@ -226,18 +380,32 @@ def write(data: dict, results_md: Path, results_dir: Path) -> None:
     if "soak" in data:
         soak = data["soak"]
         pts = soak["points"]
-        md += ["## Soak", "",
-               f"{soak['way']} under a steady mixed load of {soak['rate_per_s']} requests/s (OpenAI and Anthropic, "
-               f"plain and streamed, one translated) against a 20 ms upstream, for {pts[-1]['minute']:.0f} minutes: "
-               f"{soak['requests']:,} requests, {soak['errors']} errors. Resident memory of the server's processes "
-               "(master and workers):", ""]
+        md += [
+            "## Soak",
+            "",
+            f"{soak['way']} under a steady mixed load of {soak['rate_per_s']} requests/s (OpenAI and Anthropic, "
+            f"plain and streamed, one translated) against a 20 ms upstream, for {pts[-1]['minute']:.0f} minutes: "
+            f"{soak['requests']:,} requests, {soak['errors']} errors. Resident memory of the server's processes "
+            "(master and workers):",
+            "",
+        ]
         first = next((p for p in pts if p["minute"] >= 1), pts[0])
-        md += _table(["", "minute", "RSS MB"], [["start", _f(pts[0]["minute"], 1), _f(pts[0]["rss_mb"], 1)],
-                                                ["after warm-up", _f(first["minute"], 1), _f(first["rss_mb"], 1)],
-                                                ["end", _f(pts[-1]["minute"], 1), _f(pts[-1]["rss_mb"], 1)],
-                                                ["max", "", _f(max(p["rss_mb"] for p in pts), 1)]]) + [""]
-        _plot(results_dir / "soak-rss.png", f"Resident memory, {soak['way']}", "minutes", "MB",
-              {"RSS": ([p["minute"] for p in pts], [p["rss_mb"] for p in pts])})
+        md += _table(
+            ["", "minute", "RSS MB"],
+            [
+                ["start", _f(pts[0]["minute"], 1), _f(pts[0]["rss_mb"], 1)],
+                ["after warm-up", _f(first["minute"], 1), _f(first["rss_mb"], 1)],
+                ["end", _f(pts[-1]["minute"], 1), _f(pts[-1]["rss_mb"], 1)],
+                ["max", "", _f(max(p["rss_mb"] for p in pts), 1)],
+            ],
+        ) + [""]
+        _plot(
+            results_dir / "soak-rss.png",
+            f"Resident memory, {soak['way']}",
+            "minutes",
+            "MB",
+            {"RSS": ([p["minute"] for p in pts], [p["rss_mb"] for p in pts])},
+        )
         md += ["![soak memory](results/soak-rss.png)", ""]
 
     changes = BENCH / "changes.md"

@@ -17,6 +17,7 @@ Results go to bench/RESULTS.md (tables, versions, machine, commands) and bench/r
 (plots and the raw numbers as JSON). --quick is a smoke run of every scenario in a few
 minutes; its numbers are not the ones to quote.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,9 +29,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import psutil
 import requests
@@ -54,10 +55,11 @@ def free_port() -> int:
 
 # -- the ways ------------------------------------------------------------------
 
+
 @dataclass
 class Way:
     name: str
-    base: str                                  # ends in /v1
+    base: str  # ends in /v1
     key: str
     pids: Callable[[], list[int]]
     stop: Callable[[], None] = lambda: None
@@ -94,8 +96,12 @@ class Upstream:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(workdir / "upstream.log", "ab")
-        self.proc = subprocess.Popen([sys.executable, str(BENCH / "upstream.py"), "--port", str(self.port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(BENCH / "upstream.py"), "--port", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -106,8 +112,11 @@ class Upstream:
         raise RuntimeError("the upstream stand-in did not start")
 
     def configure(self, latency_ms: float = 0, chunks: int = 20, chunk_delay_ms: float = 0) -> None:
-        requests.post(self.url + "/_bench/config", timeout=5, json={
-            "latency_ms": latency_ms, "chunks": chunks, "chunk_delay_ms": chunk_delay_ms}).raise_for_status()
+        requests.post(
+            self.url + "/_bench/config",
+            timeout=5,
+            json={"latency_ms": latency_ms, "chunks": chunks, "chunk_delay_ms": chunk_delay_ms},
+        ).raise_for_status()
 
     def way(self) -> Way:
         return Way("upstream direct", self.url + "/v1", "sk-bench", lambda: [self.proc.pid], direct=True)
@@ -132,18 +141,35 @@ def start_ways(args, upstream: Upstream) -> list[Way]:
     backends = ["sqlite"] + (["postgres"] if not args.no_postgres and listening(5432) and listening(6379) else [])
     for backend in backends:
         server = lumyx_server.start(backend, upstream.url, free_port(), OUT / f"lumyx-{backend}")
-        ways.append(Way(server.label, server.url + "/v1", server.key, server.pids, server.stop,
-                        note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers"))
+        ways.append(
+            Way(
+                server.label,
+                server.url + "/v1",
+                server.key,
+                server.pids,
+                server.stop,
+                note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers",
+            )
+        )
     if not args.no_litellm:
         import litellm_proxy
 
         if litellm_proxy.installed():
             # Its closest to "every feature on" without a database: per-key rate limits,
             # counted in Redis so that they hold across its workers, as Lumyx's do.
-            proxy = litellm_proxy.start(free_port(), upstream.port, workdir=OUT / "litellm", key_limits=True,
-                                        redis=listening(6379))
-            ways.append(Way(f"LiteLLM {proxy.version}", proxy.url + "/v1", proxy.key, proxy.pids, proxy.stop,
-                            note=proxy.settings_note))
+            proxy = litellm_proxy.start(
+                free_port(), upstream.port, workdir=OUT / "litellm", key_limits=True, redis=listening(6379)
+            )
+            ways.append(
+                Way(
+                    f"LiteLLM {proxy.version}",
+                    proxy.url + "/v1",
+                    proxy.key,
+                    proxy.pids,
+                    proxy.stop,
+                    note=proxy.settings_note,
+                )
+            )
         else:
             print("LiteLLM's proxy is not installed (make bench-litellm); running without it", flush=True)
     return ways
@@ -189,12 +215,14 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
         for way in ways:
             mine = per_way[way.name]
             added = [a - d for a, d in zip(mine["p50"], direct["p50"])]
-            row = {"p50_ms": _ms(statistics.median(mine["p50"])), "p99_ms": _ms(statistics.median(mine["p99"])),
-                   "added_p50_ms": _ms(statistics.median(added)),
-                   "added_p99_ms": _ms(statistics.median(mine["p99"]) - statistics.median(direct["p99"]))}
+            row = {
+                "p50_ms": _ms(statistics.median(mine["p50"])),
+                "p99_ms": _ms(statistics.median(mine["p99"])),
+                "added_p50_ms": _ms(statistics.median(added)),
+                "added_p99_ms": _ms(statistics.median(mine["p99"]) - statistics.median(direct["p99"])),
+            }
             if stream:
-                row["added_ttft_p50_ms"] = _ms(statistics.median(
-                    [a - d for a, d in zip(mine["ttft"], direct["ttft"])]))
+                row["added_ttft_p50_ms"] = _ms(statistics.median([a - d for a, d in zip(mine["ttft"], direct["ttft"])]))
             rows[way.name] = row
         out[label] = rows
         print(f"c1 {label}: " + ", ".join(f"{k} +{v['added_p50_ms']:.2f} ms" for k, v in rows.items()), flush=True)
@@ -217,14 +245,22 @@ def scenario_sweep(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
             lat = r.latency_pcts((50, 99))
             if way.direct:
                 direct_lat = lat
-            row = {"concurrency": c, "throughput": r.throughput, "errors": r.error_count,
-                   "p50_ms": _ms(lat["p50"]), "p99_ms": _ms(lat["p99"]),
-                   "added_p50_ms": _ms(lat["p50"] - direct_lat["p50"]) if lat["p50"] is not None else None,
-                   "added_p99_ms": _ms(lat["p99"] - direct_lat["p99"]) if lat["p99"] is not None else None,
-                   "cpu_ms_per_request": cpu / max(r.ok_count, 1) * 1000 * (duration / (duration + 1.0))}
+            row = {
+                "concurrency": c,
+                "throughput": r.throughput,
+                "errors": r.error_count,
+                "p50_ms": _ms(lat["p50"]),
+                "p99_ms": _ms(lat["p99"]),
+                "added_p50_ms": _ms(lat["p50"] - direct_lat["p50"]) if lat["p50"] is not None else None,
+                "added_p99_ms": _ms(lat["p99"] - direct_lat["p99"]) if lat["p99"] is not None else None,
+                "cpu_ms_per_request": cpu / max(r.ok_count, 1) * 1000 * (duration / (duration + 1.0)),
+            }
             out[way.name].append(row)
-            print(f"sweep c={c} {way.name}: {r.throughput:.0f}/s p50 {row['p50_ms']:.2f} ms "
-                  f"p99 {row['p99_ms']:.2f} ms errors {r.error_count}", flush=True)
+            print(
+                f"sweep c={c} {way.name}: {r.throughput:.0f}/s p50 {row['p50_ms']:.2f} ms "
+                f"p99 {row['p99_ms']:.2f} ms errors {r.error_count}",
+                flush=True,
+            )
             time.sleep(0.5)
     return {"duration_s": duration, "levels": levels, "ways": out}
 
@@ -249,11 +285,23 @@ def scenario_rates(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
             added = (lat["p99"] - direct_p99) if lat["p99"] is not None and direct_p99 is not None else None
             holds = r.error_count == 0 and not r.lagged and added is not None and added < 0.010
             failed[way.name] = 0 if holds else failed[way.name] + 1
-            out[way.name].append({"rate": rate, "throughput": r.throughput, "errors": r.error_count,
-                                  "lagged": r.lagged, "p50_ms": _ms(lat["p50"]), "p99_ms": _ms(lat["p99"]),
-                                  "added_p99_ms": _ms(added), "holds": holds})
-            print(f"rate {rate}/s {way.name}: p99 {_ms(lat['p99']) or 0:.1f} ms added "
-                  f"{_ms(added) or 0:.1f} ms errors {r.error_count} lagged {r.lagged} -> {holds}", flush=True)
+            out[way.name].append(
+                {
+                    "rate": rate,
+                    "throughput": r.throughput,
+                    "errors": r.error_count,
+                    "lagged": r.lagged,
+                    "p50_ms": _ms(lat["p50"]),
+                    "p99_ms": _ms(lat["p99"]),
+                    "added_p99_ms": _ms(added),
+                    "holds": holds,
+                }
+            )
+            print(
+                f"rate {rate}/s {way.name}: p99 {_ms(lat['p99']) or 0:.1f} ms added "
+                f"{_ms(added) or 0:.1f} ms errors {r.error_count} lagged {r.lagged} -> {holds}",
+                flush=True,
+            )
             time.sleep(1.0)
         if all(failed[w.name] >= 2 for w in ways if not w.direct):
             break
@@ -270,22 +318,35 @@ def scenario_streams(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
     direct = None
     for way in ways:
         cpu0 = cpu_seconds(way.pids())
-        r = L.run(L.concurrent_streams(way.target("openai", "bench-gpt", stream=True, max_tokens=chunks + 10),
-                                       n, ramp_s=5.0, timeout_s=180))
+        r = L.run(
+            L.concurrent_streams(
+                way.target("openai", "bench-gpt", stream=True, max_tokens=chunks + 10), n, ramp_s=5.0, timeout_s=180
+            )
+        )
         cpu = cpu_seconds(way.pids()) - cpu0
         ttft, gaps = r.ttft_pcts((50, 99)), r.gap_pcts((50, 99))
         if way.direct:
             direct = ttft
         full = sum(1 for s in r.samples if s.ok and s.events >= chunks)
         out[way.name] = {
-            "streams": n, "completed": r.ok_count, "with_every_chunk": full, "errors": r.errors(),
-            "ttft_p50_ms": _ms(ttft["p50"]), "ttft_p99_ms": _ms(ttft["p99"]),
+            "streams": n,
+            "completed": r.ok_count,
+            "with_every_chunk": full,
+            "errors": r.errors(),
+            "ttft_p50_ms": _ms(ttft["p50"]),
+            "ttft_p99_ms": _ms(ttft["p99"]),
             "added_ttft_p50_ms": _ms(ttft["p50"] - direct["p50"]) if ttft["p50"] is not None else None,
             "added_ttft_p99_ms": _ms(ttft["p99"] - direct["p99"]) if ttft["p99"] is not None else None,
-            "gap_p50_ms": _ms(gaps["p50"]), "gap_p99_ms": _ms(gaps["p99"]),
-            "cpu_ms_per_stream": cpu / n * 1000, "lagged": r.lagged}
-        print(f"streams {way.name}: {r.ok_count}/{n} complete, ttft p50 {_ms(ttft['p50']) or 0:.1f} ms, "
-              f"gap p99 {_ms(gaps['p99']) or 0:.1f} ms, cpu {cpu / n * 1000:.1f} ms/stream", flush=True)
+            "gap_p50_ms": _ms(gaps["p50"]),
+            "gap_p99_ms": _ms(gaps["p99"]),
+            "cpu_ms_per_stream": cpu / n * 1000,
+            "lagged": r.lagged,
+        }
+        print(
+            f"streams {way.name}: {r.ok_count}/{n} complete, ttft p50 {_ms(ttft['p50']) or 0:.1f} ms, "
+            f"gap p99 {_ms(gaps['p99']) or 0:.1f} ms, cpu {cpu / n * 1000:.1f} ms/stream",
+            flush=True,
+        )
         time.sleep(2.0)
     upstream.configure(latency_ms=0, chunks=20, chunk_delay_ms=0)
     return {"streams": n, "chunks": chunks, "chunk_delay_ms": delay, "ways": out}
@@ -295,14 +356,19 @@ def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: flo
     """A steady mixed load on the default Lumyx (SQLite) for `minutes`; memory every minute."""
     lumyx = next(w for w in ways if "SQLite" in w.name)
     upstream.configure(latency_ms=20, chunks=20, chunk_delay_ms=2)
-    mix = [(lumyx.target("openai", "bench-gpt"), 30), (lumyx.target("openai", "bench-gpt", stream=True), 15),
-           (lumyx.target("anthropic", "bench-claude"), 15),
-           (lumyx.target("openai", "bench-claude", stream=True), 10)]   # translated stream
+    mix = [
+        (lumyx.target("openai", "bench-gpt"), 30),
+        (lumyx.target("openai", "bench-gpt", stream=True), 15),
+        (lumyx.target("anthropic", "bench-claude"), 15),
+        (lumyx.target("openai", "bench-claude", stream=True), 10),
+    ]  # translated stream
 
     async def one_minute():
         import asyncio
-        return await asyncio.gather(*(L.open_loop(t, rate, 60.0 if not quick else 15.0, warmup_s=0.0)
-                                      for t, rate in mix))
+
+        return await asyncio.gather(
+            *(L.open_loop(t, rate, 60.0 if not quick else 15.0, warmup_s=0.0) for t, rate in mix)
+        )
 
     points, total, errors = [], 0, 0
     t0 = time.monotonic()
@@ -312,13 +378,28 @@ def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: flo
         total += sum(len(r.samples) for r in results)
         errors += sum(r.error_count for r in results)
         p99 = max((r.latency_pcts((99,))["p99"] or 0) for r in results)
-        points.append({"minute": (time.monotonic() - t0) / 60, "rss_mb": rss_mb(lumyx.pids()),
-                       "p99_ms": p99 * 1000, "requests": total, "errors": errors})
-        print(f"soak {points[-1]['minute']:.1f} min: rss {points[-1]['rss_mb']:.1f} MB, "
-              f"{total} requests, {errors} errors", flush=True)
+        points.append(
+            {
+                "minute": (time.monotonic() - t0) / 60,
+                "rss_mb": rss_mb(lumyx.pids()),
+                "p99_ms": p99 * 1000,
+                "requests": total,
+                "errors": errors,
+            }
+        )
+        print(
+            f"soak {points[-1]['minute']:.1f} min: rss {points[-1]['rss_mb']:.1f} MB, "
+            f"{total} requests, {errors} errors",
+            flush=True,
+        )
     upstream.configure(latency_ms=0, chunks=20, chunk_delay_ms=0)
-    return {"way": lumyx.name, "rate_per_s": sum(rate for _, rate in mix), "points": points,
-            "requests": total, "errors": errors}
+    return {
+        "way": lumyx.name,
+        "rate_per_s": sum(rate for _, rate in mix),
+        "points": points,
+        "requests": total,
+        "errors": errors,
+    }
 
 
 # -- main -------------------------------------------------------------------------
@@ -327,24 +408,32 @@ SCENARIOS = ("c1", "sweep", "rates", "streams", "soak")
 
 
 def _run_note(data: dict, scenarios: list[str]) -> dict:
-    return {"started": data["started"], "command": data["command"], "minutes": round(data["minutes"], 1),
-            "commit": data.get("commit"), "scenarios": [k for k in SCENARIOS if k in scenarios]}
+    return {
+        "started": data["started"],
+        "command": data["command"],
+        "minutes": round(data["minutes"], 1),
+        "commit": data.get("commit"),
+        "scenarios": [k for k in SCENARIOS if k in scenarios],
+    }
 
 
 def _commit() -> str:
     """The checked-out commit, marked when the tree has changes beside it."""
-    head = subprocess.run(["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(BENCH), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "-C", str(BENCH), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "-C", str(BENCH), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    ).stdout.strip()
     return head + (" with local changes" if dirty else "") if head else "unknown"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="a smoke run of every scenario")
-    parser.add_argument("--only", default=",".join(SCENARIOS),
-                        help="scenarios to run; the others keep their numbers from the last run")
+    parser.add_argument(
+        "--only", default=",".join(SCENARIOS), help="scenarios to run; the others keep their numbers from the last run"
+    )
     parser.add_argument("--soak-minutes", type=float, default=30.0)
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
@@ -353,7 +442,7 @@ def main() -> None:
     if args.quick and args.soak_minutes == 30.0:
         args.soak_minutes = 1.0
     only = args.only.split(",")
-    if only == ["soak"]:   # the soak loads the default Lumyx alone
+    if only == ["soak"]:  # the soak loads the default Lumyx alone
         args.no_litellm = args.no_postgres = True
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
@@ -368,8 +457,12 @@ def main() -> None:
     try:
         ways = start_ways(args, upstream)
         data["ways"] = [{"name": w.name, "note": w.note} for w in ways]
-        for name, fn in (("c1", scenario_c1), ("sweep", scenario_sweep), ("rates", scenario_rates),
-                         ("streams", scenario_streams)):
+        for name, fn in (
+            ("c1", scenario_c1),
+            ("sweep", scenario_sweep),
+            ("rates", scenario_rates),
+            ("streams", scenario_streams),
+        ):
             if name in only:
                 data[name] = fn(ways, upstream, args.quick)
         if "soak" in only:
@@ -387,8 +480,9 @@ def main() -> None:
         known = {w["name"] for w in previous.get("ways", [])}
         ways_seen = previous.get("ways", []) + [w for w in data.get("ways", []) if w["name"] not in known]
         data = {**previous, **{k: v for k, v in data.items() if k in only}, "ways": ways_seen}
-        data["runs"] = runs + [_run_note({"started": started_at, "command": command, "minutes": minutes,
-                                          "commit": commit}, only)]
+        data["runs"] = runs + [
+            _run_note({"started": started_at, "command": command, "minutes": minutes, "commit": commit}, only)
+        ]
     else:
         data["runs"] = [_run_note(data, only)]
     saved.write_text(json.dumps(data, indent=1))

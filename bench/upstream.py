@@ -27,6 +27,7 @@ requests only. With --processes K > 1, K processes share the port (SO_REUSEPORT)
 configuration is then fixed by the flags (POST /_bench/config answers 409) and stats are
 those of whichever process answers. Request bodies must carry Content-Length.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,12 +54,17 @@ STATS = {"requests": 0, "streams_open": 0}
 PROCESSES = 1
 # The answer's tokens: words in turn, so that no two neighbouring chunks are alike (a
 # gateway may refuse a stream that repeats one chunk over and over).
-WORDS = tuple(w + " " for w in "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod "
-                               "tempor incididunt ut labore et".split())
+WORDS = tuple(
+    w + " "
+    for w in "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod "
+    "tempor incididunt ut labore et".split()
+)
 
 
 def _tokens(n: int) -> list[str]:
     return [WORDS[i % len(WORDS)] for i in range(n)]
+
+
 MAX_HEAD = 64 * 1024
 MAX_BODY = 32 * 1024 * 1024
 CACHE_MAX = 1024
@@ -66,13 +72,14 @@ _cache: dict = {}  # (format, model, stream, include_usage, prompt tokens) -> an
 _conns: set = set()
 LOOP: asyncio.AbstractEventLoop  # this process's event loop, set by serve()
 
-SSE_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n")
+SSE_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
 
 
 def _response(status: bytes, body: bytes) -> bytes:
-    return (b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s"
-            % (status, len(body), body))
+    return b"HTTP/1.1 %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
 
 
 def _error(status: bytes, message: str, anthropic: bool = False) -> bytes:
@@ -99,24 +106,57 @@ def _stream(pre: bytes, toks: list[bytes], post: bytes) -> tuple:
     end, n = b"0\r\n\r\n", len(toks)
     if n == 1:
         return SSE_HEAD + _frame(pre + toks[0] + post) + end, None, [], b"", 1
-    return (SSE_HEAD + _frame(pre + b"".join(toks) + post) + end, SSE_HEAD + _frame(pre + toks[0]),
-            [_frame(t) for t in toks[1:-1]], _frame(toks[-1] + post) + end, n)
+    return (
+        SSE_HEAD + _frame(pre + b"".join(toks) + post) + end,
+        SSE_HEAD + _frame(pre + toks[0]),
+        [_frame(t) for t in toks[1:-1]],
+        _frame(toks[-1] + post) + end,
+        n,
+    )
 
 
 def _openai(model: str, stream: bool, include_usage: bool, ptoks: int):
     n, cid, created = CFG["chunks"], "chatcmpl-" + secrets.token_hex(12), int(time.time())
     usage = {"prompt_tokens": ptoks, "completion_tokens": n, "total_tokens": ptoks + n}
     if not stream:
-        return _response(b"200 OK", _dumps({
-            "id": cid, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": "".join(_tokens(n)), "refusal": None},
-                         "logprobs": None, "finish_reason": "stop"}],
-            "usage": usage, "system_fingerprint": None}))
+        return _response(
+            b"200 OK",
+            _dumps(
+                {
+                    "id": cid,
+                    "object": "chat.completion",
+                    "created": created,
+                    "model": model,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": "".join(_tokens(n)), "refusal": None},
+                            "logprobs": None,
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "usage": usage,
+                    "system_fingerprint": None,
+                }
+            ),
+        )
 
     def event(choices: list, **extra) -> bytes:
-        return b"data: " + _dumps({"id": cid, "object": "chat.completion.chunk", "created": created,
-                                   "model": model, "system_fingerprint": None, "choices": choices,
-                                   **extra}) + b"\n\n"
+        return (
+            b"data: "
+            + _dumps(
+                {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": model,
+                    "system_fingerprint": None,
+                    "choices": choices,
+                    **extra,
+                }
+            )
+            + b"\n\n"
+        )
 
     def choice(delta: dict, finish=None) -> list:
         return [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
@@ -124,15 +164,25 @@ def _openai(model: str, stream: bool, include_usage: bool, ptoks: int):
     post = event(choice({}, "stop"))
     if include_usage:
         post += event([], usage=usage)
-    return _stream(event(choice({"role": "assistant", "content": "", "refusal": None})),
-                   [event(choice({"content": t})) for t in _tokens(n)], post + b"data: [DONE]\n\n")
+    return _stream(
+        event(choice({"role": "assistant", "content": "", "refusal": None})),
+        [event(choice({"content": t})) for t in _tokens(n)],
+        post + b"data: [DONE]\n\n",
+    )
 
 
 def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
     n, mid = CFG["chunks"], "msg_" + secrets.token_hex(12)
-    message = {"id": mid, "type": "message", "role": "assistant", "model": model,
-               "content": [{"type": "text", "text": "".join(_tokens(n))}], "stop_reason": "end_turn",
-               "stop_sequence": None, "usage": {"input_tokens": ptoks, "output_tokens": n}}
+    message = {
+        "id": mid,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "".join(_tokens(n))}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": ptoks, "output_tokens": n},
+    }
     if not stream:
         return _response(b"200 OK", _dumps(message))
 
@@ -140,14 +190,17 @@ def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
         return b"event: %s\ndata: %s\n\n" % (kind.encode(), _dumps({"type": kind, **data}))
 
     start = dict(message, content=[], stop_reason=None, usage={"input_tokens": ptoks, "output_tokens": 1})
-    pre = (event("message_start", message=start)
-           + event("content_block_start", index=0, content_block={"type": "text", "text": ""})
-           + event("ping"))
+    pre = (
+        event("message_start", message=start)
+        + event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+        + event("ping")
+    )
     toks = [event("content_block_delta", index=0, delta={"type": "text_delta", "text": t}) for t in _tokens(n)]
-    post = (event("content_block_stop", index=0)
-            + event("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None},
-                    usage={"output_tokens": n})
-            + event("message_stop"))
+    post = (
+        event("content_block_stop", index=0)
+        + event("message_delta", delta={"stop_reason": "end_turn", "stop_sequence": None}, usage={"output_tokens": n})
+        + event("message_stop")
+    )
     return _stream(pre, toks, post)
 
 
@@ -162,8 +215,10 @@ def _bench_config(body: bytes) -> bytes:
                 assert type(value) in (int, float) and value >= 0
                 assert key != "chunks" or type(value) is int
         except Exception:
-            return _error(b"400 Bad Request", "expected a JSON object with latency_ms, chunks or "
-                                              "chunk_delay_ms, numbers >= 0 (chunks an integer)")
+            return _error(
+                b"400 Bad Request",
+                "expected a JSON object with latency_ms, chunks or chunk_delay_ms, numbers >= 0 (chunks an integer)",
+            )
         CFG.update(new)
         _cache.clear()
     return _response(b"200 OK", _dumps(CFG))
@@ -175,10 +230,13 @@ def _bench_reset(_body: bytes) -> bytes:
 
 
 LLM = {b"/v1/chat/completions": _openai, b"/chat/completions": _openai, b"/v1/messages": _anthropic}
-OTHER = {(b"GET", b"/health"): lambda _b: HEALTH,
-         (b"GET", b"/_bench/config"): _bench_config, (b"POST", b"/_bench/config"): _bench_config,
-         (b"GET", b"/_bench/stats"): lambda _b: _response(b"200 OK", _dumps(STATS)),
-         (b"POST", b"/_bench/stats/reset"): _bench_reset}
+OTHER = {
+    (b"GET", b"/health"): lambda _b: HEALTH,
+    (b"GET", b"/_bench/config"): _bench_config,
+    (b"POST", b"/_bench/config"): _bench_config,
+    (b"GET", b"/_bench/stats"): lambda _b: _response(b"200 OK", _dumps(STATS)),
+    (b"POST", b"/_bench/stats/reset"): _bench_reset,
+}
 KNOWN_PATHS = set(LLM) | {path for _m, path in OTHER}
 
 
@@ -215,7 +273,7 @@ class Upstream(asyncio.Protocol):
                         self._answer(_error(b"431 Request Header Fields Too Large", "headers too large"), True)
                     return
                 head = bytes(buf[:end])
-                del buf[:end + 4]
+                del buf[: end + 4]
                 try:
                     self.head = self._parse_head(head)
                 except Exception:
@@ -246,13 +304,12 @@ class Upstream(asyncio.Protocol):
         i = headers.find(b"\r\ncontent-length:")
         if i >= 0:
             j = headers.find(b"\r\n", i + 2)
-            length = int(headers[i + 17:j if j > 0 else None])
+            length = int(headers[i + 17 : j if j > 0 else None])
             if length < 0:
                 raise ValueError(length)
         if b"\r\ntransfer-encoding:" in headers:
             raise ValueError("chunked request bodies are not supported")
-        close = (version == b"HTTP/1.0" or b"\r\nconnection: close" in headers
-                 or b"\r\nconnection:close" in headers)
+        close = version == b"HTTP/1.0" or b"\r\nconnection: close" in headers or b"\r\nconnection:close" in headers
         return method, target.split(b"?", 1)[0], length, close
 
     def _handle(self, method: bytes, path: bytes, body: bytes, close: bool):
@@ -273,8 +330,9 @@ class Upstream(asyncio.Protocol):
             model = req["model"]
             assert isinstance(model, str)
         except Exception:
-            return self._answer(_error(b"400 Bad Request", "expected a JSON object with a string "
-                                                           "\"model\"", anthropic), close)
+            return self._answer(
+                _error(b"400 Bad Request", 'expected a JSON object with a string "model"', anthropic), close
+            )
         stream = req.get("stream") is True
         options = req.get("stream_options")
         include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
@@ -392,8 +450,7 @@ def main() -> None:
 
     socks = [socket.create_server((args.host, args.port), backlog=4096, reuse_port=PROCESSES > 1)]
     port = socks[0].getsockname()[1]
-    socks += [socket.create_server((args.host, port), backlog=4096, reuse_port=True)
-              for _ in range(PROCESSES - 1)]
+    socks += [socket.create_server((args.host, port), backlog=4096, reuse_port=True) for _ in range(PROCESSES - 1)]
     host = f"[{args.host}]" if ":" in args.host else args.host
     announce = f"upstream listening on http://{host}:{port}"
     if PROCESSES == 1:

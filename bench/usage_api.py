@@ -7,6 +7,7 @@
 Rows are generated inside PostgreSQL (generate_series), with the hourly rollup
 built from them by the same arithmetic the gateway uses when it records a request.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,22 @@ import statistics
 import sys
 import time
 import uuid
+from datetime import UTC
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-MODELS = ["gpt-5.2", "lumyx-plus_v1", "glm-5-turbo", "nova_1_1", "lumyx-vision", "lumyx-local",
-          "lumyxai/hunter-alpha", "gpt-5.4-openai"]
+MODELS = [
+    "gpt-5.2",
+    "lumyx-plus_v1",
+    "glm-5-turbo",
+    "nova_1_1",
+    "lumyx-vision",
+    "lumyx-local",
+    "lumyxai/hunter-alpha",
+    "gpt-5.4-openai",
+]
 
 
 def main() -> None:
@@ -53,8 +63,9 @@ def run(url: str, args) -> None:
     from sqlalchemy import text
 
     from lumyx import create_app
-    from lumyx.extensions import db
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
+    from lumyx.db import db
 
     app = create_app()
     logging.getLogger("lumyx").setLevel(logging.WARNING)
@@ -65,7 +76,8 @@ def run(url: str, args) -> None:
         started = time.perf_counter()
         models = "ARRAY[" + ",".join(f"'{m}'" for m in MODELS) + "]"
         with db.engine.begin() as conn:
-            conn.execute(text(f"""
+            conn.execute(
+                text(f"""
                 INSERT INTO usage_records (id, user_id, api_key_id, model_id, provider_id, operation,
                     input_tokens, output_tokens, reasoning_tokens, cached_tokens, tokens_reported, cost, unpaid,
                     latency_ms, status_code, error_code, stream, partial, thinking_used, created_at)
@@ -73,13 +85,18 @@ def run(url: str, args) -> None:
                     100 + i % 900, 50 + i % 400, 0, 0, true, (i % 5000) * 10, 0,
                     200 + i % 1800, CASE WHEN i % 50 = 0 THEN 502 ELSE 200 END, NULL, i % 2 = 0, false, i % 7 = 0,
                     (now() at time zone 'utc') - (i * (interval '30 days' / :rows))
-                FROM generate_series(1, :rows) AS i"""), {"user_id": user.id, "rows": args.rows})
-            conn.execute(text("""
+                FROM generate_series(1, :rows) AS i"""),
+                {"user_id": user.id, "rows": args.rows},
+            )
+            conn.execute(
+                text("""
                 INSERT INTO usage_hourly (user_id, hour, model_id, requests, prompt_tokens, completion_tokens,
                     cost, latency_ms)
                 SELECT user_id, date_trunc('hour', created_at), model_id, count(*), sum(input_tokens),
                     sum(output_tokens), sum(cost), sum(latency_ms)
-                FROM usage_records WHERE user_id = :user_id GROUP BY 1, 2, 3"""), {"user_id": user.id})
+                FROM usage_records WHERE user_id = :user_id GROUP BY 1, 2, 3"""),
+                {"user_id": user.id},
+            )
             conn.execute(text("ANALYZE usage_records; ANALYZE usage_hourly"))
         print(f"generated {args.rows:,} usage rows in {time.perf_counter() - started:.1f} s")
 
@@ -93,12 +110,15 @@ def run(url: str, args) -> None:
         "limit 100, page 50, model": "/v1/usage?limit=100&page=50&model=nova_1_1",
         "date-time bounds (raw rows)": "/v1/usage?start_date={t1}",
     }
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from zoneinfo import ZoneInfo
 
     today = datetime.now(ZoneInfo("America/New_York")).date()
-    values = {"d0": today.isoformat(), "d7": (today - timedelta(days=7)).isoformat(),
-              "t1": (datetime.now(timezone.utc) - timedelta(days=1, minutes=17)).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    values = {
+        "d0": today.isoformat(),
+        "d7": (today - timedelta(days=7)).isoformat(),
+        "t1": (datetime.now(UTC) - timedelta(days=1, minutes=17)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
     print(f"{'case':32} {'median ms':>10} {'p90 ms':>8}")
     for name, path in cases.items():
         path = path.format(**values)

@@ -2,13 +2,18 @@
 
 Each exits non-zero with a one-line reason on bad input.
 """
+
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 
-from . import money
-from .services import accounts, billing, catalog_file, keys, ledger
+from lumyx import money
+from lumyx.accounts import keys
+from lumyx.accounts import users as accounts
+from lumyx.billing import charges as billing
+from lumyx.billing import ledger
+from lumyx.catalog import file as catalog_file
 
 
 def _fail(message: str):
@@ -62,8 +67,7 @@ def add_credits(email, amount, note):
         _fail("amount must not be zero")
     try:
         user = accounts.require_by_email(email)
-        entry = ledger.post(user.id, micro, "adjustment" if micro < 0 else "grant",
-                            note=note or "added by an operator")
+        entry = ledger.post(user.id, micro, "adjustment" if micro < 0 else "grant", note=note or "added by an operator")
     except accounts.AccountError as exc:
         _fail(str(exc))
     except ledger.InsufficientBalance:
@@ -112,16 +116,21 @@ def settle_holds(minutes):
 
 
 @click.command("reconcile-payments")
-@click.option("--days", default=7, show_default=True, type=click.IntRange(min=1),
-              help="How far back to look at Stripe Checkout sessions.")
+@click.option(
+    "--days",
+    default=7,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="How far back to look at Stripe Checkout sessions.",
+)
 def reconcile_payments(days):
     """Credit paid Stripe checkouts whose webhook never arrived."""
     from datetime import timedelta
 
-    from .extensions import db
-    from .models import User
-    from .models._types import utcnow
-    from .services import payments
+    from lumyx.billing import payments
+    from lumyx.db import db
+    from lumyx.db.models import User
+    from lumyx.db.models._types import utcnow
 
     try:
         fixed = payments.reconcile(utcnow() - timedelta(days=days))
@@ -129,12 +138,12 @@ def reconcile_payments(days):
         _fail(str(exc))
     for item in fixed:
         email = db.session.get(User, item.user_id).email
-        click.echo(f"credited {money.format_credits(item.credits, 2)} credits to {email} "
-                   f"(Stripe session {item.session_id})")
+        click.echo(
+            f"credited {money.format_credits(item.credits, 2)} credits to {email} (Stripe session {item.session_id})"
+        )
     click.echo(f"{len(fixed)} payment(s) credited")
 
 
 def init_app(app: Flask) -> None:
-    for command in (create_user, create_key, add_credits, load_catalog, prepare, settle_holds,
-                    reconcile_payments):
+    for command in (create_user, create_key, add_credits, load_catalog, prepare, settle_holds, reconcile_payments):
         app.cli.add_command(command)

@@ -1,4 +1,5 @@
 """Settings read from the environment (see CONTRACT in the README)."""
+
 from __future__ import annotations
 
 import os
@@ -30,9 +31,9 @@ def _database_url() -> str:
     if url:
         # Heroku-style URLs name the driver implicitly; Lumyx uses psycopg 3.
         if url.startswith("postgres://"):
-            url = "postgresql+psycopg://" + url[len("postgres://"):]
+            url = "postgresql+psycopg://" + url[len("postgres://") :]
         elif url.startswith("postgresql://"):
-            url = "postgresql+psycopg://" + url[len("postgresql://"):]
+            url = "postgresql+psycopg://" + url[len("postgresql://") :]
         return url
     INSTANCE.mkdir(exist_ok=True)
     return f"sqlite:///{INSTANCE / 'lumyx.db'}"
@@ -52,11 +53,13 @@ def from_environment() -> dict:
         engine_options: dict = {"connect_args": {"timeout": 30, "check_same_thread": False}}
     else:
         # Fail fast when the database is unreachable (a 503 in seconds, not a hang).
-        # Idle pooled connections are pinged before use (extensions._ping_if_idle).
-        engine_options = {"connect_args": {"connect_timeout": _int("LUMYX_DB_CONNECT_TIMEOUT", 3)},
-                          "pool_size": _int("LUMYX_DB_POOL_SIZE", 10),
-                          "max_overflow": _int("LUMYX_DB_MAX_OVERFLOW", 20),
-                          "pool_timeout": _int("LUMYX_DB_POOL_TIMEOUT", 10)}
+        # Idle pooled connections are pinged before use (lumyx.db._ping_if_idle).
+        engine_options = {
+            "connect_args": {"connect_timeout": _int("LUMYX_DB_CONNECT_TIMEOUT", 3)},
+            "pool_size": _int("LUMYX_DB_POOL_SIZE", 10),
+            "max_overflow": _int("LUMYX_DB_MAX_OVERFLOW", 20),
+            "pool_timeout": _int("LUMYX_DB_POOL_TIMEOUT", 10),
+        }
     return {
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -90,5 +93,5 @@ def from_environment() -> dict:
         # host names; empty: HTTP tools are disabled).
         "LUMYX_AGENT_HTTP_HOSTS": os.environ.get("LUMYX_AGENT_HTTP_HOSTS") or "",
         # Rate-limit storage (API plan limits and web form throttling) is chosen by
-        # services/rate_limits.configure: REDIS_URL when set, else the database.
+        # lumyx.limits.plans.configure: REDIS_URL when set, else the database.
     }

@@ -4,6 +4,7 @@ API routes answer errors as JSON in the wire format of the endpoint (OpenAI-
 shaped or Anthropic-shaped); everything else answers a short HTML page. No
 error ever carries a traceback or an upstream key.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,18 +38,26 @@ ANTHROPIC_TYPES = {
 }
 
 STATUS_CODES = {
-    400: "invalid_request", 401: "unauthorized", 402: "insufficient_credits",
-    403: "forbidden", 404: "not_found", 405: "invalid_request", 413: "request_too_large",
-    415: "invalid_request", 429: "rate_limit_exceeded", 500: "internal_error",
-    502: "upstream_error", 503: "service_unavailable", 504: "timeout",
+    400: "invalid_request",
+    401: "unauthorized",
+    402: "insufficient_credits",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid_request",
+    413: "request_too_large",
+    415: "invalid_request",
+    429: "rate_limit_exceeded",
+    500: "internal_error",
+    502: "upstream_error",
+    503: "service_unavailable",
+    504: "timeout",
 }
 
 
 class ApiError(Exception):
     """An error a client sees: HTTP status, the docs' error code, a message."""
 
-    def __init__(self, status: int, code: str, message: str, *, param: str | None = None,
-                 headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, *, param: str | None = None, headers: dict | None = None):
         super().__init__(message)
         self.status = status
         self.code = code
@@ -63,15 +72,18 @@ class ApiError(Exception):
         return {"error": error}
 
     def anthropic_body(self) -> dict:
-        return {"type": "error",
-                "error": {"type": ANTHROPIC_TYPES.get(self.code, "api_error"), "message": self.message}}
+        return {
+            "type": "error",
+            "error": {"type": ANTHROPIC_TYPES.get(self.code, "api_error"), "message": self.message},
+        }
 
     def body(self, wire: str) -> dict:
         return self.anthropic_body() if wire == "anthropic" else self.openai_body()
 
     def response(self, wire: str) -> Response:
-        return Response(orjson.dumps(self.body(wire)), status=self.status,
-                        headers=self.headers, mimetype="application/json")
+        return Response(
+            orjson.dumps(self.body(wire)), status=self.status, headers=self.headers, mimetype="application/json"
+        )
 
 
 def bad_request(message: str, param: str | None = None) -> ApiError:
@@ -103,17 +115,25 @@ def register(app: Flask) -> None:
             405: f"Method {request.method} is not allowed on {request.path}.",
             413: "Request body is too large.",
             429: f"Rate limit exceeded for this API key ({err.description}); retry after the time "
-                 "in the Retry-After header.",
+            "in the Retry-After header.",
         }.get(err.code, err.description or err.name)
         return ApiError(err.code or 500, code, message).response(request_wire())
 
     def _database_unavailable(err: Exception):
         # The database is down or unreachable: say so at once, and let the client retry.
-        log.error("database unavailable on %s %s: %s", request.method, request.path,
-                  type(getattr(err, "orig", None) or err).__name__)
+        log.error(
+            "database unavailable on %s %s: %s",
+            request.method,
+            request.path,
+            type(getattr(err, "orig", None) or err).__name__,
+        )
         if is_api_request():
-            return ApiError(503, "service_unavailable", "The service's database is not reachable; retry shortly.",
-                            headers={"retry-after": "5"}).response(request_wire())
+            return ApiError(
+                503,
+                "service_unavailable",
+                "The service's database is not reachable; retry shortly.",
+                headers={"retry-after": "5"},
+            ).response(request_wire())
         return _html(503, "Service unavailable", "The database is not reachable; retry shortly."), 503
 
     for kind in DATABASE_DOWN:
@@ -124,8 +144,9 @@ def register(app: Flask) -> None:
         # A value the database refuses to hold (PostgreSQL: a NUL byte in text): the client's input.
         log.warning("input the database cannot store on %s %s", request.method, request.path)
         if is_api_request():
-            return bad_request("A value in the request contains characters that cannot be stored "
-                               "(such as a NUL byte).").response(request_wire())
+            return bad_request(
+                "A value in the request contains characters that cannot be stored (such as a NUL byte)."
+            ).response(request_wire())
         return _html(400, "Bad request", "A value contains characters that cannot be stored."), 400
 
     @app.errorhandler(Exception)

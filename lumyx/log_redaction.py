@@ -2,6 +2,7 @@
 tokens and Authorization / x-api-key header values wherever they appear in a
 message or its arguments. Installed on every handler the application writes to
 (and on gunicorn's error log), so a careless log call cannot leak a key."""
+
 from __future__ import annotations
 
 import logging

@@ -10,9 +10,10 @@ formula exact integer arithmetic:
 
 Nothing here ever touches a float.
 """
+
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, ROUND_CEILING
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
 
 MICRO_PER_CREDIT = 1_000_000
 CREDITS_PER_USD = 100

@@ -1,12 +1,13 @@
 """Per-worker state of the hot path: the catalog snapshot and the key cache."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from .services.catalog import CatalogCache
-from .services.keys import KeyCache
+from lumyx.accounts.keys import KeyCache
+from lumyx.catalog.snapshot import CatalogCache
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Fixtures: a fresh database, the upstream stand-in, the real gunicorn server,
 and accounts with keys. The suite runs on SQLite by default and on PostgreSQL
 (+ Redis) when DATABASE_URL (and REDIS_URL) point there."""
+
 from __future__ import annotations
 
 import os
@@ -42,21 +43,23 @@ def server_env(database, upstream, stripe_fake, tmp_path_factory):
     catalog = tmp_path_factory.mktemp("catalog") / "catalog.yaml"
     catalog.write_text(catalog_yaml(upstream.url))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMYX_", "STRIPE_"))}
-    env.update({
-        "DATABASE_URL": database.url,
-        "LUMYX_CATALOG": str(catalog),
-        "SECRET_KEY": "test-secret-key",
-        "FAKE_OPENAI_KEY": UPSTREAM_KEY,
-        "FAKE_ANTHROPIC_KEY": UPSTREAM_KEY,
-        "WRONG_UPSTREAM_KEY": "not-the-upstream-key",
-        "LUMYX_CATALOG_REFRESH_SECONDS": "1",
-        "LUMYX_AUTH_CACHE_SECONDS": "1",
-        # Counters of this run apart from any other run sharing the Redis server.
-        "LUMYX_RATELIMIT_PREFIX": "test-" + uuid.uuid4().hex[:8],
-        "STRIPE_SECRET_KEY": stripe_fake.key,
-        "STRIPE_WEBHOOK_SECRET": "whsec_lumyx_test_webhook_secret",
-        "STRIPE_API_BASE": stripe_fake.url,
-    })
+    env.update(
+        {
+            "DATABASE_URL": database.url,
+            "LUMYX_CATALOG": str(catalog),
+            "SECRET_KEY": "test-secret-key",
+            "FAKE_OPENAI_KEY": UPSTREAM_KEY,
+            "FAKE_ANTHROPIC_KEY": UPSTREAM_KEY,
+            "WRONG_UPSTREAM_KEY": "not-the-upstream-key",
+            "LUMYX_CATALOG_REFRESH_SECONDS": "1",
+            "LUMYX_AUTH_CACHE_SECONDS": "1",
+            # Counters of this run apart from any other run sharing the Redis server.
+            "LUMYX_RATELIMIT_PREFIX": "test-" + uuid.uuid4().hex[:8],
+            "STRIPE_SECRET_KEY": stripe_fake.key,
+            "STRIPE_WEBHOOK_SECRET": "whsec_lumyx_test_webhook_secret",
+            "STRIPE_API_BASE": stripe_fake.url,
+        }
+    )
     return env
 
 
@@ -88,11 +91,16 @@ def live(app, server_env, tmp_path_factory):
 def account(app):
     """A fresh user with credits and an API key: (user id, email, key). Enterprise
     plan, so that rate limits stay out of the way of tests about other things."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"user-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                    plan="enterprise", credits_micro=100 * 1_000_000)
+        user = accounts.create_user(
+            f"user-{uuid.uuid4().hex[:10]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=100 * 1_000_000,
+        )
         _row, key = keys.create_key(user, "test")
         return user.id, user.email, key
 

@@ -1,18 +1,20 @@
 """Anthropic-format endpoints: messages and messages/count_tokens."""
+
 from __future__ import annotations
 
 from flask import request
 
-from .. import runtime
-from ..errors import bad_request
-from ..providers.base import COUNT_TOKENS, MESSAGES
-from ..services import gateway, personas
-from ..services.calls import Call
-from ..wire import anthropic as wire
-from .auth import require_key
-from .blueprint import api
-from .body import json_body
-from .respond import respond
+from lumyx import runtime
+from lumyx.agents import personas
+from lumyx.api.auth import require_key
+from lumyx.api.blueprint import api
+from lumyx.api.body import json_body
+from lumyx.api.respond import respond
+from lumyx.errors import bad_request
+from lumyx.gateway import pipeline as gateway
+from lumyx.gateway.call import Call
+from lumyx.providers.base import COUNT_TOKENS, MESSAGES
+from lumyx.wire import anthropic as wire
 
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -31,8 +33,15 @@ def _start(operation: str, validate) -> Call:
     if facts["has_image"] and not model.supports("vision"):
         raise bad_request(f"The model '{model.id}' does not accept images.", "messages")
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
-    return Call(key=key, model=model, operation=operation, client_wire="anthropic", body=body,
-                stream=operation == MESSAGES and body.get("stream") is True, client_headers=headers)
+    return Call(
+        key=key,
+        model=model,
+        operation=operation,
+        client_wire="anthropic",
+        body=body,
+        stream=operation == MESSAGES and body.get("stream") is True,
+        client_headers=headers,
+    )
 
 
 @api.post("/messages")

@@ -3,13 +3,14 @@
 Every API request is identified before anything else runs (the rate limiter
 counts per key); the view then requires the identified key.
 """
+
 from __future__ import annotations
 
 from flask import g, request
 
-from .. import runtime
-from ..errors import ApiError
-from ..services.keys import KeyContext
+from lumyx import runtime
+from lumyx.accounts.keys import KeyContext
+from lumyx.errors import ApiError
 
 
 def presented_key() -> str | None:
@@ -33,7 +34,8 @@ def require_key() -> KeyContext:
         identify()
     if g.api_key is None:
         if presented_key() is None:
-            raise ApiError(401, "unauthorized",
-                           "Missing API key. Pass it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'.")
+            raise ApiError(
+                401, "unauthorized", "Missing API key. Pass it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
+            )
         raise ApiError(401, "unauthorized", "Invalid API key provided.")
     return g.api_key

@@ -1,10 +1,11 @@
 """Reading a JSON request body, with a clear 400 for anything else."""
+
 from __future__ import annotations
 
 import orjson
 from flask import request
 
-from ..errors import bad_request
+from lumyx.errors import bad_request
 
 
 def json_body() -> dict:

@@ -1,13 +1,14 @@
 """Model listing and health."""
+
 from __future__ import annotations
 
 import orjson
 from flask import Response
 
-from .. import runtime
-from ..errors import ApiError
-from .auth import require_key
-from .blueprint import api
+from lumyx import runtime
+from lumyx.api.auth import require_key
+from lumyx.api.blueprint import api
+from lumyx.errors import ApiError
 
 
 def _json(payload) -> Response:

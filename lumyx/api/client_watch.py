@@ -6,12 +6,13 @@ greenlet waits on the client's socket instead: when the client closes it, the
 upstream connection is dropped at once and the call ends as ``client_closed``.
 Only under gunicorn's gevent workers, which hand the socket to the app.
 """
+
 from __future__ import annotations
 
 import socket
-from typing import Callable
+from collections.abc import Callable
 
-from ..services.calls import Call
+from lumyx.gateway.call import Call
 
 
 def watch(environ: dict, call: Call) -> Callable[[], None]:
@@ -34,11 +35,11 @@ def watch(environ: dict, call: Call) -> Callable[[], None]:
                 gevent.socket.wait_read(sock.fileno())
                 gone = not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
             except BlockingIOError:
-                continue   # woken with nothing to read: the client is still there
+                continue  # woken with nothing to read: the client is still there
             except (OSError, ValueError):
                 gone = True
             break
-        if gone:   # (readable with data: a next request, pipelined; nothing to do)
+        if gone:  # (readable with data: a next request, pipelined; nothing to do)
             call.client_gone = True
             if call.abort_upstream is not None:
                 call.abort_upstream()

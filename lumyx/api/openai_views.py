@@ -1,16 +1,18 @@
 """OpenAI-format endpoints: chat completions, legacy completions, embeddings."""
+
 from __future__ import annotations
 
-from .. import runtime
-from ..errors import bad_request
-from ..providers.base import CHAT, COMPLETIONS, EMBEDDINGS
-from ..services import gateway, personas
-from ..services.calls import Call
-from ..wire import openai as wire
-from .auth import require_key
-from .blueprint import api
-from .body import json_body
-from .respond import respond
+from lumyx import runtime
+from lumyx.agents import personas
+from lumyx.api.auth import require_key
+from lumyx.api.blueprint import api
+from lumyx.api.body import json_body
+from lumyx.api.respond import respond
+from lumyx.errors import bad_request
+from lumyx.gateway import pipeline as gateway
+from lumyx.gateway.call import Call
+from lumyx.providers.base import CHAT, COMPLETIONS, EMBEDDINGS
+from lumyx.wire import openai as wire
 
 
 def _start(operation: str, validate) -> tuple[Call, object]:
@@ -21,17 +23,22 @@ def _start(operation: str, validate) -> tuple[Call, object]:
         body = personas.apply(body, personas.requested(key.user_id, body), "openai")
     model = gateway.resolve(runtime.get().catalog.current(), body["model"])
     reasoning = body.get("reasoning")
-    call = Call(key=key, model=model, operation=operation, client_wire="openai", body=body,
-                stream=body.get("stream") is True,
-                include_usage=(body.get("stream_options") or {}).get("include_usage") is True,
-                exclude_reasoning=isinstance(reasoning, dict) and reasoning.get("exclude") is True)
+    call = Call(
+        key=key,
+        model=model,
+        operation=operation,
+        client_wire="openai",
+        body=body,
+        stream=body.get("stream") is True,
+        include_usage=(body.get("stream_options") or {}).get("include_usage") is True,
+        exclude_reasoning=isinstance(reasoning, dict) and reasoning.get("exclude") is True,
+    )
     return call, facts
 
 
 def _not_embedding(call: Call) -> None:
     if call.model.is_embedding:
-        raise bad_request(f"The model '{call.model.id}' is an embedding model; use the embeddings endpoint.",
-                          "model")
+        raise bad_request(f"The model '{call.model.id}' is an embedding model; use the embeddings endpoint.", "model")
 
 
 @api.post("/chat/completions")

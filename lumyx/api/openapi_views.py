@@ -4,6 +4,7 @@ Needs no key. Served at the site root and under each API prefix
 (``/v1/openapi.json``, ``/api/v1/openapi.json``…). The file is read once per
 worker and kept as ready JSON bytes.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -13,7 +14,7 @@ import orjson
 import yaml
 from flask import Response
 
-from .blueprint import api
+from lumyx.api.blueprint import api
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 
@@ -30,5 +31,4 @@ def openapi_json() -> Response:
 
 
 # The root path is outside the API prefixes: registered on the app when the blueprint is.
-api.record_once(lambda state: state.app.add_url_rule("/openapi.json", "openapi_json", openapi_json,
-                                                     methods=["GET"]))
+api.record_once(lambda state: state.app.add_url_rule("/openapi.json", "openapi_json", openapi_json, methods=["GET"]))

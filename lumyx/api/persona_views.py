@@ -1,14 +1,15 @@
-"""Personas: saved presets of the key's account (lumyx.services.personas)."""
+"""Personas: saved presets of the key's account (lumyx.agents.personas)."""
+
 from __future__ import annotations
 
 import orjson
 from flask import Response, request
 
-from .. import runtime
-from ..services import personas
-from .auth import require_key
-from .blueprint import api
-from .body import json_body
+from lumyx import runtime
+from lumyx.agents import personas
+from lumyx.api.auth import require_key
+from lumyx.api.blueprint import api
+from lumyx.api.body import json_body
 
 
 def _json(payload, status: int = 200) -> Response:

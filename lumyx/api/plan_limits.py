@@ -1,13 +1,14 @@
 """Every API request is identified by its key before anything else runs, and
-counted against its plan's rate limits (services/rate_limits.PlanLimiter); the
+counted against its plan's rate limits (lumyx.limits.plans.PlanLimiter); the
 response carries the X-RateLimit-* headers, and a 429 its Retry-After."""
+
 from __future__ import annotations
 
 from flask import current_app, g
 
-from ..errors import ApiError
-from .auth import identify
-from .blueprint import api
+from lumyx.api.auth import identify
+from lumyx.api.blueprint import api
+from lumyx.errors import ApiError
 
 
 @api.before_request
@@ -18,9 +19,11 @@ def identify_and_count() -> None:
         return
     verdict = g.rate_limit = current_app.extensions["lumyx_plan_limits"].hit(key.key_id, key.plan)
     if verdict is not None and verdict.exceeded:
-        raise ApiError(429, "rate_limit_exceeded",
-                       f"Rate limit exceeded for this API key ({verdict.limit}); retry after the time "
-                       "in the Retry-After header.")
+        raise ApiError(
+            429,
+            "rate_limit_exceeded",
+            f"Rate limit exceeded for this API key ({verdict.limit}); retry after the time in the Retry-After header.",
+        )
 
 
 @api.after_request

@@ -1,14 +1,15 @@
 """Turning a gateway call into a Flask response, and finishing it afterwards."""
+
 from __future__ import annotations
 
 import orjson
 from flask import Response, current_app, request
 
-from .. import runtime
-from ..errors import ApiError
-from ..services import gateway
-from ..services.calls import Call
-from . import client_watch
+from lumyx import runtime
+from lumyx.api import client_watch
+from lumyx.errors import ApiError
+from lumyx.gateway import pipeline as gateway
+from lumyx.gateway.call import Call
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 

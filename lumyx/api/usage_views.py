@@ -1,14 +1,15 @@
 """GET usage: the account's usage and costs (the key's account, all its keys)."""
+
 from __future__ import annotations
 
 import orjson
 from flask import Response, request
 
-from .. import runtime
-from ..errors import bad_request
-from ..services import usage
-from .auth import require_key
-from .blueprint import api
+from lumyx import runtime
+from lumyx.api.auth import require_key
+from lumyx.api.blueprint import api
+from lumyx.errors import bad_request
+from lumyx.usage import records as usage
 
 
 @api.get("/usage")

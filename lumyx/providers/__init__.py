@@ -3,8 +3,9 @@
 Each exposes ``send(provider, operation, body, *, stream, client_headers)``
 returning an UpstreamReply or raising UpstreamFailure.
 """
-from . import anthropic, local, openai
-from .base import WIRE_OF_KIND, UpstreamFailure, UpstreamReply
+
+from lumyx.providers import anthropic, local, openai
+from lumyx.providers.base import WIRE_OF_KIND, UpstreamFailure, UpstreamReply
 
 ADAPTERS = {"openai": openai, "anthropic": anthropic, "local": local}
 

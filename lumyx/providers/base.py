@@ -1,15 +1,21 @@
 """What every provider adapter returns, and how one route fails."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Callable, Iterator
 
 # The wire format each provider kind speaks.
 WIRE_OF_KIND = {"openai": "openai", "anthropic": "anthropic", "local": "openai"}
 
 # Operations an adapter can be asked for.
 CHAT, COMPLETIONS, EMBEDDINGS, MESSAGES, COUNT_TOKENS = (
-    "chat", "completions", "embeddings", "messages", "count_tokens")
+    "chat",
+    "completions",
+    "embeddings",
+    "messages",
+    "count_tokens",
+)
 
 
 class UpstreamFailure(Exception):
@@ -19,12 +25,20 @@ class UpstreamFailure(Exception):
     the upstream's HTTP status when it answered one.
     """
 
-    def __init__(self, reason: str, message: str, *, status: int | None = None,
-                 retryable: bool = True, retry_after: str | None = None, param: str | None = None):
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retryable: bool = True,
+        retry_after: str | None = None,
+        param: str | None = None,
+    ):
         super().__init__(message)
-        self.reason = reason          # connect | timeout | status | protocol | unsupported
+        self.reason = reason  # connect | timeout | status | protocol | unsupported
         self.message = message
-        self.param = param            # the client's parameter at fault, for unsupported requests
+        self.param = param  # the client's parameter at fault, for unsupported requests
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after

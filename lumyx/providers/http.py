@@ -5,11 +5,12 @@ are kept alive and reused. The sockets are gevent's, so a worker holds many
 upstream requests at once, and responses are parsed in C (llhttp): an upstream
 call, and each chunk of a stream, costs a fraction of a pure-Python client's.
 """
+
 from __future__ import annotations
 
 import os
 import socket
-from typing import Iterator
+from collections.abc import Iterator
 
 import orjson
 from geventhttpclient import HTTPClient
@@ -17,14 +18,14 @@ from geventhttpclient.connectionpool import ConnectionPool, SSLConnectionPool
 from geventhttpclient.response import HTTPParseError, HTTPSocketPoolResponse
 from geventhttpclient.url import URL
 
-from .base import UpstreamFailure
+from lumyx.providers.base import UpstreamFailure
 
 CONNECT_TIMEOUT_S = 10.0
 MAX_ERROR_BODY = 64 * 1024
-MAX_CONNECTIONS = 4096          # open at once to one upstream, per worker
+MAX_CONNECTIONS = 4096  # open at once to one upstream, per worker
 BLOCK_SIZE = 64 * 1024
 
-_clients: dict[tuple, HTTPClient] = {}                      # by address and timeout
+_clients: dict[tuple, HTTPClient] = {}  # by address and timeout
 _targets: dict[tuple[str, float], tuple[HTTPClient, str]] = {}  # by URL and timeout
 
 
@@ -33,7 +34,7 @@ def _forget_connections() -> None:
     _targets.clear()
 
 
-os.register_at_fork(after_in_child=_forget_connections)   # a forked worker opens connections of its own
+os.register_at_fork(after_in_child=_forget_connections)  # a forked worker opens connections of its own
 
 
 class _CouldNotConnect(Exception):
@@ -58,7 +59,7 @@ class _Connections:
     def _is_socket_alive(self, sock) -> bool:
         if sock is None or sock.fileno() < 0:
             return False
-        try:   # an idle connection has nothing to read; the upstream closing it makes it readable
+        try:  # an idle connection has nothing to read; the upstream closing it makes it readable
             sock._sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         except BlockingIOError:
             return True
@@ -84,8 +85,12 @@ def _client(url: str, timeout_s: float) -> tuple[HTTPClient, str]:
         client = _clients.get(address)
         if client is None:
             client = _clients[address] = HTTPClient.from_url(
-                parsed, concurrency=MAX_CONNECTIONS, block_size=BLOCK_SIZE,
-                connection_timeout=min(CONNECT_TIMEOUT_S, timeout_s), network_timeout=timeout_s)
+                parsed,
+                concurrency=MAX_CONNECTIONS,
+                block_size=BLOCK_SIZE,
+                connection_timeout=min(CONNECT_TIMEOUT_S, timeout_s),
+                network_timeout=timeout_s,
+            )
             # geventhttpclient builds its pool inside the client; this is how ours gets the two changes.
             client._connection_pool.__class__ = _Tls if client.ssl else _Plain
         target = _targets[(url, timeout_s)] = (client, parsed.request_uri)
@@ -122,8 +127,9 @@ def _status_failure(response, secret: str | None) -> UpstreamFailure:
     if secret:
         message = message.replace(secret, "[redacted]")
     retryable = status >= 500 or status in (401, 403, 404, 408, 409, 429)
-    return UpstreamFailure("status", message[:1000], status=status, retryable=retryable,
-                           retry_after=response.get("retry-after"))
+    return UpstreamFailure(
+        "status", message[:1000], status=status, retryable=retryable, retry_after=response.get("retry-after")
+    )
 
 
 def _error_message(raw: bytes) -> str:
@@ -185,7 +191,7 @@ def iter_body(response) -> Iterator[bytes]:
                 # close, and raises for a chunked or Content-Length one left short.
                 response.feed(sock.recv(response.block_size))
             except BaseException:
-                response.release()   # a connection broken mid-body is closed, never reused
+                response.release()  # a connection broken mid-body is closed, never reused
                 raise
 
 

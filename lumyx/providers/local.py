@@ -7,6 +7,7 @@ it replies about what it was sent, calls the first (or the chosen) tool with
 arguments drawn from the tool's JSON Schema, and embeds text by feature
 hashing of its words (similar texts get similar vectors).
 """
+
 from __future__ import annotations
 
 import base64
@@ -16,11 +17,11 @@ import re
 import struct
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import orjson
 
-from .base import CHAT, COMPLETIONS, EMBEDDINGS, UpstreamFailure, UpstreamReply
+from lumyx.providers.base import CHAT, COMPLETIONS, EMBEDDINGS, UpstreamFailure, UpstreamReply
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 WORD_RE = re.compile(r"\S+\s*")
@@ -77,8 +78,10 @@ def _arguments(schema, hint: str) -> dict:
     required = schema.get("required")
     if not isinstance(required, list) or not all(isinstance(name, str) for name in required):
         required = list(properties)
-    return {name: _value_for(properties[name] if isinstance(properties.get(name), dict) else {}, name, hint)
-            for name in required}
+    return {
+        name: _value_for(properties[name] if isinstance(properties.get(name), dict) else {}, name, hint)
+        for name in required
+    }
 
 
 def _subject(text: str) -> str:
@@ -113,8 +116,9 @@ def _reply_text(body: dict) -> str:
         return orjson.dumps({"answer": f"You said: {text[:200]}", "model": "local"}).decode()
     if not text:
         return "Hello! I am the built-in local model of this Lumyx gateway."
-    return (f"You said: {text[:400]}. I am the built-in local model of this Lumyx gateway; "
-            f"I answer offline and for free.")
+    return (
+        f"You said: {text[:400]}. I am the built-in local model of this Lumyx gateway; I answer offline and for free."
+    )
 
 
 def _limit(text: str, body: dict) -> tuple[str, str]:
@@ -122,7 +126,7 @@ def _limit(text: str, body: dict) -> tuple[str, str]:
     stops = body.get("stop")
     for stop in [stops] if isinstance(stops, str) else stops or ():
         if stop and stop in text:
-            text = text[:text.index(stop)]
+            text = text[: text.index(stop)]
     limit = body.get("max_completion_tokens") or body.get("max_tokens")
     if limit and count_tokens(text) > limit:
         pieces, used = [], 0
@@ -154,8 +158,13 @@ def _chat(body: dict) -> dict:
         fn = tool["function"]
         hint = _subject(_text_of(body["messages"][-1].get("content")))
         args = orjson.dumps(_arguments(fn.get("parameters") or {}, hint)).decode()
-        message["tool_calls"] = [{"id": "call_" + uuid.uuid4().hex[:24], "type": "function",
-                                  "function": {"name": fn["name"], "arguments": args}}]
+        message["tool_calls"] = [
+            {
+                "id": "call_" + uuid.uuid4().hex[:24],
+                "type": "function",
+                "function": {"name": fn["name"], "arguments": args},
+            }
+        ]
         finish, completion = "tool_calls", count_tokens(args) + 5
     else:
         message["content"], finish = _limit(_reply_text(body), body)
@@ -163,20 +172,31 @@ def _chat(body: dict) -> dict:
     reasoning_tokens = count_tokens(reasoning) if reasoning else 0
     prompt = _prompt_tokens(body["messages"])
     return {
-        "id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion", "created": created,
-        "model": body["model"], "system_fingerprint": FINGERPRINT,
+        "id": "chatcmpl-" + uuid.uuid4().hex,
+        "object": "chat.completion",
+        "created": created,
+        "model": body["model"],
+        "system_fingerprint": FINGERPRINT,
         "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
-        "usage": {"prompt_tokens": prompt, "completion_tokens": completion + reasoning_tokens,
-                  "total_tokens": prompt + completion + reasoning_tokens,
-                  "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
-                  "prompt_tokens_details": {"cached_tokens": 0}},
+        "usage": {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion + reasoning_tokens,
+            "total_tokens": prompt + completion + reasoning_tokens,
+            "completion_tokens_details": {"reasoning_tokens": reasoning_tokens},
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     }
 
 
 def _chat_stream(body: dict) -> Iterator[dict]:
     result = _chat(body)
-    base = {"id": result["id"], "object": "chat.completion.chunk", "created": result["created"],
-            "model": result["model"], "system_fingerprint": FINGERPRINT}
+    base = {
+        "id": result["id"],
+        "object": "chat.completion.chunk",
+        "created": result["created"],
+        "model": result["model"],
+        "system_fingerprint": FINGERPRINT,
+    }
     choice = result["choices"][0]
     message = choice["message"]
 
@@ -190,10 +210,20 @@ def _chat_stream(body: dict) -> Iterator[dict]:
         yield chunk({"content": piece})
     for index, call in enumerate(message.get("tool_calls") or ()):
         args = call["function"]["arguments"]
-        yield chunk({"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                                     "function": {"name": call["function"]["name"], "arguments": ""}}]})
+        yield chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": index,
+                        "id": call["id"],
+                        "type": "function",
+                        "function": {"name": call["function"]["name"], "arguments": ""},
+                    }
+                ]
+            }
+        )
         for start in range(0, len(args), 16):
-            yield chunk({"tool_calls": [{"index": index, "function": {"arguments": args[start:start + 16]}}]})
+            yield chunk({"tool_calls": [{"index": index, "function": {"arguments": args[start : start + 16]}}]})
     yield chunk({}, choice["finish_reason"])
     if (body.get("stream_options") or {}).get("include_usage"):
         yield {**base, "choices": [], "usage": result["usage"]}
@@ -207,10 +237,19 @@ def _completion(body: dict) -> dict:
         choices.append({"index": index, "text": text, "finish_reason": finish, "logprobs": None})
         prompt_tokens += count_tokens(prompt)
         completion_tokens += count_tokens(text)
-    return {"id": "cmpl-" + uuid.uuid4().hex, "object": "text_completion", "created": int(time.time()),
-            "model": body["model"], "system_fingerprint": FINGERPRINT, "choices": choices,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+    return {
+        "id": "cmpl-" + uuid.uuid4().hex,
+        "object": "text_completion",
+        "created": int(time.time()),
+        "model": body["model"],
+        "system_fingerprint": FINGERPRINT,
+        "choices": choices,
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 def _completion_stream(body: dict) -> Iterator[dict]:
@@ -218,10 +257,16 @@ def _completion_stream(body: dict) -> Iterator[dict]:
     base = {"id": result["id"], "object": "text_completion", "created": result["created"], "model": result["model"]}
     for choice in result["choices"]:
         for piece in WORD_RE.findall(choice["text"]):
-            yield {**base, "choices": [{"index": choice["index"], "text": piece, "finish_reason": None,
-                                        "logprobs": None}]}
-        yield {**base, "choices": [{"index": choice["index"], "text": "", "finish_reason": choice["finish_reason"],
-                                    "logprobs": None}]}
+            yield {
+                **base,
+                "choices": [{"index": choice["index"], "text": piece, "finish_reason": None, "logprobs": None}],
+            }
+        yield {
+            **base,
+            "choices": [
+                {"index": choice["index"], "text": "", "finish_reason": choice["finish_reason"], "logprobs": None}
+            ],
+        }
     if (body.get("stream_options") or {}).get("include_usage"):
         yield {**base, "choices": [], "usage": result["usage"]}
 
@@ -252,8 +297,12 @@ def _embeddings(body: dict) -> dict:
         if body.get("encoding_format") == "base64":
             vector = base64.b64encode(struct.pack(f"<{dimensions}f", *vector)).decode()
         data.append({"object": "embedding", "index": index, "embedding": vector})
-    return {"object": "list", "data": data, "model": body["model"],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
+    return {
+        "object": "list",
+        "data": data,
+        "model": body["model"],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    }
 
 
 def send(provider, operation: str, body: dict, *, stream: bool, client_headers: dict) -> UpstreamReply:
@@ -263,5 +312,4 @@ def send(provider, operation: str, body: dict, *, stream: bool, client_headers: 
         return UpstreamReply(events=_completion_stream(body)) if stream else UpstreamReply(body=_completion(body))
     if operation == EMBEDDINGS:
         return UpstreamReply(body=_embeddings(body))
-    raise UpstreamFailure("unsupported", f"operation {operation} is not served by the local provider",
-                          retryable=False)
+    raise UpstreamFailure("unsupported", f"operation {operation} is not served by the local provider", retryable=False)

@@ -1,10 +1,11 @@
 """Kind ``openai``: any OpenAI-compatible upstream (OpenAI, vLLM, Ollama,
 llama.cpp, OpenRouter, Groq, DeepSeek, ...). ``base_url`` is the URL that
 ``/chat/completions`` is appended to."""
+
 from __future__ import annotations
 
-from . import http, streaming
-from .base import CHAT, COMPLETIONS, EMBEDDINGS, UpstreamFailure, UpstreamReply
+from lumyx.providers import http, streaming
+from lumyx.providers.base import CHAT, COMPLETIONS, EMBEDDINGS, UpstreamFailure, UpstreamReply
 
 PATHS = {CHAT: "/chat/completions", COMPLETIONS: "/completions", EMBEDDINGS: "/embeddings"}
 
@@ -12,11 +13,11 @@ PATHS = {CHAT: "/chat/completions", COMPLETIONS: "/completions", EMBEDDINGS: "/e
 def send(provider, operation: str, body: dict, *, stream: bool, client_headers: dict) -> UpstreamReply:
     path = PATHS.get(operation)
     if path is None:
-        raise UpstreamFailure("unsupported", f"operation {operation} is not served by OpenAI-kind providers",
-                              retryable=False)
+        raise UpstreamFailure(
+            "unsupported", f"operation {operation} is not served by OpenAI-kind providers", retryable=False
+        )
     secret = provider.api_key()
-    headers = {"content-type": "application/json",
-               "accept": "text/event-stream" if stream else "application/json"}
+    headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
     if secret:
         headers["authorization"] = "Bearer " + secret
     response = http.post(provider.base_url + path, body, headers, provider.timeout_s, secret)

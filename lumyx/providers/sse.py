@@ -1,7 +1,8 @@
 """Server-sent events: reading an upstream stream, writing a client stream."""
+
 from __future__ import annotations
 
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 import orjson
 
@@ -15,9 +16,9 @@ def read_events(chunks: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]
 
     The stream may be split anywhere, a CRLF or an event's blank line included;
     lines end in LF or CRLF."""
-    pending: list[bytes] = []   # the start of an event whose end has not arrived
+    pending: list[bytes] = []  # the start of an event whose end has not arrived
     for chunk in chunks:
-        if b"\n" not in chunk:   # no line ends here, so no event does either
+        if b"\n" not in chunk:  # no line ends here, so no event does either
             if chunk:
                 pending.append(chunk)
             continue
@@ -25,7 +26,7 @@ def read_events(chunks: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]
             pending.append(chunk)
             chunk = b"".join(pending)
             pending.clear()
-        if b"\r" in chunk:   # a CR left at the end waits for its LF in the next chunk
+        if b"\r" in chunk:  # a CR left at the end waits for its LF in the next chunk
             chunk = chunk.replace(b"\r\n", b"\n")
         blocks = chunk.split(b"\n\n")
         rest = blocks.pop()
@@ -43,7 +44,7 @@ def read_events(chunks: Iterable[bytes]) -> Iterator[tuple[bytes | None, bytes]]
 
 
 def _parse(block: bytes) -> tuple[bytes | None, bytes] | None:
-    if b"\n" not in block:   # the usual event: one data line
+    if b"\n" not in block:  # the usual event: one data line
         if block.startswith(b"data:"):
             return None, block[6:] if block[5:6] == b" " else block[5:]
         return None

@@ -1,12 +1,13 @@
 """Turning an open upstream SSE response into decoded events."""
+
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from geventhttpclient.response import HTTPParseError
 
-from . import http, sse
-from .base import UpstreamReply
+from lumyx.providers import http, sse
+from lumyx.providers.base import UpstreamReply
 
 
 class StreamBroken(Exception):
@@ -52,8 +53,9 @@ def reply(response, secret: str | None = None) -> UpstreamReply:
     def close() -> None:
         http.release(response)
 
-    return UpstreamReply(events=events(), headers=dict(response.headers), close=close,
-                         cancel=lambda: http.cancel(response))
+    return UpstreamReply(
+        events=events(), headers=dict(response.headers), close=close, cancel=lambda: http.cancel(response)
+    )
 
 
 def _error_message(error) -> str:

@@ -15,14 +15,14 @@ A request that cannot be expressed in the upstream's format raises
 :class:`TranslationError` (the gateway answers 400).
 """
 
-from .errors import TranslationError
-from .reasoning import budget_to_effort, effort_to_budget
-from .request_to_anthropic import openai_request_to_anthropic
-from .request_to_openai import anthropic_request_to_openai
-from .responses import anthropic_response_to_openai, openai_response_to_anthropic
-from .stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
-from .stream_to_anthropic import OpenAIToAnthropicStream
-from .stream_to_openai import AnthropicToOpenAIStream
+from lumyx.translate.errors import TranslationError
+from lumyx.translate.reasoning import budget_to_effort, effort_to_budget
+from lumyx.translate.request_to_anthropic import openai_request_to_anthropic
+from lumyx.translate.request_to_openai import anthropic_request_to_openai
+from lumyx.translate.responses import anthropic_response_to_openai, openai_response_to_anthropic
+from lumyx.translate.stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
+from lumyx.translate.stream_to_anthropic import OpenAIToAnthropicStream
+from lumyx.translate.stream_to_openai import AnthropicToOpenAIStream
 
 __all__ = [
     "TranslationError",

@@ -25,7 +25,7 @@ Anthropic -> OpenAI (:func:`block_to_openai_part`):
 
 from __future__ import annotations
 
-from .errors import TranslationError
+from lumyx.translate.errors import TranslationError
 
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
 
@@ -57,9 +57,7 @@ def image_block_from_url(image_url: object, param: str) -> dict:
         if media_type == "image/jpg":
             media_type = "image/jpeg"
         if media_type not in IMAGE_MEDIA_TYPES:
-            raise TranslationError(
-                f"unsupported image type {media_type!r}; use jpeg, png, gif or webp", param
-            )
+            raise TranslationError(f"unsupported image type {media_type!r}; use jpeg, png, gif or webp", param)
         return {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}
     if url.startswith(("https://", "http://")):
         return {"type": "image", "source": {"type": "url", "url": url}}

@@ -17,7 +17,7 @@ def _suffix(source_id: object, prefix: str) -> str:
     if not isinstance(source_id, str) or not source_id:
         return uuid.uuid4().hex
     if source_id.startswith(prefix):
-        return source_id[len(prefix):] or uuid.uuid4().hex
+        return source_id[len(prefix) :] or uuid.uuid4().hex
     return source_id
 
 

@@ -52,7 +52,7 @@ replayable form in ``reasoning_details``: ``{"type": "reasoning.text", "text",
 
 from __future__ import annotations
 
-from .errors import TranslationError
+from lumyx.translate.errors import TranslationError
 
 MIN_BUDGET = 1024
 """Smallest ``budget_tokens`` Anthropic accepts."""
@@ -198,9 +198,7 @@ def reasoning_text_detail(text: str, signature: str | None) -> dict:
     return detail
 
 
-def blocks_from_details(
-    details: object, reasoning_content: object, *, signed_only: bool
-) -> list[dict]:
+def blocks_from_details(details: object, reasoning_content: object, *, signed_only: bool) -> list[dict]:
     """Anthropic thinking blocks for an OpenAI message's reasoning.
 
     * ``reasoning.text`` entries are joined in order until an entry carrying a

@@ -52,11 +52,11 @@ from __future__ import annotations
 
 import json
 
-from .content import has_text, openai_content_text, openai_content_to_blocks, text_block
-from .errors import TranslationError
-from .ids import tool_use_id
-from .reasoning import blocks_from_details, thinking_for_anthropic
-from .tools import openai_tool_choice_to_anthropic, openai_tools_to_anthropic
+from lumyx.translate.content import has_text, openai_content_text, openai_content_to_blocks, text_block
+from lumyx.translate.errors import TranslationError
+from lumyx.translate.ids import tool_use_id
+from lumyx.translate.reasoning import blocks_from_details, thinking_for_anthropic
+from lumyx.translate.tools import openai_tool_choice_to_anthropic, openai_tools_to_anthropic
 
 JSON_OBJECT_INSTRUCTION = (
     "Respond only with a valid JSON object. Do not write anything before or after the JSON object."
@@ -233,7 +233,9 @@ def _assistant_blocks(msg: dict, param: str) -> list[dict]:
     if tool_calls:
         for j, call in enumerate(tool_calls):
             if not isinstance(call, dict) or call.get("type", "function") != "function":
-                raise TranslationError("only function tool calls are supported for this model", f"{param}.tool_calls[{j}]")
+                raise TranslationError(
+                    "only function tool calls are supported for this model", f"{param}.tool_calls[{j}]"
+                )
             function = call.get("function") or {}
             blocks.append(
                 {

@@ -41,10 +41,10 @@ from __future__ import annotations
 
 import json
 
-from .content import block_to_openai_part, image_part_from_block, simplify_parts
-from .errors import TranslationError
-from .reasoning import reasoning_effort_for_openai, reasoning_text_detail
-from .tools import anthropic_tool_choice_to_openai, anthropic_tools_to_openai
+from lumyx.translate.content import block_to_openai_part, image_part_from_block, simplify_parts
+from lumyx.translate.errors import TranslationError
+from lumyx.translate.reasoning import reasoning_effort_for_openai, reasoning_text_detail
+from lumyx.translate.tools import anthropic_tool_choice_to_openai, anthropic_tools_to_openai
 
 
 def anthropic_request_to_openai(body: dict) -> dict:
@@ -178,7 +178,9 @@ def _tool_message(block: dict, param: str) -> tuple[dict, list[dict]]:
             if part is None:
                 continue
             if part["type"] != "text":
-                raise TranslationError(f"{kind!r} blocks in tool results are not supported for this model", f"{param}.content[{k}]")
+                raise TranslationError(
+                    f"{kind!r} blocks in tool results are not supported for this model", f"{param}.content[{k}]"
+                )
             texts.append(part["text"])
         text = "\n".join(texts)
     elif isinstance(content, str):

@@ -36,11 +36,11 @@ from __future__ import annotations
 import json
 import time
 
-from .content import text_block
-from .ids import anthropic_id_from_openai, openai_id_from_anthropic, tool_use_id
-from .reasoning import blocks_from_details, reasoning_text_detail
-from .stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
-from .usage import anthropic_usage_to_openai, openai_usage_to_anthropic
+from lumyx.translate.content import text_block
+from lumyx.translate.ids import anthropic_id_from_openai, openai_id_from_anthropic, tool_use_id
+from lumyx.translate.reasoning import blocks_from_details, reasoning_text_detail
+from lumyx.translate.stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
+from lumyx.translate.usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 
 
 def anthropic_response_to_openai(resp: dict, *, model: str) -> dict:

@@ -56,9 +56,9 @@ from __future__ import annotations
 
 import json
 
-from .ids import anthropic_id_from_openai, tool_use_id
-from .stop_reasons import openai_finish_to_anthropic
-from .usage import read_openai_usage
+from lumyx.translate.ids import anthropic_id_from_openai, tool_use_id
+from lumyx.translate.stop_reasons import openai_finish_to_anthropic
+from lumyx.translate.usage import read_openai_usage
 
 _PENDING, _OPEN, _CLOSED = 0, 1, 2
 
@@ -338,7 +338,9 @@ class OpenAIToAnthropicStream:
         for tc in tool_calls:
             index = tc.get("index")
             if index is None:
-                index = self._last_tool_index + 1 if tc.get("id") or self._last_tool_index < 0 else self._last_tool_index
+                index = (
+                    self._last_tool_index + 1 if tc.get("id") or self._last_tool_index < 0 else self._last_tool_index
+                )
             self._last_tool_index = index
             function = tc.get("function") or {}
             call = self._tools.get(index)

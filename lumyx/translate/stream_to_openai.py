@@ -51,9 +51,9 @@ from __future__ import annotations
 import json
 import time
 
-from .ids import openai_id_from_anthropic
-from .stop_reasons import anthropic_stop_to_openai
-from .usage import openai_usage
+from lumyx.translate.ids import openai_id_from_anthropic
+from lumyx.translate.stop_reasons import anthropic_stop_to_openai
+from lumyx.translate.usage import openai_usage
 
 _TEXT, _THINKING, _TOOL, _OTHER = 0, 1, 2, 3
 
@@ -271,7 +271,12 @@ class AnthropicToOpenAIStream:
             k = self._tool_count
             self._tool_count += 1
             state = self._blocks[index] = _Block(_TOOL, k)
-            call = {"index": k, "id": block.get("id"), "type": "function", "function": {"name": block.get("name"), "arguments": ""}}
+            call = {
+                "index": k,
+                "id": block.get("id"),
+                "type": "function",
+                "function": {"name": block.get("name"), "arguments": ""},
+            }
             out.append(self._chunk({"tool_calls": [call]}))
             if block.get("input"):
                 arguments = json.dumps(block["input"], ensure_ascii=False)

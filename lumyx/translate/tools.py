@@ -33,7 +33,7 @@ Anthropic -> OpenAI:
 
 from __future__ import annotations
 
-from .errors import TranslationError
+from lumyx.translate.errors import TranslationError
 
 
 def _empty_schema() -> dict:

@@ -1,10 +1,11 @@
 """The web side: pages for people. Home, docs, the model catalog, accounts,
 the dashboard (keys, credits, usage, settings) and admin; Stripe's webhook."""
+
 from flask import Blueprint, Flask, render_template, request
 
-from .. import runtime
-from ..services import catalog_filters
-from .webhooks import webhooks
+from lumyx import runtime
+from lumyx.catalog import filters as catalog_filters
+from lumyx.web.webhooks import webhooks
 
 pages = Blueprint("pages", __name__)
 
@@ -13,13 +14,17 @@ pages = Blueprint("pages", __name__)
 def home():
     catalog = runtime.get().catalog.current()
     models = list(catalog.models.values())
-    return render_template("home.html", models=models[:8], model_count=len(models),
-                           available=[m for m in models if catalog_filters.is_available(m)],
-                           origin=request.host_url.rstrip("/"))
+    return render_template(
+        "home.html",
+        models=models[:8],
+        model_count=len(models),
+        available=[m for m in models if catalog_filters.is_available(m)],
+        origin=request.host_url.rstrip("/"),
+    )
 
 
 def init_app(app: Flask) -> None:
-    from . import admin, auth, catalog, dashboard, docs, render, security
+    from lumyx.web import admin, auth, catalog, dashboard, docs, render, security
 
     security.init_app(app)
     render.init_app(app)

@@ -1,17 +1,20 @@
 """Admin pages (``is_admin`` users only; others get 403): users with search, plan
 changes and credit adjustments; providers and models with their health."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, request, url_for
 from flask_login import current_user
 
-from .. import runtime
-from ..extensions import db
-from ..models import User
-from ..services import admin_users, catalog_filters, model_health
-from .forms import AdjustCreditsForm, PlanForm
-from .render import page, private
-from .security import admin_required
+from lumyx import runtime
+from lumyx.accounts import admin as admin_users
+from lumyx.catalog import filters as catalog_filters
+from lumyx.db import db
+from lumyx.db.models import User
+from lumyx.usage import health as model_health
+from lumyx.web.forms import AdjustCreditsForm, PlanForm
+from lumyx.web.render import page, private
+from lumyx.web.security import admin_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -34,11 +37,16 @@ def users():
     return page("admin/users.html", "admin/partials/_users.html", private=True, found=found, q=text)
 
 
-def _user_page(user: User, plan_form: PlanForm | None = None, credit_form: AdjustCreditsForm | None = None,
-               status: int = 200):
-    response = private("admin/user.html", user=user, plan_form=plan_form or PlanForm(plan=user.plan),
-                       credit_form=credit_form or AdjustCreditsForm(formdata=None),
-                       ledger=admin_users.recent_ledger(user.id))
+def _user_page(
+    user: User, plan_form: PlanForm | None = None, credit_form: AdjustCreditsForm | None = None, status: int = 200
+):
+    response = private(
+        "admin/user.html",
+        user=user,
+        plan_form=plan_form or PlanForm(plan=user.plan),
+        credit_form=credit_form or AdjustCreditsForm(formdata=None),
+        ledger=admin_users.recent_ledger(user.id),
+    )
     response.status_code = status
     return response
 
@@ -64,7 +72,7 @@ def change_plan(user_id: int):
     if not form.validate_on_submit():
         return _user_page(user, plan_form=form, status=400)
     admin_users.set_plan(user.id, form.plan.data)
-    runtime.get().keys.clear()      # the plan is cached with the user's keys
+    runtime.get().keys.clear()  # the plan is cached with the user's keys
     flash(f"{user.email} is now on the {form.plan.data} plan.", "success")
     return redirect(url_for(".user", user_id=user.id), code=303)
 
@@ -95,6 +103,8 @@ def providers():
     for info in sorted(catalog.providers.values(), key=lambda p: p.id):
         served = [m.id for m in catalog.models.values() if info.id in catalog_filters.provider_ids(m)]
         provider_rows.append((info, info.api_key() is not None, served, by_provider.get(info.id, model_health.EMPTY)))
-    model_rows = [(m, catalog_filters.is_available(m), catalog_filters.missing_keys(m),
-                   by_model.get(m.id, model_health.EMPTY)) for m in catalog.models.values()]
+    model_rows = [
+        (m, catalog_filters.is_available(m), catalog_filters.missing_keys(m), by_model.get(m.id, model_health.EMPTY))
+        for m in catalog.models.values()
+    ]
     return private("admin/providers.html", providers=provider_rows, models=model_rows)

@@ -1,4 +1,5 @@
 """Sign-up, log-in and log-out (Flask-Login), throttled per client address."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -6,10 +7,11 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..extensions import limiter
-from ..services import accounts, web_accounts
-from .forms import LoginForm, RegisterForm
-from .security import LOGIN_LIMIT, REGISTER_LIMIT
+from lumyx.accounts import users as accounts
+from lumyx.accounts import web as web_accounts
+from lumyx.web.extensions import limiter
+from lumyx.web.forms import LoginForm, RegisterForm
+from lumyx.web.security import LOGIN_LIMIT, REGISTER_LIMIT
 
 bp = Blueprint("auth", __name__)
 

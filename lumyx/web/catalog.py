@@ -1,13 +1,16 @@
 """The model catalog: every model with live filters (HTMX), and a page per model."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request
 
-from .. import runtime
-from ..services import catalog_filters, model_health, samples
-from .render import page
+from lumyx import runtime
+from lumyx.catalog import filters as catalog_filters
+from lumyx.catalog import samples
+from lumyx.usage import health as model_health
+from lumyx.web.render import page
 
 bp = Blueprint("catalog", __name__, url_prefix="/models")
 
@@ -18,13 +21,22 @@ def index():
     everything = list(catalog.models.values())
     query = catalog_filters.parse(request.args)
     found = catalog_filters.apply(everything, query)
-    rows = [(m, catalog_filters.capabilities_of(m), catalog_filters.provider_ids(m), catalog_filters.is_available(m))
-            for m in found]
+    rows = [
+        (m, catalog_filters.capabilities_of(m), catalog_filters.provider_ids(m), catalog_filters.is_available(m))
+        for m in found
+    ]
     params = catalog_filters.to_params(query)
-    return page("catalog/index.html", "catalog/partials/_results.html",
-                query=query, rows=rows, total=len(everything), facets=catalog_filters.facets(everything),
-                capabilities=catalog_filters.CAPABILITY_LABELS, sorts=catalog_filters.SORTS,
-                share_url=request.base_url + ("?" + urlencode(params) if params else ""))
+    return page(
+        "catalog/index.html",
+        "catalog/partials/_results.html",
+        query=query,
+        rows=rows,
+        total=len(everything),
+        facets=catalog_filters.facets(everything),
+        capabilities=catalog_filters.CAPABILITY_LABELS,
+        sorts=catalog_filters.SORTS,
+        share_url=request.base_url + ("?" + urlencode(params) if params else ""),
+    )
 
 
 @bp.get("/<path:model_id>")
@@ -35,11 +47,17 @@ def model(model_id: str):
         abort(404, description=f"There is no model {model_id!r} in this catalog.")
     origin = request.host_url.rstrip("/")
     kind = "embed" if info.is_embedding else "chat"
-    examples = [samples.fill(samples.registry()[f"model-{kind}-{lang}"], origin=origin, catalog=catalog, model=info.id)
-                for lang in ("curl", "python")]
+    examples = [
+        samples.fill(samples.registry()[f"model-{kind}-{lang}"], origin=origin, catalog=catalog, model=info.id)
+        for lang in ("curl", "python")
+    ]
     return render_template(
-        "catalog/model.html", model=info, capabilities=catalog_filters.capabilities_of(info),
-        available=catalog_filters.is_available(info), missing=catalog_filters.missing_keys(info),
-        providers=catalog_filters.provider_ids(info), health=model_health.of(info.id),
-        examples=examples)
-
+        "catalog/model.html",
+        model=info,
+        capabilities=catalog_filters.capabilities_of(info),
+        available=catalog_filters.is_available(info),
+        missing=catalog_filters.missing_keys(info),
+        providers=catalog_filters.provider_ids(info),
+        health=model_health.of(info.id),
+        examples=examples,
+    )

@@ -1,13 +1,16 @@
 """The docs site: one page per section, a sidebar, and code samples from the
-samples registry (lumyx.services.samples) filled in with this instance's address."""
+samples registry (lumyx.catalog.samples) filled in with this instance's address."""
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 
-from .. import runtime
-from ..errors import ANTHROPIC_TYPES
-from ..services import catalog_filters, payments, rate_limits
-from ..services.samples import KEY_PLACEHOLDER, Renderer
+from lumyx import runtime
+from lumyx.billing import payments
+from lumyx.catalog import filters as catalog_filters
+from lumyx.catalog.samples import KEY_PLACEHOLDER, Renderer
+from lumyx.errors import ANTHROPIC_TYPES
+from lumyx.limits import plans as rate_limits
 
 bp = Blueprint("docs", __name__, url_prefix="/docs")
 
@@ -33,8 +36,12 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 TITLES = dict(SECTIONS)
 
 ERRORS = (
-    (400, "invalid_request", "Missing or invalid request parameters (malformed JSON, wrong types, a model "
-                             "without the capability the request needs)"),
+    (
+        400,
+        "invalid_request",
+        "Missing or invalid request parameters (malformed JSON, wrong types, a model "
+        "without the capability the request needs)",
+    ),
     (401, "unauthorized", "Invalid or missing API key"),
     (402, "insufficient_credits", "Insufficient credits — top up your account"),
     (404, "model_not_found", "Model not found or not available"),
@@ -60,15 +67,18 @@ def section(slug: str):
     slugs = [s for s, _ in SECTIONS]
     at = slugs.index(slug)
     context = {
-        "slug": slug, "title": TITLES[slug], "sections": SECTIONS, "origin": origin,
+        "slug": slug,
+        "title": TITLES[slug],
+        "sections": SECTIONS,
+        "origin": origin,
         "previous": SECTIONS[at - 1] if at > 0 else None,
         "next": SECTIONS[at + 1] if at + 1 < len(SECTIONS) else None,
-        "samples": Renderer(origin, catalog), "key_placeholder": KEY_PLACEHOLDER,
+        "samples": Renderer(origin, catalog),
+        "key_placeholder": KEY_PLACEHOLDER,
     }
     if slug == "models":
         models = list(catalog.models.values())
-        context["models"] = [(m, catalog_filters.capabilities_of(m), catalog_filters.is_available(m))
-                             for m in models]
+        context["models"] = [(m, catalog_filters.capabilities_of(m), catalog_filters.is_available(m)) for m in models]
     elif slug == "credits":
         context["packages"] = list(payments.PACKAGES.values())
         context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100
@@ -77,8 +87,9 @@ def section(slug: str):
         context["plans"] = rate_limits.table()
         context["free_daily_limit"] = runtime.get().free_daily_limit
     elif slug == "errors":
-        context["errors"] = [(status, code, text, ANTHROPIC_TYPES.get(code, "api_error"))
-                             for status, code, text in ERRORS]
+        context["errors"] = [
+            (status, code, text, ANTHROPIC_TYPES.get(code, "api_error")) for status, code, text in ERRORS
+        ]
     elif slug == "usage":
         context["free_daily_limit"] = runtime.get().free_daily_limit
     return render_template(f"docs/{slug}.html", **context)

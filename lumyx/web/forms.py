@@ -1,37 +1,56 @@
 """The web forms (Flask-WTF: every one carries a CSRF token)."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
 
-from ..models.user import PLANS
-from ..services import payments
-from ..services.accounts import MIN_PASSWORD_LENGTH
+from lumyx.accounts.users import MIN_PASSWORD_LENGTH
+from lumyx.billing import payments
+from lumyx.db.models.user import PLANS
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)],
-                       render_kw={"autocomplete": "email", "autofocus": True})
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)],
-                             render_kw={"autocomplete": "current-password"})
+    email = EmailField(
+        "Email", validators=[DataRequired(), Length(max=320)], render_kw={"autocomplete": "email", "autofocus": True}
+    )
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"}
+    )
     submit = SubmitField("Log in")
 
 
 class RegisterForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(), Length(max=320)],
-                       render_kw={"autocomplete": "email", "autofocus": True})
-    password = PasswordField("Password", validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200, message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).")],
-                             render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH})
-    confirm = PasswordField("Repeat the password",
-                            validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
-                            render_kw={"autocomplete": "new-password"})
+    email = EmailField(
+        "Email", validators=[DataRequired(), Length(max=320)], render_kw={"autocomplete": "email", "autofocus": True}
+    )
+    password = PasswordField(
+        "Password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
     submit = SubmitField("Create account")
 
 
 class NewKeyForm(FlaskForm):
-    name = StringField("Name", validators=[Optional(), Length(max=100)],
-                       render_kw={"placeholder": "e.g. laptop, CI, my-app", "autocomplete": "off"})
+    name = StringField(
+        "Name",
+        validators=[Optional(), Length(max=100)],
+        render_kw={"placeholder": "e.g. laptop, CI, my-app", "autocomplete": "off"},
+    )
     submit = SubmitField("Create key")
 
 
@@ -40,12 +59,22 @@ class ActionForm(FlaskForm):
 
 
 class CustomAmountForm(FlaskForm):
-    amount = DecimalField("Amount in USD", places=2,
-                          validators=[InputRequired(),
-                                      NumberRange(min=payments.MIN_CUSTOM_CENTS / 100, max=payments.MAX_CUSTOM_CENTS / 100,
-                                                  message="From $2 to $1,000.")],
-                          render_kw={"min": payments.MIN_CUSTOM_CENTS // 100, "max": payments.MAX_CUSTOM_CENTS // 100,
-                                     "step": "0.01", "inputmode": "decimal"})
+    amount = DecimalField(
+        "Amount in USD",
+        places=2,
+        validators=[
+            InputRequired(),
+            NumberRange(
+                min=payments.MIN_CUSTOM_CENTS / 100, max=payments.MAX_CUSTOM_CENTS / 100, message="From $2 to $1,000."
+            ),
+        ],
+        render_kw={
+            "min": payments.MIN_CUSTOM_CENTS // 100,
+            "max": payments.MAX_CUSTOM_CENTS // 100,
+            "step": "0.01",
+            "inputmode": "decimal",
+        },
+    )
     submit = SubmitField("Buy credits")
 
 
@@ -60,8 +89,10 @@ class PlanForm(FlaskForm):
 
 
 class AdjustCreditsForm(FlaskForm):
-    amount = StringField("Credits (negative removes)", validators=[DataRequired(), Length(max=30)],
-                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    amount = StringField(
+        "Credits (negative removes)",
+        validators=[DataRequired(), Length(max=30)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
+    )
     note = StringField("Note", validators=[DataRequired(), Length(max=400)], render_kw={"autocomplete": "off"})
     submit = SubmitField("Adjust")
-

@@ -1,20 +1,20 @@
 """Rendering helpers shared by the web blueprints: a page or, for an HTMX
 request, only its partial; and the formatting filters the templates use."""
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from flask import Flask, make_response, render_template, request
 
-from .. import money
+from lumyx import money
 
 
 def wants_partial() -> bool:
     """An HTMX request that swaps part of a page (a history restore wants the whole page)."""
-    return request.headers.get("HX-Request") == "true" and \
-        request.headers.get("HX-History-Restore-Request") != "true"
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
 
 
 def page(template: str, partial: str, *, private: bool = False, **context):
@@ -72,14 +72,14 @@ def when(value: datetime | str | None, tz_name: str | None = None) -> str:
         except ValueError:
             return value
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     if tz_name:
         try:
             value = value.astimezone(ZoneInfo(tz_name))
         except (KeyError, ValueError):
             pass
     else:
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%d %H:%M ") + (value.tzname() or "UTC")
 
 

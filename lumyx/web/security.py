@@ -1,7 +1,8 @@
 """What keeps the web pages safe: the session cookie, who is logged in, the
 Content-Security-Policy (no inline script, ever), throttling of log-in and
-registration (Flask-Limiter, on the counter store of lumyx.services.rate_limits),
+registration (Flask-Limiter, on the counter store of lumyx.limits.plans),
 and the admin gate."""
+
 from __future__ import annotations
 
 import ipaddress
@@ -11,21 +12,24 @@ from flask import Flask, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from ..errors import is_api_request
-from ..extensions import db, login_manager
-from ..models import User
+from lumyx.db import db
+from lumyx.db.models import User
+from lumyx.errors import is_api_request
+from lumyx.web.extensions import login_manager
 
-CONTENT_SECURITY_POLICY = "; ".join((
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "frame-ancestors 'none'",
-))
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+    )
+)
 LOGIN_LIMIT = "10 per minute; 50 per hour"
 REGISTER_LIMIT = "5 per minute; 30 per hour"
 
@@ -71,6 +75,7 @@ def _load_user(user_id: str) -> User | None:
 
 def admin_required(view):
     """Only admins; anyone else gets 403 (anonymous visitors are sent to log in)."""
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         if not current_user.is_authenticated:
@@ -78,6 +83,7 @@ def admin_required(view):
         if not current_user.is_admin:
             abort(403)
         return view(*args, **kwargs)
+
     return wrapper
 
 

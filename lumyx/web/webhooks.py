@@ -1,5 +1,6 @@
 """Stripe's webhook: ``POST /webhooks/stripe``. Always answers JSON; the work is in
-lumyx.services.payments."""
+lumyx.billing.payments."""
+
 from __future__ import annotations
 
 import logging
@@ -7,8 +8,8 @@ import logging
 from flask import Blueprint, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from ..extensions import csrf
-from ..services import payments
+from lumyx.billing import payments
+from lumyx.web.extensions import csrf
 
 log = logging.getLogger("lumyx.webhooks")
 

@@ -7,10 +7,11 @@ top-level ``system`` before the request goes anywhere. Block types this module
 does not know pass through to Anthropic upstreams untouched (translation
 rejects them by name).
 """
+
 from __future__ import annotations
 
-from ..errors import bad_request
-from . import checks
+from lumyx.errors import bad_request
+from lumyx.wire import checks
 
 ROLES = ("user", "assistant", "system")
 TOOL_CHOICE_TYPES = ("auto", "any", "tool", "none")
@@ -30,8 +31,10 @@ def _image_block(block: dict, where: str) -> None:
     kind = source.get("type") if isinstance(source, dict) else None
     if kind == "base64":
         if source.get("media_type") not in IMAGE_MEDIA_TYPES:
-            raise bad_request(f"'{where}.source.media_type' must be one of {', '.join(IMAGE_MEDIA_TYPES)}.",
-                              f"{where}.source.media_type")
+            raise bad_request(
+                f"'{where}.source.media_type' must be one of {', '.join(IMAGE_MEDIA_TYPES)}.",
+                f"{where}.source.media_type",
+            )
         if not isinstance(source.get("data"), str) or not source["data"]:
             raise bad_request(f"'{where}.source.data' must be base64 image data.", f"{where}.source.data")
     elif kind == "url":
@@ -101,8 +104,7 @@ def _messages(body: dict) -> bool:
         if isinstance(content, str):
             continue
         if not isinstance(content, list):
-            raise bad_request(f"'{where}.content' must be a string or an array of content blocks.",
-                              f"{where}.content")
+            raise bad_request(f"'{where}.content' must be a string or an array of content blocks.", f"{where}.content")
         if message["role"] == "system" and not all(isinstance(b, dict) and b.get("type") == "text" for b in content):
             raise bad_request(f"'{where}.content' of a system message must be text blocks.", f"{where}.content")
         has_image = _blocks(content, f"{where}.content") or has_image

@@ -1,11 +1,12 @@
 """Small field checks shared by both wire formats. Each failure is an ApiError 400
 naming the parameter, in the shape of the endpoint that raised it."""
+
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
-from ..errors import bad_request
+from lumyx.errors import bad_request
 
 MAX_INT = 2**31 - 1
 

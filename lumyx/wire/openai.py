@@ -3,10 +3,11 @@
 Only what would otherwise fail later or upstream is checked; unknown but
 valid fields pass through untouched.
 """
+
 from __future__ import annotations
 
-from ..errors import bad_request
-from . import checks
+from lumyx.errors import bad_request
+from lumyx.wire import checks
 
 ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 PART_TYPES = ("text", "image_url", "input_audio", "file", "refusal")
@@ -26,8 +27,7 @@ def _content(message: dict, where: str) -> bool:
     for j, part in enumerate(content):
         pwhere = f"{where}.content[{j}]"
         if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
-            raise bad_request(f"'{pwhere}' must be a content part with type one of "
-                              f"{', '.join(PART_TYPES)}.", pwhere)
+            raise bad_request(f"'{pwhere}' must be a content part with type one of {', '.join(PART_TYPES)}.", pwhere)
         if part["type"] == "text" and not isinstance(part.get("text"), str):
             raise bad_request(f"'{pwhere}.text' must be a string.", f"{pwhere}.text")
         if part["type"] == "image_url":
@@ -51,13 +51,15 @@ def _messages(body: dict) -> bool:
         calls = message.get("tool_calls")
         if calls is not None:
             if role != "assistant" or not isinstance(calls, list):
-                raise bad_request(f"'{where}.tool_calls' must be an array on an assistant message.",
-                                  f"{where}.tool_calls")
+                raise bad_request(
+                    f"'{where}.tool_calls' must be an array on an assistant message.", f"{where}.tool_calls"
+                )
             for j, call in enumerate(calls):
                 fn = call.get("function") if isinstance(call, dict) else None
                 if not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
-                    raise bad_request(f"'{where}.tool_calls[{j}].function.name' is required.",
-                                      f"{where}.tool_calls[{j}]")
+                    raise bad_request(
+                        f"'{where}.tool_calls[{j}].function.name' is required.", f"{where}.tool_calls[{j}]"
+                    )
     return has_image
 
 
@@ -72,11 +74,16 @@ def _tools(body: dict) -> None:
     choice = body.get("tool_choice")
     if choice is None or choice in TOOL_CHOICE_WORDS:
         return
-    if isinstance(choice, dict) and isinstance(choice.get("function"), dict) \
-            and isinstance(choice["function"].get("name"), str):
+    if (
+        isinstance(choice, dict)
+        and isinstance(choice.get("function"), dict)
+        and isinstance(choice["function"].get("name"), str)
+    ):
         return
-    raise bad_request("'tool_choice' must be \"auto\", \"none\", \"required\" or "
-                      "{\"type\": \"function\", \"function\": {\"name\": ...}}.", "tool_choice")
+    raise bad_request(
+        '\'tool_choice\' must be "auto", "none", "required" or {"type": "function", "function": {"name": ...}}.',
+        "tool_choice",
+    )
 
 
 def _reasoning(body: dict) -> None:
@@ -145,9 +152,15 @@ def validate_embeddings(body) -> list:
     value = body.get("input")
     if isinstance(value, str):
         inputs = [value]
-    elif isinstance(value, list) and value and (
-            all(isinstance(v, str) for v in value) or all(_token(v) for v in value)
-            or all(isinstance(v, list) and all(_token(t) for t in v) for v in value)):
+    elif (
+        isinstance(value, list)
+        and value
+        and (
+            all(isinstance(v, str) for v in value)
+            or all(_token(v) for v in value)
+            or all(isinstance(v, list) and all(_token(t) for t in v) for v in value)
+        )
+    ):
         inputs = value if not isinstance(value[0], int) else [value]
     else:
         raise bad_request("'input' must be a string, an array of strings, or token arrays.", "input")

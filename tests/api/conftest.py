@@ -1,4 +1,5 @@
 """Clients for the live server, configured exactly as the docs show them."""
+
 from __future__ import annotations
 
 import pytest

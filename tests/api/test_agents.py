@@ -2,6 +2,7 @@
 SDK (base URL …/v1/agents) against the live server and the upstream stand-in,
 which calls the first tool it is offered with arguments drawn from the tool's
 schema (strings: the user's text) and answers "Tool result: …" after results."""
+
 from __future__ import annotations
 
 import json
@@ -20,9 +21,14 @@ from openai import OpenAI
 
 from tests.support.servers import LiveServer
 
-WEATHER = {"type": "function", "function": {
-    "name": "get_weather", "description": "Get weather for a city",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get weather for a city",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    },
+}
 
 
 @pytest.fixture
@@ -31,8 +37,8 @@ def agent(live, key):
 
 
 def _rows(app, request_ids: list[str]) -> list:
-    from lumyx.extensions import db
-    from lumyx.models import UsageRecord
+    from lumyx.db import db
+    from lumyx.db.models import UsageRecord
 
     with app.app_context():
         rows = [db.session.get(UsageRecord, rid) for rid in request_ids]
@@ -46,8 +52,9 @@ def _sent(upstream, marker: str, path: str = "/v1/chat/completions") -> list[dic
 
 @pytest.mark.parametrize("model", ["gpt-5.2", "lumyx-plus_v1"])
 def test_calculator_loop_reaches_the_final_answer_and_bills_every_step(agent, app, account, model):
-    response = agent.chat.completions.create(model=model, messages=[{"role": "user", "content": "2 + 3 * 4"}],
-                                             extra_body={"server_tools": ["calculator"]})
+    response = agent.chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "2 + 3 * 4"}], extra_body={"server_tools": ["calculator"]}
+    )
     choice = response.choices[0]
     assert choice.finish_reason == "stop" and choice.message.tool_calls is None
     assert choice.message.content.startswith("Tool result: ") and '"result": 14' in choice.message.content
@@ -60,35 +67,42 @@ def test_calculator_loop_reaches_the_final_answer_and_bills_every_step(agent, ap
     assert json.loads(call["arguments"]) == {"expression": "2 + 3 * 4"}
     assert json.loads(call["result"]) == {"expression": "2 + 3 * 4", "result": 14}
     assert isinstance(call["duration_ms"], int) and steps[1]["tool_calls"] == []
-    assert response.agent == {"stop_reason": "final_answer", "steps": 2, "max_steps": 8,
-                              "server_tools": ["calculator"]}
+    assert response.agent == {"stop_reason": "final_answer", "steps": 2, "max_steps": 8, "server_tools": ["calculator"]}
 
     rows = _rows(app, [s["request_id"] for s in steps])
     assert all(r is not None and r.model_id == model and r.user_id == account[0] and r.cost > 0 for r in rows)
     usage = response.usage
-    assert usage.prompt_tokens == sum(r.input_tokens for r in rows) == sum(
-        s["usage"]["prompt_tokens"] for s in steps)
+    assert usage.prompt_tokens == sum(r.input_tokens for r in rows) == sum(s["usage"]["prompt_tokens"] for s in steps)
     assert usage.completion_tokens == sum(r.output_tokens for r in rows) > 0
     assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
     assert rows[1].input_tokens > rows[0].input_tokens, "the second step carries the tool result"
 
 
 def test_current_time_and_search_docs(agent):
-    now = agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "Asia/Tokyo"}],
-                                        extra_body={"server_tools": ["current_time"]})
+    now = agent.chat.completions.create(
+        model="gpt-5.2",
+        messages=[{"role": "user", "content": "Asia/Tokyo"}],
+        extra_body={"server_tools": ["current_time"]},
+    )
     result = json.loads(now.steps[0]["tool_calls"][0]["result"])
     assert result["timezone"] == "Asia/Tokyo" and result["utc_offset"] == "+09:00"
     assert abs(result["unix"] - time.time()) < 60
 
-    docs = agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "credits billing"}],
-                                         extra_body={"server_tools": ["search_docs"]})
+    docs = agent.chat.completions.create(
+        model="gpt-5.2",
+        messages=[{"role": "user", "content": "credits billing"}],
+        extra_body={"server_tools": ["search_docs"]},
+    )
     found = json.loads(docs.steps[0]["tool_calls"][0]["result"])
     assert found["query"] == "credits billing" and 1 <= len(found["results"]) <= 3
     assert any(r["title"] == "Credits and billing" for r in found["results"])
     assert all(set(r) == {"title", "source", "excerpt"} and r["excerpt"] for r in found["results"])
 
-    bad = agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "Mars/Olympus"}],
-                                        extra_body={"server_tools": ["current_time"]})
+    bad = agent.chat.completions.create(
+        model="gpt-5.2",
+        messages=[{"role": "user", "content": "Mars/Olympus"}],
+        extra_body={"server_tools": ["current_time"]},
+    )
     call = bad.steps[0]["tool_calls"][0]
     assert call["status"] == "error" and "unknown time zone" in json.loads(call["result"])["error"]
     assert bad.choices[0].finish_reason == "stop", "a failing tool is a result for the model, not a failure"
@@ -96,15 +110,20 @@ def test_current_time_and_search_docs(agent):
 
 def test_calculator_refuses_what_is_not_arithmetic(agent):
     response = agent.chat.completions.create(
-        model="gpt-5.2", messages=[{"role": "user", "content": "__import__('os').getcwd()"}],
-        extra_body={"server_tools": ["calculator"]})
+        model="gpt-5.2",
+        messages=[{"role": "user", "content": "__import__('os').getcwd()"}],
+        extra_body={"server_tools": ["calculator"]},
+    )
     call = response.steps[0]["tool_calls"][0]
     assert call["status"] == "error" and "not allowed" in json.loads(call["result"])["error"]
 
 
 def test_step_limit(agent, app):
-    response = agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "7 * 6"}],
-                                             extra_body={"server_tools": ["calculator"], "max_steps": 1})
+    response = agent.chat.completions.create(
+        model="gpt-5.2",
+        messages=[{"role": "user", "content": "7 * 6"}],
+        extra_body={"server_tools": ["calculator"], "max_steps": 1},
+    )
     assert response.choices[0].finish_reason == "length"
     assert response.agent["stop_reason"] == "max_steps" and response.agent["steps"] == 1
     assert response.choices[0].message.tool_calls is None
@@ -115,8 +134,9 @@ def test_step_limit(agent, app):
 
     for bad in (0, 21, "8"):
         with pytest.raises(openai.BadRequestError) as caught:
-            agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "1"}],
-                                          extra_body={"max_steps": bad})
+            agent.chat.completions.create(
+                model="gpt-5.2", messages=[{"role": "user", "content": "1"}], extra_body={"max_steps": bad}
+            )
         assert caught.value.body["param"] == "max_steps"
 
 
@@ -124,9 +144,12 @@ def test_client_tools_come_back_to_the_client(agent, upstream):
     marker = uuid.uuid4().hex[:10]
     messages = [{"role": "user", "content": f"weather in Paris {marker}"}]
     first = agent.chat.completions.create(
-        model="gpt-5.2", messages=messages, tools=[WEATHER],
+        model="gpt-5.2",
+        messages=messages,
+        tools=[WEATHER],
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
-        extra_body={"server_tools": ["calculator", "current_time"]})
+        extra_body={"server_tools": ["calculator", "current_time"]},
+    )
     choice = first.choices[0]
     assert choice.finish_reason == "tool_calls" and first.agent["stop_reason"] == "client_tool_calls"
     (call,) = choice.message.tool_calls
@@ -136,24 +159,32 @@ def test_client_tools_come_back_to_the_client(agent, upstream):
     assert [t["function"]["name"] for t in sent["tools"]] == ["calculator", "current_time", "get_weather"]
     assert sent["tool_choice"]["function"]["name"] == "get_weather"
 
-    messages += [choice.message.model_dump(exclude_none=True),
-                 {"role": "tool", "tool_call_id": call.id, "content": "22 degrees"}]
-    second = agent.chat.completions.create(model="gpt-5.2", messages=messages, tools=[WEATHER],
-                                           extra_body={"server_tools": ["calculator"]})
+    messages += [
+        choice.message.model_dump(exclude_none=True),
+        {"role": "tool", "tool_call_id": call.id, "content": "22 degrees"},
+    ]
+    second = agent.chat.completions.create(
+        model="gpt-5.2", messages=messages, tools=[WEATHER], extra_body={"server_tools": ["calculator"]}
+    )
     assert second.choices[0].message.content == "Tool result: 22 degrees"
     assert second.agent["stop_reason"] == "final_answer"
 
 
 def test_no_server_tools_is_plain_chat(agent):
-    response = agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "just talk"}],
-                                             extra_body={"server_tools": []})
+    response = agent.chat.completions.create(
+        model="gpt-5.2", messages=[{"role": "user", "content": "just talk"}], extra_body={"server_tools": []}
+    )
     assert response.choices[0].message.content == "Echo: just talk"
     assert len(response.steps) == 1 and response.agent["server_tools"] == []
 
 
 def test_streaming_sends_each_step_then_the_answer(agent, app):
-    stream = agent.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "(1 + 2) ** 3"}],
-                                           stream=True, extra_body={"server_tools": ["calculator"]})
+    stream = agent.chat.completions.create(
+        model="gpt-5.2",
+        messages=[{"role": "user", "content": "(1 + 2) ** 3"}],
+        stream=True,
+        extra_body={"server_tools": ["calculator"]},
+    )
     chunks = list(stream)
     assert all(c.object == "chat.completion.chunk" and c.model == "gpt-5.2" for c in chunks)
     assert len({c.id for c in chunks}) == 1
@@ -174,9 +205,18 @@ def test_streaming_sends_each_step_then_the_answer(agent, app):
 
 
 def test_stream_is_sse_ending_with_done_and_client_tools_stream_back(live, key):
-    response = requests.post(live.url + "/api/v1/agents/chat/completions", headers={"authorization": f"Bearer {key}"},
-                             json={"model": "gpt-5.2", "stream": True, "tools": [WEATHER], "server_tools": [],
-                                   "messages": [{"role": "user", "content": "Paris"}]}, timeout=30)
+    response = requests.post(
+        live.url + "/api/v1/agents/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        json={
+            "model": "gpt-5.2",
+            "stream": True,
+            "tools": [WEATHER],
+            "server_tools": [],
+            "messages": [{"role": "user", "content": "Paris"}],
+        },
+        timeout=30,
+    )
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
     assert response.headers["x-request-id"].startswith("req_")
     blocks = [b for b in response.text.split("\n\n") if b]
@@ -189,13 +229,21 @@ def test_stream_is_sse_ending_with_done_and_client_tools_stream_back(live, key):
 
 def test_a_stream_the_client_leaves_is_settled(live, key, account, app):
     """The client reads the first event and goes: every step's call is settled, no credit stays held."""
-    from lumyx.extensions import db
-    from lumyx.models import Hold, UsageRecord
+    from lumyx.db import db
+    from lumyx.db.models import Hold, UsageRecord
 
-    with requests.post(live.url + "/v1/agents/chat/completions", headers={"authorization": f"Bearer {key}"},
-                       stream=True, timeout=30,
-                       json={"model": "gpt-5.2", "stream": True, "server_tools": ["calculator"],
-                             "messages": [{"role": "user", "content": "[[scenario:long:400]] 6 * 7"}]}) as response:
+    with requests.post(
+        live.url + "/v1/agents/chat/completions",
+        headers={"authorization": f"Bearer {key}"},
+        stream=True,
+        timeout=30,
+        json={
+            "model": "gpt-5.2",
+            "stream": True,
+            "server_tools": ["calculator"],
+            "messages": [{"role": "user", "content": "[[scenario:long:400]] 6 * 7"}],
+        },
+    ) as response:
         assert response.status_code == 200
         next(response.iter_lines())
     deadline = time.monotonic() + 10
@@ -220,8 +268,9 @@ def test_bad_agent_requests(agent, live, key):
     ]
     for extra, param, model in cases:
         body = {"model": model, "messages": [{"role": "user", "content": "x"}], **extra}
-        response = requests.post(live.url + "/v1/agents/chat/completions", json=body,
-                                 headers={"authorization": f"Bearer {key}"}, timeout=30)
+        response = requests.post(
+            live.url + "/v1/agents/chat/completions", json=body, headers={"authorization": f"Bearer {key}"}, timeout=30
+        )
         assert response.status_code == 400, (extra, response.text)
         assert response.json()["error"]["param"] == param
     with pytest.raises(openai.NotFoundError):
@@ -230,6 +279,7 @@ def test_bad_agent_requests(agent, live, key):
 
 
 # -- HTTP tools ------------------------------------------------------------------
+
 
 class _Target(ThreadingHTTPServer):
     """A local HTTP server an HTTP tool points at; it counts every connection."""
@@ -287,15 +337,21 @@ def target():
 
 def _http_persona(session: requests.Session, base: str, tools: list[dict]) -> str:
     slug = f"http-{uuid.uuid4().hex[:8]}"
-    created = session.post(base + "/v1/personas", json={"name": "HTTP", "slug": slug, "model": "gpt-5.2",
-                                                        "http_tools": tools}, timeout=10)
+    created = session.post(
+        base + "/v1/personas", json={"name": "HTTP", "slug": slug, "model": "gpt-5.2", "http_tools": tools}, timeout=10
+    )
     assert created.status_code == 201, created.text
     return slug
 
 
 def _lookup(url: str, method: str = "GET") -> dict:
-    return {"name": "lookup", "description": "Look a city up", "url": url, "method": method,
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+    return {
+        "name": "lookup",
+        "description": "Look a city up",
+        "url": url,
+        "method": method,
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
 
 
 def test_http_tools_are_refused_when_the_host_is_not_allowed(live, key, target):
@@ -303,8 +359,15 @@ def test_http_tools_are_refused_when_the_host_is_not_allowed(live, key, target):
     session = requests.Session()
     session.headers["authorization"] = f"Bearer {key}"
     slug = _http_persona(session, live.url, [_lookup(f"http://127.0.0.1:{target.server_port}/city")])
-    response = session.post(live.url + "/v1/agents/chat/completions", timeout=30, json={
-        "model": f"persona:{slug}", "server_tools": ["lookup"], "messages": [{"role": "user", "content": "Oslo"}]})
+    response = session.post(
+        live.url + "/v1/agents/chat/completions",
+        timeout=30,
+        json={
+            "model": f"persona:{slug}",
+            "server_tools": ["lookup"],
+            "messages": [{"role": "user", "content": "Oslo"}],
+        },
+    )
     assert response.status_code == 200, response.text
     call = response.json()["steps"][0]["tool_calls"][0]
     assert call["name"] == "lookup" and call["status"] == "error"
@@ -315,10 +378,13 @@ def test_http_tools_are_refused_when_the_host_is_not_allowed(live, key, target):
 @pytest.fixture(scope="module")
 def allowing_server(app, server_env, tmp_path_factory):
     """A second gateway on the same database whose operator allows 127.0.0.1 for HTTP tools."""
-    server = LiveServer({**server_env, "LUMYX_AGENT_HTTP_HOSTS": "127.0.0.1, tools.example.com"},
-                        tmp_path_factory.mktemp("agent-logs") / "gunicorn.log", workers=1)
+    server = LiveServer(
+        {**server_env, "LUMYX_AGENT_HTTP_HOSTS": "127.0.0.1, tools.example.com"},
+        tmp_path_factory.mktemp("agent-logs") / "gunicorn.log",
+        workers=1,
+    )
     yield server
-    server.proc.send_signal(signal.SIGQUIT)     # quick shutdown: no wait for idle keep-alive connections
+    server.proc.send_signal(signal.SIGQUIT)  # quick shutdown: no wait for idle keep-alive connections
     try:
         server.proc.wait(timeout=10)
     except subprocess.TimeoutExpired:
@@ -334,8 +400,11 @@ def test_http_tools_run_on_allowed_hosts_only(allowing_server, key, target):
 
     def run(tool: dict, text: str = "Oslo") -> dict:
         slug = _http_persona(session, base, [tool])
-        response = session.post(base + "/api/v1/agents/chat/completions", timeout=30, json={
-            "model": f"persona:{slug}", "messages": [{"role": "user", "content": text}]})
+        response = session.post(
+            base + "/api/v1/agents/chat/completions",
+            timeout=30,
+            json={"model": f"persona:{slug}", "messages": [{"role": "user", "content": text}]},
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         assert body["agent"]["server_tools"] == ["calculator", "current_time", "search_docs", "lookup"]
@@ -344,8 +413,15 @@ def test_http_tools_run_on_allowed_hosts_only(allowing_server, key, target):
     # The stand-in calls the first tool it is offered: offer only the HTTP tool.
     def run_only(tool: dict, text: str = "Oslo") -> dict:
         slug = _http_persona(session, base, [tool])
-        response = session.post(base + "/api/v1/agents/chat/completions", timeout=30, json={
-            "model": f"persona:{slug}", "server_tools": ["lookup"], "messages": [{"role": "user", "content": text}]})
+        response = session.post(
+            base + "/api/v1/agents/chat/completions",
+            timeout=30,
+            json={
+                "model": f"persona:{slug}",
+                "server_tools": ["lookup"],
+                "messages": [{"role": "user", "content": text}],
+            },
+        )
         assert response.status_code == 200, response.text
         return response.json()["steps"][0]["tool_calls"][0]
 

@@ -1,4 +1,5 @@
 """No API key, upstream key or prompt ever reaches the server's log."""
+
 from __future__ import annotations
 
 import logging
@@ -15,13 +16,29 @@ def test_keys_and_prompts_stay_out_of_the_log(live, key):
     bad_key = "lx-" + uuid.uuid4().hex + "NOTREAL"
     headers = {"Authorization": f"Bearer {key}"}
     calls = [
-        ("/v1/chat/completions", {"model": "gpt-5.2", "max_tokens": 20, "messages": [{"role": "user", "content": prompt}]}),
-        ("/v1/chat/completions", {"model": "gpt-5.2", "stream": True, "max_tokens": 20,
-                                  "messages": [{"role": "user", "content": prompt + " [[scenario:drop:2]]"}]}),
+        (
+            "/v1/chat/completions",
+            {"model": "gpt-5.2", "max_tokens": 20, "messages": [{"role": "user", "content": prompt}]},
+        ),
+        (
+            "/v1/chat/completions",
+            {
+                "model": "gpt-5.2",
+                "stream": True,
+                "max_tokens": 20,
+                "messages": [{"role": "user", "content": prompt + " [[scenario:drop:2]]"}],
+            },
+        ),
         ("/v1/chat/completions", {"model": "fallback-chat", "messages": [{"role": "user", "content": prompt}]}),
         ("/v1/chat/completions", {"model": "failing-chat", "messages": [{"role": "user", "content": prompt}]}),
-        ("/v1/messages", {"model": "lumyx-plus_v1", "max_tokens": 20, "messages": [{"role": "user", "content": prompt}]}),
-        ("/v1/chat/completions", {"model": "gpt-5.2", "messages": [{"role": "user", "content": prompt + " [[scenario:status-400]]"}]}),
+        (
+            "/v1/messages",
+            {"model": "lumyx-plus_v1", "max_tokens": 20, "messages": [{"role": "user", "content": prompt}]},
+        ),
+        (
+            "/v1/chat/completions",
+            {"model": "gpt-5.2", "messages": [{"role": "user", "content": prompt + " [[scenario:status-400]]"}]},
+        ),
     ]
     for path, body in calls:
         requests.post(live.url + path, json=body, headers=headers, timeout=30)
@@ -37,9 +54,15 @@ def test_the_filter_redacts_whatever_a_log_call_is_given(caplog):
     logger = logging.getLogger("lumyx.test-redaction")
     handler_filter = RedactSecrets()
     key = "lx-" + "A" * 43
-    record = logger.makeRecord("lumyx.test-redaction", logging.WARNING, __file__, 1,
-                               "calling upstream with headers %s and key %s",
-                               ({"Authorization": "Bearer sk-live-abcdefghijklmnopqrstuvwx"}, key), None)
+    record = logger.makeRecord(
+        "lumyx.test-redaction",
+        logging.WARNING,
+        __file__,
+        1,
+        "calling upstream with headers %s and key %s",
+        ({"Authorization": "Bearer sk-live-abcdefghijklmnopqrstuvwx"}, key),
+        None,
+    )
     handler_filter.filter(record)
     message = record.getMessage()
     assert key not in message and "sk-live-abcdefghijklmnopqrstuvwx" not in message and "[redacted]" in message

@@ -1,4 +1,5 @@
 """Legacy completions, embeddings, models and health."""
+
 from __future__ import annotations
 
 import base64
@@ -17,8 +18,11 @@ def test_legacy_completions(openai_client):
 
 
 def test_legacy_completions_stream_on_the_local_model(openai_client):
-    pieces = [c.choices[0].text for c in openai_client.completions.create(
-        model="lumyx-local", prompt="Once upon a time", stream=True) if c.choices]
+    pieces = [
+        c.choices[0].text
+        for c in openai_client.completions.create(model="lumyx-local", prompt="Once upon a time", stream=True)
+        if c.choices
+    ]
     assert "".join(pieces).strip().endswith("Once upon a time")
 
 
@@ -32,19 +36,28 @@ def test_embeddings(openai_client, model, dims):
 
 
 def test_embeddings_dimensions_and_base64(openai_client, api):
-    response = api("POST", "/v1/embeddings", json={"model": "lumyx-local-embed", "input": "hello",
-                                                   "dimensions": 64, "encoding_format": "base64"})
+    response = api(
+        "POST",
+        "/v1/embeddings",
+        json={"model": "lumyx-local-embed", "input": "hello", "dimensions": 64, "encoding_format": "base64"},
+    )
     vector = struct.unpack("<64f", base64.b64decode(response.json()["data"][0]["embedding"]))
     assert abs(sum(v * v for v in vector) - 1) < 1e-5
     # The SDK asks for base64 by default and decodes it itself.
-    assert len(openai_client.embeddings.create(model="lumyx-local-embed", input="hi", dimensions=32).data[0].embedding) == 32
+    assert (
+        len(openai_client.embeddings.create(model="lumyx-local-embed", input="hi", dimensions=32).data[0].embedding)
+        == 32
+    )
 
 
 def test_chat_model_is_not_an_embedding_model(api):
     response = api("POST", "/v1/embeddings", json={"model": "lumyx-local", "input": "x"})
     assert response.status_code == 400 and response.json()["error"]["type"] == "invalid_request"
-    response = api("POST", "/v1/chat/completions", json={"model": "lumyx-local-embed",
-                                                          "messages": [{"role": "user", "content": "x"}]})
+    response = api(
+        "POST",
+        "/v1/chat/completions",
+        json={"model": "lumyx-local-embed", "messages": [{"role": "user", "content": "x"}]},
+    )
     assert response.status_code == 400
 
 
@@ -66,8 +79,13 @@ def test_model_by_id_including_slashes(openai_client, api):
     assert openai_client.models.retrieve("gpt-5.2").id == "gpt-5.2"
     response = api("GET", "/api/v1/models/no-such-model")
     assert response.status_code == 404
-    assert response.json() == {"error": {"message": "The model 'no-such-model' does not exist or is not available.",
-                                         "type": "model_not_found", "code": 404}}
+    assert response.json() == {
+        "error": {
+            "message": "The model 'no-such-model' does not exist or is not available.",
+            "type": "model_not_found",
+            "code": 404,
+        }
+    }
 
 
 def test_health_needs_no_key(live):

@@ -1,5 +1,6 @@
 """Personas: CRUD at /personas (key-authenticated, per account) and their use in
 chat completions and messages, with the official SDKs against the live server."""
+
 from __future__ import annotations
 
 import time
@@ -17,11 +18,16 @@ def _slug(prefix: str = "p") -> str:
 @pytest.fixture
 def other_key(app):
     """A second account's key."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"other-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                    plan="enterprise", credits_micro=10 * 1_000_000)
+        user = accounts.create_user(
+            f"other-{uuid.uuid4().hex[:10]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=10 * 1_000_000,
+        )
         return keys.create_key(user, "other")[1]
 
 
@@ -32,6 +38,7 @@ def make_persona(api):
         response = api("POST", "/api/v1/personas", json=body)
         assert response.status_code == 201, response.text
         return response.json()
+
     return make
 
 
@@ -45,15 +52,31 @@ def _seen(upstream, path: str, marker: str) -> dict:
 
 # -- management ----------------------------------------------------------------
 
+
 def test_crud_round_trip(api):
     slug = _slug("crud")
-    body = {"name": "Code reviewer", "slug": slug, "description": "Reviews diffs",
-            "system_prompt": "You review code.", "model": "gpt-5.2",
-            "defaults": {"temperature": 0.2, "max_tokens": 300, "stop": ["END"],
-                         "reasoning": {"effort": "low", "exclude": True}},
-            "tools": [{"type": "function", "function": {"name": "lint", "parameters": {"type": "object"}}}],
-            "http_tools": [{"name": "fetch_pr", "url": "https://git.example.com/pr", "method": "get",
-                            "parameters": {"type": "object", "properties": {"id": {"type": "integer"}}}}]}
+    body = {
+        "name": "Code reviewer",
+        "slug": slug,
+        "description": "Reviews diffs",
+        "system_prompt": "You review code.",
+        "model": "gpt-5.2",
+        "defaults": {
+            "temperature": 0.2,
+            "max_tokens": 300,
+            "stop": ["END"],
+            "reasoning": {"effort": "low", "exclude": True},
+        },
+        "tools": [{"type": "function", "function": {"name": "lint", "parameters": {"type": "object"}}}],
+        "http_tools": [
+            {
+                "name": "fetch_pr",
+                "url": "https://git.example.com/pr",
+                "method": "get",
+                "parameters": {"type": "object", "properties": {"id": {"type": "integer"}}},
+            }
+        ],
+    }
     created = api("POST", "/api/v1/personas", json=body)
     assert created.status_code == 201, created.text
     persona = created.json()
@@ -67,8 +90,11 @@ def test_crud_round_trip(api):
     assert api("GET", f"/v1/personas/{slug}").json() == persona
     assert slug in [p["slug"] for p in api("GET", "/v1/personas", params={"limit": 100}).json()["data"]]
 
-    patched = api("PATCH", f"/api/v1/personas/{slug}",
-                  json={"name": "Strict reviewer", "defaults": {"top_p": 0.5}, "http_tools": None})
+    patched = api(
+        "PATCH",
+        f"/api/v1/personas/{slug}",
+        json={"name": "Strict reviewer", "defaults": {"top_p": 0.5}, "http_tools": None},
+    )
     assert patched.status_code == 200, patched.text
     assert patched.json()["name"] == "Strict reviewer" and patched.json()["defaults"] == {"top_p": 0.5}
     assert patched.json()["http_tools"] == [] and patched.json()["tools"] == persona["tools"]
@@ -118,24 +144,38 @@ BAD_CREATES = [
     ({"name": "x", "model": "gpt-5.2", "defaults": {"logit_bias": {}}}, "defaults.logit_bias"),
     ({"name": "x", "model": "gpt-5.2", "defaults": {"stop": ["a", "b", "c", "d", "e"]}}, "defaults.stop"),
     ({"name": "x", "model": "gpt-5.2", "defaults": {"reasoning": {"effort": "huge"}}}, "defaults.reasoning.effort"),
-    ({"name": "x", "model": "gpt-5.2", "defaults": {"reasoning": {"max_tokens": -1}}},
-     "defaults.reasoning.max_tokens"),
+    ({"name": "x", "model": "gpt-5.2", "defaults": {"reasoning": {"max_tokens": -1}}}, "defaults.reasoning.max_tokens"),
     ({"name": "x", "model": "gpt-5.2", "defaults": {"reasoning": {"budget": 1}}}, "defaults.reasoning.budget"),
     ({"name": "x", "model": "gpt-5.2", "tools": {"a": 1}}, "tools"),
     ({"name": "x", "model": "gpt-5.2", "tools": [{"type": "function", "function": {}}]}, "tools[0].function.name"),
-    ({"name": "x", "model": "gpt-5.2", "tools": [{"type": "function", "function": {"name": "a", "parameters": 1}}]},
-     "tools[0].function.parameters"),
+    (
+        {"name": "x", "model": "gpt-5.2", "tools": [{"type": "function", "function": {"name": "a", "parameters": 1}}]},
+        "tools[0].function.parameters",
+    ),
     ({"name": "x", "model": "plain-chat", "tools": [{"type": "function", "function": {"name": "a"}}]}, "tools"),
     ({"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "a", "url": "ftp://h/x"}]}, "http_tools[0].url"),
     ({"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "a", "url": "http://u:p@h/x"}]}, "http_tools[0].url"),
-    ({"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "a", "url": "http://h/x", "method": "TRACE"}]},
-     "http_tools[0].method"),
-    ({"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "calculator", "url": "http://h/x"}]},
-     "http_tools[0].name"),
-    ({"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "a", "url": "http://h/", "headers": {}}]},
-     "http_tools[0].headers"),
-    ({"name": "x", "model": "gpt-5.2", "tools": [{"type": "function", "function": {"name": "a"}}],
-      "http_tools": [{"name": "a", "url": "http://h/x"}]}, "http_tools[0].name"),
+    (
+        {"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "a", "url": "http://h/x", "method": "TRACE"}]},
+        "http_tools[0].method",
+    ),
+    (
+        {"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "calculator", "url": "http://h/x"}]},
+        "http_tools[0].name",
+    ),
+    (
+        {"name": "x", "model": "gpt-5.2", "http_tools": [{"name": "a", "url": "http://h/", "headers": {}}]},
+        "http_tools[0].headers",
+    ),
+    (
+        {
+            "name": "x",
+            "model": "gpt-5.2",
+            "tools": [{"type": "function", "function": {"name": "a"}}],
+            "http_tools": [{"name": "a", "url": "http://h/x"}],
+        },
+        "http_tools[0].name",
+    ),
     ({"name": "x", "model": "gpt-5.2", "colour": "blue"}, "colour"),
 ]
 
@@ -152,8 +192,12 @@ def test_bad_bodies_and_updates(api, make_persona):
     assert api("POST", "/v1/personas", data=b"{nope", headers={"content-type": "application/json"}).status_code == 400
     assert api("POST", "/v1/personas", json=["a"]).status_code == 400
     slug = make_persona()["slug"]
-    for body, param in (({"slug": None}, "slug"), ({"name": ""}, "name"), ({"model": "nope"}, "model"),
-                        ({"defaults": {"seed": "x"}}, "defaults.seed")):
+    for body, param in (
+        ({"slug": None}, "slug"),
+        ({"name": ""}, "name"),
+        ({"model": "nope"}, "model"),
+        ({"defaults": {"seed": "x"}}, "defaults.seed"),
+    ):
         response = api("PATCH", f"/v1/personas/{slug}", json=body)
         assert response.status_code == 400 and response.json()["error"]["param"] == param, response.text
     assert api("PATCH", f"/v1/personas/{slug}", json=[1]).status_code == 400
@@ -165,11 +209,13 @@ def test_bad_bodies_and_updates(api, make_persona):
 
 
 def test_list_is_paginated(live, app):
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"pages-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                    plan="enterprise")
+        user = accounts.create_user(
+            f"pages-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery", plan="enterprise"
+        )
         key = keys.create_key(user, "pages")[1]
     session = requests.Session()
     session.headers["authorization"] = f"Bearer {key}"
@@ -185,8 +231,14 @@ def test_list_is_paginated(live, app):
     assert [p["slug"] for p in last["data"]] == ["s-e"] and last["has_more"] is False
     after = session.get(url, params={"limit": 2, "after": first["last_id"]}).json()
     assert [p["slug"] for p in after["data"]] == ["s-c", "s-d"] and after["has_more"] is True
-    assert session.get(url, params={"page": 9}).json() == {"object": "list", "data": [], "has_more": False,
-                                                           "first_id": None, "last_id": None, "page": 9}
+    assert session.get(url, params={"page": 9}).json() == {
+        "object": "list",
+        "data": [],
+        "has_more": False,
+        "first_id": None,
+        "last_id": None,
+        "page": 9,
+    }
     assert len(session.get(url).json()["data"]) == 5
 
 
@@ -198,12 +250,15 @@ def test_accounts_never_see_each_others_personas(live, api, make_persona, other_
     assert other.patch(f"{live.url}/v1/personas/{slug}", json={"name": "mine"}).status_code == 404
     assert other.delete(f"{live.url}/v1/personas/{slug}").status_code == 404
     assert slug not in str(other.get(f"{live.url}/v1/personas", params={"limit": 100}).json())
-    used = other.post(f"{live.url}/v1/chat/completions",
-                      json={"model": f"persona:{slug}", "messages": [{"role": "user", "content": "hi"}]})
+    used = other.post(
+        f"{live.url}/v1/chat/completions",
+        json={"model": f"persona:{slug}", "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert used.status_code == 404 and used.json()["error"]["param"] == "model"
-    by_field = other.post(f"{live.url}/v1/chat/completions",
-                          json={"model": "lumyx-local", "persona": slug,
-                                "messages": [{"role": "user", "content": "hi"}]})
+    by_field = other.post(
+        f"{live.url}/v1/chat/completions",
+        json={"model": "lumyx-local", "persona": slug, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert by_field.status_code == 404 and by_field.json()["error"]["param"] == "persona"
     # Same slug on the other account: its own persona, independent of the first.
     mine = other.post(f"{live.url}/v1/personas", json={"name": "x", "slug": slug, "model": "lumyx-local"})
@@ -214,20 +269,35 @@ def test_accounts_never_see_each_others_personas(live, api, make_persona, other_
 
 # -- using a persona -------------------------------------------------------------
 
+
 def test_persona_in_chat_completions_explicit_fields_win(openai_client, make_persona, upstream):
-    persona = make_persona(system_prompt="You are Captain Persona.",
-                           defaults={"temperature": 0.3, "top_p": 0.8, "max_tokens": 77, "stop": ["END"], "seed": 5,
-                                     "presence_penalty": 0.5, "reasoning": {"effort": "low"}})
+    persona = make_persona(
+        system_prompt="You are Captain Persona.",
+        defaults={
+            "temperature": 0.3,
+            "top_p": 0.8,
+            "max_tokens": 77,
+            "stop": ["END"],
+            "seed": 5,
+            "presence_penalty": 0.5,
+            "reasoning": {"effort": "low"},
+        },
+    )
     marker = uuid.uuid4().hex[:10]
     response = openai_client.chat.completions.create(
-        model=f"persona:{persona['slug']}", temperature=0.9, seed=11,
-        messages=[{"role": "system", "content": "Client system."}, {"role": "user", "content": f"hello {marker}"}])
+        model=f"persona:{persona['slug']}",
+        temperature=0.9,
+        seed=11,
+        messages=[{"role": "system", "content": "Client system."}, {"role": "user", "content": f"hello {marker}"}],
+    )
     assert response.model == "gpt-5.2"
     assert response.choices[0].message.content == f"Echo: hello {marker}"
     sent = _seen(upstream, "/v1/chat/completions", marker)
     assert sent["model"] == "upstream-gpt"
-    assert sent["messages"][:2] == [{"role": "system", "content": "You are Captain Persona."},
-                                    {"role": "system", "content": "Client system."}]
+    assert sent["messages"][:2] == [
+        {"role": "system", "content": "You are Captain Persona."},
+        {"role": "system", "content": "Client system."},
+    ]
     assert (sent["temperature"], sent["seed"]) == (0.9, 11), "the request's own values win"
     assert (sent["top_p"], sent["max_tokens"], sent["stop"], sent["presence_penalty"]) == (0.8, 77, ["END"], 0.5)
     assert sent["reasoning_effort"] == "low" and "persona" not in sent
@@ -235,20 +305,30 @@ def test_persona_in_chat_completions_explicit_fields_win(openai_client, make_per
     # The `persona` field with an explicit model: the model named wins, the rest applies.
     marker = uuid.uuid4().hex[:10]
     other = make_persona(model="lumyx-plus_v1", system_prompt="Field persona.", defaults={"max_tokens": 50})
-    openai_client.chat.completions.create(model="gpt-5.2", max_tokens=20, reasoning_effort="high",
-                                          messages=[{"role": "user", "content": marker}],
-                                          extra_body={"persona": other["slug"]})
+    openai_client.chat.completions.create(
+        model="gpt-5.2",
+        max_tokens=20,
+        reasoning_effort="high",
+        messages=[{"role": "user", "content": marker}],
+        extra_body={"persona": other["slug"]},
+    )
     sent = _seen(upstream, "/v1/chat/completions", marker)
     assert sent["model"] == "upstream-gpt" and sent["messages"][0]["content"] == "Field persona."
     assert sent["max_tokens"] == 20 and sent["reasoning_effort"] == "high" and "persona" not in sent
 
 
 def test_persona_tools_apply_when_the_request_has_none(openai_client, make_persona):
-    weather = {"type": "function", "function": {"name": "get_weather", "parameters": {
-        "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}
+    weather = {
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+        },
+    }
     persona = make_persona(tools=[weather])
-    response = openai_client.chat.completions.create(model=f"persona:{persona['slug']}",
-                                                     messages=[{"role": "user", "content": "Paris"}])
+    response = openai_client.chat.completions.create(
+        model=f"persona:{persona['slug']}", messages=[{"role": "user", "content": "Paris"}]
+    )
     assert response.choices[0].finish_reason == "tool_calls"
     assert response.choices[0].message.tool_calls[0].function.name == "get_weather"
 
@@ -259,12 +339,19 @@ def claude(live, key):
 
 
 def test_persona_in_messages_native_and_translated(claude, make_persona, upstream):
-    native = make_persona(model="lumyx-plus_v1", system_prompt="You are Captain Persona.",
-                          defaults={"temperature": 0.4, "stop": "STOP", "seed": 3})
+    native = make_persona(
+        model="lumyx-plus_v1",
+        system_prompt="You are Captain Persona.",
+        defaults={"temperature": 0.4, "stop": "STOP", "seed": 3},
+    )
     marker = uuid.uuid4().hex[:10]
-    message = claude.messages.create(model=f"persona:{native['slug']}", max_tokens=64, system="Be brief.",
-                                     messages=[{"role": "user", "content": f"hi {marker}"}],
-                                     extra_body={"temperature": 1.0})
+    message = claude.messages.create(
+        model=f"persona:{native['slug']}",
+        max_tokens=64,
+        system="Be brief.",
+        messages=[{"role": "user", "content": f"hi {marker}"}],
+        extra_body={"temperature": 1.0},
+    )
     assert message.model == "lumyx-plus_v1" and marker in message.content[0].text
     sent = _seen(upstream, "/v1/messages", marker)
     assert sent["model"] == "claude-sonnet-4-5-20250929"
@@ -274,19 +361,25 @@ def test_persona_in_messages_native_and_translated(claude, make_persona, upstrea
 
     translated = make_persona(model="gpt-5.2", system_prompt="Translated persona.", defaults={"top_p": 0.7})
     marker = uuid.uuid4().hex[:10]
-    message = claude.messages.create(model=f"persona:{translated['slug']}", max_tokens=64,
-                                     messages=[{"role": "user", "content": f"hey {marker}"}])
+    message = claude.messages.create(
+        model=f"persona:{translated['slug']}", max_tokens=64, messages=[{"role": "user", "content": f"hey {marker}"}]
+    )
     assert message.model == "gpt-5.2"
     sent = _seen(upstream, "/v1/chat/completions", marker)
     assert sent["messages"][0] == {"role": "system", "content": "Translated persona."} and sent["top_p"] == 0.7
 
     marker = uuid.uuid4().hex[:10]
-    claude.messages.create(model="lumyx-plus_v1", max_tokens=2048, messages=[{"role": "user", "content": marker}],
-                           extra_body={"persona": native["slug"]})
+    claude.messages.create(
+        model="lumyx-plus_v1",
+        max_tokens=2048,
+        messages=[{"role": "user", "content": marker}],
+        extra_body={"persona": native["slug"]},
+    )
     sent = _seen(upstream, "/v1/messages", marker)
     assert sent["system"] == "You are Captain Persona." and sent["temperature"] == 0.4
-    counted = claude.messages.count_tokens(model=f"persona:{native['slug']}",
-                                           messages=[{"role": "user", "content": "count"}])
+    counted = claude.messages.count_tokens(
+        model=f"persona:{native['slug']}", messages=[{"role": "user", "content": "count"}]
+    )
     assert counted.input_tokens > 0
 
 
@@ -300,18 +393,20 @@ def test_unknown_persona_is_404_in_both_formats(openai_client, claude):
         claude.messages.create(model="persona:nobody-here", max_tokens=10, messages=[{"role": "user", "content": "x"}])
     assert caught.value.body["error"]["type"] == "not_found_error"
     with pytest.raises(openai.BadRequestError) as caught:
-        openai_client.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": "x"}],
-                                              extra_body={"persona": 7})
+        openai_client.chat.completions.create(
+            model="gpt-5.2", messages=[{"role": "user", "content": "x"}], extra_body={"persona": 7}
+        )
     assert caught.value.body["param"] == "persona"
 
 
 def test_billing_and_usage_name_the_underlying_model(openai_client, make_persona, account, app):
-    from lumyx.extensions import db
-    from lumyx.models import UsageRecord
+    from lumyx.db import db
+    from lumyx.db.models import UsageRecord
 
     persona = make_persona(defaults={"max_tokens": 40})
     raw = openai_client.chat.completions.with_raw_response.create(
-        model=f"persona:{persona['slug']}", messages=[{"role": "user", "content": "bill me"}])
+        model=f"persona:{persona['slug']}", messages=[{"role": "user", "content": "bill me"}]
+    )
     request_id = raw.headers["x-request-id"]
     assert raw.parse().model == "gpt-5.2"
     deadline = time.monotonic() + 10

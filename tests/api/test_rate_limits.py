@@ -1,5 +1,6 @@
 """Rate limits per API key by plan, shared by every worker, with the documented
 headers and 429 bodies; Redis going away does not stop the service."""
+
 from __future__ import annotations
 
 import re
@@ -22,7 +23,8 @@ CHAT = {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}
 @pytest.fixture
 def key_on(app):
     """key_on(plan) -> a fresh account's API key on that plan."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     def make(plan: str) -> str:
         with app.app_context():
@@ -34,8 +36,9 @@ def key_on(app):
 
 def fresh_post(url: str, key: str, path: str = "/v1/chat/completions", body: dict = CHAT) -> requests.Response:
     # A new connection per request, so requests spread over the server's workers.
-    return requests.post(url + path, json=body, timeout=30,
-                         headers={"Authorization": f"Bearer {key}", "Connection": "close"})
+    return requests.post(
+        url + path, json=body, timeout=30, headers={"Authorization": f"Bearer {key}", "Connection": "close"}
+    )
 
 
 def test_free_plan_ten_a_minute_with_headers(live, key_on):
@@ -57,8 +60,10 @@ def test_free_plan_ten_a_minute_with_headers(live, key_on):
     assert over.headers["X-RateLimit-Remaining"] == "0"
     anthropic = fresh_post(live.url, key, "/v1/messages", {**CHAT, "max_tokens": 5})
     assert anthropic.status_code == 429
-    assert anthropic.json() == {"type": "error", "error": {"type": "rate_limit_error",
-                                                           "message": anthropic.json()["error"]["message"]}}
+    assert anthropic.json() == {
+        "type": "error",
+        "error": {"type": "rate_limit_error", "message": anthropic.json()["error"]["message"]},
+    }
     assert fresh_post(live.url, key_on("free")).status_code == 200, "another key has its own counter"
 
 
@@ -80,9 +85,21 @@ def test_enterprise_is_unlimited(live, key_on):
 
 
 def _redis_server(port: int) -> subprocess.Popen:
-    proc = subprocess.Popen([shutil.which("redis-server") or "redis-server", "--port", str(port), "--bind",
-                             "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
@@ -112,7 +129,7 @@ def test_several_workers_share_one_limit_in_redis(redis_and_server, key_on):
     for _round in range(5):
         key = key_on("free")
         with ThreadPoolExecutor(max_workers=25) as pool:
-            responses = list(pool.map(lambda _: fresh_post(server.url, key), range(25)))
+            responses = list(pool.map(lambda _, key=key: fresh_post(server.url, key), range(25)))
         statuses = [r.status_code for r in responses]
         assert statuses.count(200) == 10 and statuses.count(429) == 15
         served = {r.headers["x-request-id"] for r in responses if r.status_code == 200}
@@ -156,7 +173,7 @@ def test_an_operator_sets_the_plan_limits_and_the_docs_show_them(server_env, key
         statuses = [fresh_post(server.url, key).status_code for _ in range(4)]
         assert statuses == [200, 200, 200, 429]
         docs = requests.get(server.url + "/docs/rate-limits", timeout=10).text
-        pro_row = docs[docs.index("<td>Pro</td>"):].split("</tr>")[0]
+        pro_row = docs[docs.index("<td>Pro</td>") :].split("</tr>")[0]
         assert ">3<" in pro_row and ">2,500<" in pro_row
     finally:
         server.stop()

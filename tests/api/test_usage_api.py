@@ -1,4 +1,5 @@
 """GET /v1/usage exactly as the docs describe it."""
+
 from __future__ import annotations
 
 import re
@@ -16,24 +17,38 @@ MICRO = 1_000_000
 @pytest.fixture
 def used_account(app, live):
     """An account that made three free and two priced requests, one of which failed."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"usage-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery",
-                                    plan="pro", credits_micro=20 * MICRO)
+        user = accounts.create_user(
+            f"usage-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery", plan="pro", credits_micro=20 * MICRO
+        )
         _row, key = keys.create_key(user)
         user_id = user.id
     headers = {"Authorization": f"Bearer {key}"}
     ids = []
-    for body in ({"model": "lumyx-local", "messages": [{"role": "user", "content": "one"}]},
-                 {"model": "lumyx-local", "messages": [{"role": "user", "content": "two"}]},
-                 {"model": "lumyx-local", "messages": [{"role": "user", "content": "three"}]},
-                 {"model": "gpt-5.2", "max_tokens": 50, "reasoning_effort": "low",
-                  "messages": [{"role": "user", "content": "four"}]},
-                 {"model": "gpt-5.2", "max_tokens": 50,
-                  "messages": [{"role": "user", "content": "five [[scenario:status-500]]"}]}):
-        ids.append(requests.post(live.url + "/v1/chat/completions", json=body, headers=headers,
-                                 timeout=30).headers["x-request-id"])
+    for body in (
+        {"model": "lumyx-local", "messages": [{"role": "user", "content": "one"}]},
+        {"model": "lumyx-local", "messages": [{"role": "user", "content": "two"}]},
+        {"model": "lumyx-local", "messages": [{"role": "user", "content": "three"}]},
+        {
+            "model": "gpt-5.2",
+            "max_tokens": 50,
+            "reasoning_effort": "low",
+            "messages": [{"role": "user", "content": "four"}],
+        },
+        {
+            "model": "gpt-5.2",
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": "five [[scenario:status-500]]"}],
+        },
+    ):
+        ids.append(
+            requests.post(live.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).headers[
+                "x-request-id"
+            ]
+        )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         report = requests.get(live.url + "/v1/usage", headers=headers, timeout=10).json()
@@ -50,8 +65,16 @@ def usage(live, headers, **params):
 def test_the_documented_shape(live, used_account, app):
     user_id, _key, headers, ids = used_account
     report = usage(live, headers).json()
-    assert list(report) == ["object", "account", "free_model_daily_limit", "summary", "daily", "by_model",
-                            "recent_activity", "pagination"]
+    assert list(report) == [
+        "object",
+        "account",
+        "free_model_daily_limit",
+        "summary",
+        "daily",
+        "by_model",
+        "recent_activity",
+        "pagination",
+    ]
     assert report["object"] == "usage"
     assert report["account"]["vip_tier"] == 1
     free = report["free_model_daily_limit"]
@@ -61,9 +84,10 @@ def test_the_documented_shape(live, used_account, app):
     assert summary["total_requests"] == 5
     assert summary["total_tokens"] == summary["total_prompt_tokens"] + summary["total_completion_tokens"] > 0
     assert isinstance(summary["avg_latency_ms"], int)
-    from lumyx.extensions import db
-    from lumyx.models import UsageRecord, User
     from sqlalchemy import select
+
+    from lumyx.db import db
+    from lumyx.db.models import UsageRecord, User
 
     with app.app_context():
         rows = db.session.scalars(select(UsageRecord).where(UsageRecord.user_id == user_id)).all()
@@ -85,8 +109,18 @@ def test_the_documented_shape(live, used_account, app):
 
     recent = report["recent_activity"]
     assert [r["id"] for r in recent] == ids[::-1], "newest first"
-    assert set(recent[0]) == {"id", "model_id", "prompt_tokens", "completion_tokens", "total_tokens", "cost",
-                              "latency_ms", "status_code", "thinking_used", "created_at"}
+    assert set(recent[0]) == {
+        "id",
+        "model_id",
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "cost",
+        "latency_ms",
+        "status_code",
+        "thinking_used",
+        "created_at",
+    }
     assert recent[0]["status_code"] == 502 and recent[0]["cost"] == 0
     assert recent[1]["thinking_used"] is True and recent[1]["cost"] > 0
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", recent[0]["created_at"])
@@ -116,16 +150,19 @@ def test_filters_and_pagination(live, used_account):
     assert instant["summary"]["total_requests"] == 5
 
 
-@pytest.mark.parametrize("params, param", [
-    ({"start_date": "yesterday"}, "start_date"),
-    ({"end_date": "2026-13-45"}, "end_date"),
-    ({"start_date": "2026-03-10", "end_date": "2026-03-01"}, "end_date"),
-    ({"limit": "500"}, "limit"),
-    ({"limit": "0"}, "limit"),
-    ({"limit": "ten"}, "limit"),
-    ({"page": "0"}, "page"),
-    ({"page": "-3"}, "page"),
-])
+@pytest.mark.parametrize(
+    "params, param",
+    [
+        ({"start_date": "yesterday"}, "start_date"),
+        ({"end_date": "2026-13-45"}, "end_date"),
+        ({"start_date": "2026-03-10", "end_date": "2026-03-01"}, "end_date"),
+        ({"limit": "500"}, "limit"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "ten"}, "limit"),
+        ({"page": "0"}, "page"),
+        ({"page": "-3"}, "page"),
+    ],
+)
 def test_bad_filters_are_400(live, key, params, param):
     response = usage(live, {"Authorization": f"Bearer {key}"}, **params)
     assert response.status_code == 400

@@ -1,6 +1,7 @@
 """The benchmark's own parts measure what they claim: the upstream stand-in speaks
 both wire formats to the official SDKs, the load generator times what the upstream
 does, and Lumyx as the benchmark starts it meters every request it serves."""
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,9 @@ from tests.support.servers import free_port  # noqa: E402
 
 @pytest.fixture(scope="module")
 def stand_in():
-    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "upstream.py"), "--port", "0"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "upstream.py"), "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     line = proc.stdout.readline()
     assert line.startswith("upstream listening on "), line
     url = line.split()[-1]
@@ -47,8 +49,11 @@ def test_the_stand_in_speaks_both_formats_to_the_official_sdks(stand_in):
     client = openai.OpenAI(base_url=stand_in + "/v1", api_key="sk-bench")
     reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
     assert reply.choices[0].message.content == SEVEN and reply.usage.completion_tokens == 7
-    chunks = list(client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}],
-                                                 stream=True, stream_options={"include_usage": True}))
+    chunks = list(
+        client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream=True, stream_options={"include_usage": True}
+        )
+    )
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == SEVEN
     assert chunks[-1].usage.completion_tokens == 7
 
@@ -67,10 +72,14 @@ def test_the_load_generator_times_what_the_upstream_does(stand_in):
     assert 0.040 <= plain.latency_pcts()["p50"] < 0.060
 
     configure(stand_in, latency_ms=0, chunks=10, chunk_delay_ms=20)
-    one = requests.post(stand_in + "/v1/chat/completions", timeout=5, stream=True, json={
-        "model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    one = requests.post(
+        stand_in + "/v1/chat/completions",
+        timeout=5,
+        stream=True,
+        json={"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+    )
     texts = [line for line in one.iter_lines() if b'"content"' in line]
-    assert len(texts) == 11 and len(set(texts[1:])) == 10   # role chunk, then ten different tokens
+    assert len(texts) == 11 and len(set(texts[1:])) == 10  # role chunk, then ten different tokens
     target = loadgen.make_target(stand_in + "/v1", "k", "anthropic", "c", stream=True)
     streams = loadgen.run(loadgen.concurrent_streams(target, 20, ramp_s=0.2, timeout_s=30))
     assert streams.ok_count == 20 and not streams.lagged
@@ -86,17 +95,26 @@ def test_lumyx_as_benchmarked_meters_every_request(stand_in, tmp_path):
     lumyx = lumyx_server.start(backend, stand_in, free_port(), tmp_path / "lumyx", workers=2)
     try:
         base = lumyx.url + "/v1"
-        plain = loadgen.run(loadgen.sequential(loadgen.make_target(base, lumyx.key, "openai", "bench-gpt"), 12,
-                                               warmup=0))
-        streamed = loadgen.run(loadgen.concurrent_streams(
-            loadgen.make_target(base, lumyx.key, "anthropic", "bench-claude", stream=True), 8, ramp_s=0.2))
-        translated = loadgen.run(loadgen.sequential(
-            loadgen.make_target(base, lumyx.key, "openai", "bench-claude", stream=True), 5, warmup=0))
+        plain = loadgen.run(
+            loadgen.sequential(loadgen.make_target(base, lumyx.key, "openai", "bench-gpt"), 12, warmup=0)
+        )
+        streamed = loadgen.run(
+            loadgen.concurrent_streams(
+                loadgen.make_target(base, lumyx.key, "anthropic", "bench-claude", stream=True), 8, ramp_s=0.2
+            )
+        )
+        translated = loadgen.run(
+            loadgen.sequential(loadgen.make_target(base, lumyx.key, "openai", "bench-claude", stream=True), 5, warmup=0)
+        )
         assert (plain.ok_count, streamed.ok_count, translated.ok_count) == (12, 8, 5)
         headers = {"Authorization": f"Bearer {lumyx.key}"}
-        limited = requests.post(base + "/chat/completions", headers=headers, timeout=10, json={
-            "model": "bench-gpt", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5})
-        assert limited.headers["X-RateLimit-Limit"] == "100000000"   # the pro plan's limit, raised
+        limited = requests.post(
+            base + "/chat/completions",
+            headers=headers,
+            timeout=10,
+            json={"model": "bench-gpt", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 5},
+        )
+        assert limited.headers["X-RateLimit-Limit"] == "100000000"  # the pro plan's limit, raised
         deadline = time.monotonic() + 10
         while True:
             usage = requests.get(base + "/usage", headers=headers, timeout=10).json()

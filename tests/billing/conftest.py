@@ -1,4 +1,5 @@
 """Accounts with a chosen balance, and reads of what the database recorded."""
+
 from __future__ import annotations
 
 import time
@@ -14,12 +15,17 @@ MICRO = 1_000_000
 @pytest.fixture
 def make_account(app):
     """make_account(credits) -> (user id, key)."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     def make(credits: float, plan: str = "enterprise") -> tuple[int, str]:
         with app.app_context():
-            user = accounts.create_user(f"bill-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                        plan=plan, credits_micro=int(credits * MICRO))
+            user = accounts.create_user(
+                f"bill-{uuid.uuid4().hex[:10]}@example.com",
+                "correct horse battery",
+                plan=plan,
+                credits_micro=int(credits * MICRO),
+            )
             _row, key = keys.create_key(user, "billing")
             return user.id, key
 
@@ -29,8 +35,8 @@ def make_account(app):
 @pytest.fixture
 def books(app):
     """Reads an account's money and usage as the database has them."""
-    from lumyx.extensions import db
-    from lumyx.models import Hold, LedgerEntry, UsageRecord, User
+    from lumyx.db import db
+    from lumyx.db.models import Hold, LedgerEntry, UsageRecord, User
 
     class Books:
         def balance(self, user_id: int) -> tuple[int, int]:
@@ -40,13 +46,15 @@ def books(app):
 
         def ledger_sum(self, user_id: int) -> int:
             with app.app_context():
-                return db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-                                         .where(LedgerEntry.user_id == user_id))
+                return db.session.scalar(
+                    select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.user_id == user_id)
+                )
 
         def ledger(self, user_id: int) -> list:
             with app.app_context():
-                return db.session.scalars(select(LedgerEntry).where(LedgerEntry.user_id == user_id)
-                                          .order_by(LedgerEntry.id)).all()
+                return db.session.scalars(
+                    select(LedgerEntry).where(LedgerEntry.user_id == user_id).order_by(LedgerEntry.id)
+                ).all()
 
         def usage(self, request_id: str):
             with app.app_context():
@@ -81,7 +89,8 @@ def books(app):
 @pytest.fixture
 def post(live):
     def call(key: str, path: str, body: dict, **kwargs) -> requests.Response:
-        return requests.post(live.url + path, json=body, headers={"Authorization": f"Bearer {key}"},
-                             timeout=30, **kwargs)
+        return requests.post(
+            live.url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs
+        )
 
     return call

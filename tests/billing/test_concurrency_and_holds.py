@@ -2,6 +2,7 @@
 afford only a few never take the balance below zero, never lose a usage row,
 and leave a ledger that sums to the balance. Runs on whichever database the
 suite runs on (CI: SQLite, then PostgreSQL)."""
+
 from __future__ import annotations
 
 import re
@@ -21,23 +22,39 @@ MICRO = 1_000_000
 
 def settle(user_id: int, ref: str, cost: int, at: datetime | None = None) -> int:
     """Settles request ``ref`` as billing does (the hold, the charge, the usage row at once)."""
-    from lumyx.models._types import utcnow
-    from lumyx.services import usage
+    from lumyx.db.models._types import utcnow
+    from lumyx.usage import records as usage
 
-    row = {"id": ref, "user_id": user_id, "model_id": "m", "operation": "chat", "input_tokens": 10,
-           "output_tokens": 20, "tokens_reported": True, "latency_ms": 5, "status_code": 200,
-           "stream": False, "partial": False, "thinking_used": False, "created_at": at or utcnow()}
+    row = {
+        "id": ref,
+        "user_id": user_id,
+        "model_id": "m",
+        "operation": "chat",
+        "input_tokens": 10,
+        "output_tokens": 20,
+        "tokens_reported": True,
+        "latency_ms": 5,
+        "status_code": 200,
+        "stream": False,
+        "partial": False,
+        "thinking_used": False,
+        "created_at": at or utcnow(),
+    }
     return usage.settle_and_record(row, cost, note=f"m {ref}")
 
 
 def test_many_simultaneous_requests_on_a_small_balance(make_account, books, live):
-    user_id, key = make_account(5)   # each hold is ~1.4 credits: about three fit at once
-    body = {"model": "gpt-5.2", "max_tokens": 1000,
-            "messages": [{"role": "user", "content": "hello there [[scenario:slow:300]]"}]}
+    user_id, key = make_account(5)  # each hold is ~1.4 credits: about three fit at once
+    body = {
+        "model": "gpt-5.2",
+        "max_tokens": 1000,
+        "messages": [{"role": "user", "content": "hello there [[scenario:slow:300]]"}],
+    }
 
     def one(_):
-        response = requests.post(live.url + "/v1/chat/completions", json=body, timeout=60,
-                                 headers={"Authorization": f"Bearer {key}"})
+        response = requests.post(
+            live.url + "/v1/chat/completions", json=body, timeout=60, headers={"Authorization": f"Bearer {key}"}
+        )
         return response.status_code, response.headers.get("x-request-id")
 
     with ThreadPoolExecutor(max_workers=40) as pool:
@@ -59,15 +76,15 @@ def test_many_simultaneous_requests_on_a_small_balance(make_account, books, live
 
 
 def test_settlement_happens_once(app, make_account, books):
-    from lumyx.extensions import db
-    from lumyx.services import ledger
+    from lumyx.billing import ledger
 
     user_id, _key = make_account(3)
     ref = "req_" + uuid.uuid4().hex
     with app.app_context():
         assert ledger.hold(user_id, 2 * MICRO, ref, model_id="gpt-5.2")
-        assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), \
+        assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), (
             "only 1 credit is unreserved"
+        )
         assert settle(user_id, ref, 1_500_000) == 1_500_000
         with pytest.raises(IntegrityError):
             settle(user_id, ref, 1_500_000)
@@ -78,8 +95,7 @@ def test_settlement_happens_once(app, make_account, books):
 
 
 def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make_account, books):
-    from lumyx.extensions import db
-    from lumyx.services import ledger
+    from lumyx.billing import ledger
 
     user_id, _key = make_account(3)
     first, second = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
@@ -95,9 +111,9 @@ def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make
 
 
 def test_credits_on_hold_cannot_be_removed(app, make_account, server_env):
-    from lumyx.extensions import db
-    from lumyx.models import User
-    from lumyx.services import ledger
+    from lumyx.billing import ledger
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     user_id, _key = make_account(3)
     with app.app_context():
@@ -108,10 +124,11 @@ def test_credits_on_hold_cannot_be_removed(app, make_account, server_env):
 
 
 def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account, books, server_env):
-    from lumyx.extensions import db
-    from lumyx.models import Hold
-    from lumyx.models._types import utcnow
-    from lumyx.services import billing, ledger
+    from lumyx.billing import charges as billing
+    from lumyx.billing import ledger
+    from lumyx.db import db
+    from lumyx.db.models import Hold
+    from lumyx.db.models._types import utcnow
 
     user_id, _key = make_account(4)
     stale, fresh = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
@@ -137,9 +154,9 @@ def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account
 
 def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, books):
     """A hold can be lost in a database crash (holds commit without waiting for the disk)."""
-    from lumyx.extensions import db
-    from lumyx.models import Hold
-    from lumyx.services import ledger
+    from lumyx.billing import ledger
+    from lumyx.db import db
+    from lumyx.db.models import Hold
 
     user_id, _key = make_account(3)
     ref = "req_" + uuid.uuid4().hex
@@ -158,9 +175,10 @@ def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, 
 
 def test_a_settled_request_and_a_free_one_of_the_same_hour_share_its_rollup(app, make_account):
     """Settlements and free requests write their rows by different paths; the hour is one."""
-    from lumyx.extensions import db
-    from lumyx.models import UsageHourly
-    from lumyx.services import ledger, usage
+    from lumyx.billing import ledger
+    from lumyx.db import db
+    from lumyx.db.models import UsageHourly
+    from lumyx.usage import records as usage
 
     user_id, _key = make_account(3)
     ref, at = "req_" + uuid.uuid4().hex, datetime(2026, 3, 1, 10, 30, 5)
@@ -168,9 +186,20 @@ def test_a_settled_request_and_a_free_one_of_the_same_hour_share_its_rollup(app,
         assert ledger.hold(user_id, MICRO, ref, model_id="m")
         assert settle(user_id, ref, 300_000, at=at) == 300_000
         with db.engine.begin() as conn:
-            usage.record(conn, {"id": "req_" + uuid.uuid4().hex, "user_id": user_id, "model_id": "m",
-                                "operation": "chat", "input_tokens": 1, "output_tokens": 2, "latency_ms": 7,
-                                "created_at": at.replace(minute=59)})
+            usage.record(
+                conn,
+                {
+                    "id": "req_" + uuid.uuid4().hex,
+                    "user_id": user_id,
+                    "model_id": "m",
+                    "operation": "chat",
+                    "input_tokens": 1,
+                    "output_tokens": 2,
+                    "latency_ms": 7,
+                    "created_at": at.replace(minute=59),
+                },
+            )
         hours = db.session.execute(select(UsageHourly).where(UsageHourly.user_id == user_id)).scalars().all()
-        assert [(h.hour, h.model_id, h.requests, h.prompt_tokens, h.completion_tokens, h.cost, h.latency_ms)
-                for h in hours] == [(datetime(2026, 3, 1, 10), "m", 2, 11, 22, 300_000, 12)]
+        assert [
+            (h.hour, h.model_id, h.requests, h.prompt_tokens, h.completion_tokens, h.cost, h.latency_ms) for h in hours
+        ] == [(datetime(2026, 3, 1, 10), "m", 2, 11, 22, 300_000, 12)]

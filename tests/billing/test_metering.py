@@ -1,7 +1,7 @@
 """Every request is metered and charged exactly, in one transaction with its usage row."""
+
 from __future__ import annotations
 
-import json
 import time
 
 import pytest
@@ -10,8 +10,8 @@ import requests
 from lumyx import money
 
 MICRO = 1_000_000
-GPT = {"input": 175_000_000, "output": 1_400_000_000}        # µcr per 1M tokens ($1.75 / $14)
-PLUS = {"input": 300_000_000, "output": 1_500_000_000}       # $3 / $15
+GPT = {"input": 175_000_000, "output": 1_400_000_000}  # µcr per 1M tokens ($1.75 / $14)
+PLUS = {"input": 300_000_000, "output": 1_500_000_000}  # $3 / $15
 
 
 def cost(prices: dict, input_tokens: int, output_tokens: int) -> int:
@@ -28,12 +28,31 @@ def wait_for_row(books, request_id: str, seconds: float = 5.0):
     raise AssertionError(f"no usage row for {request_id}")
 
 
-@pytest.mark.parametrize("path, body, prices, model", [
-    ("/v1/chat/completions", {"model": "gpt-5.2", "max_tokens": 100,
-                              "messages": [{"role": "user", "content": "What is machine learning?"}]}, GPT, "gpt-5.2"),
-    ("/v1/messages", {"model": "lumyx-plus_v1", "max_tokens": 100,
-                      "messages": [{"role": "user", "content": "What is machine learning?"}]}, PLUS, "lumyx-plus_v1"),
-])
+@pytest.mark.parametrize(
+    "path, body, prices, model",
+    [
+        (
+            "/v1/chat/completions",
+            {
+                "model": "gpt-5.2",
+                "max_tokens": 100,
+                "messages": [{"role": "user", "content": "What is machine learning?"}],
+            },
+            GPT,
+            "gpt-5.2",
+        ),
+        (
+            "/v1/messages",
+            {
+                "model": "lumyx-plus_v1",
+                "max_tokens": 100,
+                "messages": [{"role": "user", "content": "What is machine learning?"}],
+            },
+            PLUS,
+            "lumyx-plus_v1",
+        ),
+    ],
+)
 def test_a_priced_request_is_charged_by_the_docs_formula(make_account, books, post, path, body, prices, model):
     user_id, key = make_account(10)
     response = post(key, path, body)
@@ -60,8 +79,11 @@ def test_zero_balance_is_402_before_any_upstream_call(make_account, books, post,
     assert response.status_code == 402
     assert response.json()["error"]["type"] == "insufficient_credits" and response.json()["error"]["code"] == 402
     assert upstream.stats()["requests"] == before + 0
-    anthropic_style = post(key, "/v1/messages", {"model": "lumyx-plus_v1", "max_tokens": 10,
-                                                 "messages": [{"role": "user", "content": "hi"}]})
+    anthropic_style = post(
+        key,
+        "/v1/messages",
+        {"model": "lumyx-plus_v1", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert anthropic_style.status_code == 402 and anthropic_style.json()["error"]["type"] == "billing_error"
     row = books.usage(response.headers.get("x-request-id") or "") if "x-request-id" in response.headers else None
     assert row is None or row.cost == 0
@@ -69,9 +91,12 @@ def test_zero_balance_is_402_before_any_upstream_call(make_account, books, post,
 
 
 def test_a_hold_above_the_balance_is_402_when_max_tokens_is_explicit(make_account, books, post):
-    user_id, key = make_account(5)   # $0.05: about 3,500 output tokens of gpt-5.2
-    response = post(key, "/v1/chat/completions", {"model": "gpt-5.2", "max_tokens": 100_000,
-                                                  "messages": [{"role": "user", "content": "hi"}]})
+    user_id, key = make_account(5)  # $0.05: about 3,500 output tokens of gpt-5.2
+    response = post(
+        key,
+        "/v1/chat/completions",
+        {"model": "gpt-5.2", "max_tokens": 100_000, "messages": [{"role": "user", "content": "hi"}]},
+    )
     assert response.status_code == 402
     assert books.settled(user_id) == (5 * MICRO, 0)
 
@@ -89,7 +114,9 @@ def test_without_max_tokens_the_answer_is_limited_to_what_the_balance_covers(mak
 
 def test_free_models_cost_nothing_and_write_usage_rows(make_account, books, post):
     user_id, key = make_account(0)
-    response = post(key, "/v1/chat/completions", {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]})
+    response = post(
+        key, "/v1/chat/completions", {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}
+    )
     assert response.status_code == 200
     row = wait_for_row(books, response.headers["x-request-id"])
     assert row.cost == 0 and row.output_tokens > 0
@@ -98,8 +125,11 @@ def test_free_models_cost_nothing_and_write_usage_rows(make_account, books, post
 
 def test_upstream_failure_charges_nothing_and_releases_the_hold(make_account, books, post):
     user_id, key = make_account(10)
-    response = post(key, "/v1/chat/completions", {"model": "gpt-5.2", "max_tokens": 50,
-                                                  "messages": [{"role": "user", "content": "x [[scenario:status-500]]"}]})
+    response = post(
+        key,
+        "/v1/chat/completions",
+        {"model": "gpt-5.2", "max_tokens": 50, "messages": [{"role": "user", "content": "x [[scenario:status-500]]"}]},
+    )
     assert response.status_code == 502
     row = wait_for_row(books, response.headers["x-request-id"])
     assert row.status_code == 502 and row.cost == 0 and row.error_code == "upstream_error"
@@ -108,8 +138,15 @@ def test_upstream_failure_charges_nothing_and_releases_the_hold(make_account, bo
 
 def test_usage_missing_upstream_is_counted_with_a_tokenizer_and_marked(make_account, books, post):
     user_id, key = make_account(10)
-    response = post(key, "/v1/chat/completions", {"model": "gpt-5.2", "max_tokens": 50, "messages": [
-        {"role": "user", "content": "count my words please [[scenario:no-usage]]"}]})
+    response = post(
+        key,
+        "/v1/chat/completions",
+        {
+            "model": "gpt-5.2",
+            "max_tokens": 50,
+            "messages": [{"role": "user", "content": "count my words please [[scenario:no-usage]]"}],
+        },
+    )
     assert response.status_code == 200 and "usage" not in response.json()
     row = wait_for_row(books, response.headers["x-request-id"])
     assert not row.tokens_reported
@@ -121,8 +158,16 @@ def test_usage_missing_upstream_is_counted_with_a_tokenizer_and_marked(make_acco
 @pytest.mark.parametrize("path, model", [("/v1/chat/completions", "gpt-5.2"), ("/v1/messages", "lumyx-plus_v1")])
 def test_stream_dropped_upstream_is_billed_for_what_was_delivered(make_account, books, post, path, model):
     user_id, key = make_account(10)
-    response = post(key, path, {"model": model, "max_tokens": 500, "stream": True, "messages": [
-        {"role": "user", "content": "a b c d e f g h i j k l m n o p [[scenario:long:200,drop:40]]"}]})
+    response = post(
+        key,
+        path,
+        {
+            "model": model,
+            "max_tokens": 500,
+            "stream": True,
+            "messages": [{"role": "user", "content": "a b c d e f g h i j k l m n o p [[scenario:long:200,drop:40]]"}],
+        },
+    )
     assert response.status_code == 200
     row = wait_for_row(books, response.headers["x-request-id"])
     assert row.partial and row.status_code == 502 and not row.tokens_reported
@@ -134,10 +179,18 @@ def test_stream_dropped_upstream_is_billed_for_what_was_delivered(make_account, 
 
 def test_client_disconnect_mid_stream_is_billed_for_what_was_delivered(make_account, books, live):
     user_id, key = make_account(10)
-    response = requests.post(live.url + "/v1/chat/completions", stream=True, timeout=30,
-                             headers={"Authorization": f"Bearer {key}"},
-                             json={"model": "gpt-5.2", "max_tokens": 2000, "stream": True, "messages": [
-                                 {"role": "user", "content": "tell me everything [[scenario:long:1000]]"}]})
+    response = requests.post(
+        live.url + "/v1/chat/completions",
+        stream=True,
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "model": "gpt-5.2",
+            "max_tokens": 2000,
+            "stream": True,
+            "messages": [{"role": "user", "content": "tell me everything [[scenario:long:1000]]"}],
+        },
+    )
     request_id = response.headers["x-request-id"]
     lines = response.iter_lines()
     for _ in range(20):
@@ -152,8 +205,16 @@ def test_client_disconnect_mid_stream_is_billed_for_what_was_delivered(make_acco
 
 def test_reasoning_tokens_are_billed_as_output(make_account, books, post):
     user_id, key = make_account(10)
-    response = post(key, "/v1/chat/completions", {"model": "gpt-5.2", "max_tokens": 500, "reasoning": {"effort": "low"},
-                                                  "messages": [{"role": "user", "content": "think"}]})
+    response = post(
+        key,
+        "/v1/chat/completions",
+        {
+            "model": "gpt-5.2",
+            "max_tokens": 500,
+            "reasoning": {"effort": "low"},
+            "messages": [{"role": "user", "content": "think"}],
+        },
+    )
     usage = response.json()["usage"]
     row = wait_for_row(books, response.headers["x-request-id"])
     assert row.thinking_used and row.reasoning_tokens == usage["completion_tokens_details"]["reasoning_tokens"] > 0
@@ -174,24 +235,31 @@ class TestFreeModelDailyCap:
         assert 0 < int(over.headers["retry-after"]) <= 86400 + 3600
         anthropic_style = post(key, "/v1/messages", {**body, "max_tokens": 5})
         assert anthropic_style.status_code == 429 and anthropic_style.json()["error"]["type"] == "rate_limit_error"
-        assert post(key, "/v1/chat/completions", {**body, "model": "gpt-5.2"}).status_code == 402, \
+        assert post(key, "/v1/chat/completions", {**body, "model": "gpt-5.2"}).status_code == 402, (
             "priced models are not capped, only paid for"
+        )
 
     def test_the_day_is_the_accounts_local_day(self, app):
-        from lumyx.services.free_cap import local_day
+        from lumyx.billing.free_cap import local_day
 
         tokyo_day, tokyo_reset = local_day("Asia/Tokyo")
         ny_day, ny_reset = local_day("America/New_York")
-        assert tokyo_reset.hour == 15 and tokyo_reset.minute == 0          # midnight JST in UTC
-        assert ny_reset.hour in (4, 5)                                      # midnight in New York (EDT/EST)
+        assert tokyo_reset.hour == 15 and tokyo_reset.minute == 0  # midnight JST in UTC
+        assert ny_reset.hour in (4, 5)  # midnight in New York (EDT/EST)
         assert local_day("Not/AZone")[0] == ny_day
 
     def test_a_request_that_got_no_answer_does_not_count(self, make_account, post, app):
-        from lumyx.services import free_cap
+        from lumyx.billing import free_cap
 
         user_id, key = make_account(0)
         for _ in range(3):
-            assert post(key, "/v1/chat/completions", {"model": "failing-chat", "messages": [
-                {"role": "user", "content": "x"}]}).status_code == 502
+            assert (
+                post(
+                    key,
+                    "/v1/chat/completions",
+                    {"model": "failing-chat", "messages": [{"role": "user", "content": "x"}]},
+                ).status_code
+                == 502
+            )
         with app.app_context():
             assert free_cap.used(user_id, "America/New_York") == 0

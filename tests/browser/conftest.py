@@ -1,6 +1,7 @@
 """Headless Chromium (Debian's chromium package) driven by Playwright, against the
 live gunicorn server. Chromium missing is a failure, not a skip — `make browser`
 installs it — unless LUMYX_SKIP_BROWSER=1 says to leave these tests out."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +10,15 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("LUMYX_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -24,8 +32,10 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def browser():
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (or set LUMYX_SKIP_BROWSER=1 to leave the browser "
-                    "tests out)", pytrace=False)
+        pytest.fail(
+            f"{CHROMIUM} is missing: run `make browser` (or set LUMYX_SKIP_BROWSER=1 to leave the browser tests out)",
+            pytrace=False,
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -42,8 +52,10 @@ def page(browser, live):
     tab = context.new_page()
     problems: list[str] = []
     tab.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    tab.on("console", lambda message: problems.append(f"console {message.type}: {message.text}")
-           if message.type == "error" else None)
+    tab.on(
+        "console",
+        lambda message: problems.append(f"console {message.type}: {message.text}") if message.type == "error" else None,
+    )
     tab.on("dialog", lambda dialog: dialog.accept())
     tab.set_default_timeout(10_000)
     tab.problems = problems

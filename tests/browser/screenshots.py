@@ -3,6 +3,7 @@ person sees it in Chromium, on the live server with a little realistic data.
 
 Not part of `make test` (the file name does not start with test_); run it with
 `pytest tests/browser/screenshots.py`."""
+
 from __future__ import annotations
 
 import uuid
@@ -15,11 +16,17 @@ PASSWORD = "correct horse battery"
 
 
 def _seed(app, live) -> str:
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"ada-{uuid.uuid4().hex[:6]}@example.com", PASSWORD, plan="pro",
-                                    credits_micro=2_500 * 1_000_000, is_admin=True)
+        user = accounts.create_user(
+            f"ada-{uuid.uuid4().hex[:6]}@example.com",
+            PASSWORD,
+            plan="pro",
+            credits_micro=2_500 * 1_000_000,
+            is_admin=True,
+        )
         _row, key = keys.create_key(user, "laptop")
         keys.create_key(user, "ci")
         email = user.email
@@ -27,8 +34,9 @@ def _seed(app, live) -> str:
     for i in range(6):
         client.chat.completions.create(model="gpt-5.2", messages=[{"role": "user", "content": f"Hello {i}"}])
     for i in range(3):
-        client.chat.completions.create(model="lumyx-local", messages=[{"role": "user", "content": f"Hi {i}"}],
-                                       reasoning_effort="low")
+        client.chat.completions.create(
+            model="lumyx-local", messages=[{"role": "user", "content": f"Hi {i}"}], reasoning_effort="low"
+        )
     client.chat.completions.create(model="lumyx-plus_v1", messages=[{"role": "user", "content": "Bonjour"}])
     return email
 

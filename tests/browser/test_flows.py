@@ -4,6 +4,7 @@ and chart, filter the catalog, buy credits through Stripe Checkout (the stand-in
 and see the balance change, revoke the key.
 
 The pages' Content-Security-Policy stays on: waits use locators, never evaluated strings."""
+
 from __future__ import annotations
 
 import json
@@ -49,8 +50,9 @@ def test_sign_up_create_a_key_use_it_and_see_the_usage(page, live):
     assert page.evaluate("navigator.clipboard.readText()") == key
 
     client = OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0, timeout=30)
-    answer = client.chat.completions.create(model="lumyx-local",
-                                            messages=[{"role": "user", "content": "Hello from the browser test"}])
+    answer = client.chat.completions.create(
+        model="lumyx-local", messages=[{"role": "user", "content": "Hello from the browser test"}]
+    )
     assert answer.choices[0].message.content
 
     page.get_by_role("link", name="Usage", exact=True).click()
@@ -78,7 +80,9 @@ def test_sign_up_create_a_key_use_it_and_see_the_usage(page, live):
     deadline = time.monotonic() + 5
     status = None
     while time.monotonic() < deadline:
-        status = requests.get(live.url + "/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code
+        status = requests.get(
+            live.url + "/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        ).status_code
         if status == 401:
             break
         time.sleep(0.2)
@@ -128,8 +132,12 @@ def test_buy_credits_through_stripe_checkout_and_see_the_balance(page, live, str
     assert page.locator("#balance-available").inner_text() == "0.00"
 
     # Stripe's hosted page is out of reach here: the browser lands on a stand-in for it.
-    page.route("https://checkout.stripe.com/**", lambda route: route.fulfill(
-        status=200, content_type="text/html", body="<!doctype html><title>Stripe Checkout</title><h1>Pay</h1>"))
+    page.route(
+        "https://checkout.stripe.com/**",
+        lambda route: route.fulfill(
+            status=200, content_type="text/html", body="<!doctype html><title>Stripe Checkout</title><h1>Pay</h1>"
+        ),
+    )
     page.get_by_role("button", name=re.compile("Buy the Starter package")).click()
     page.wait_for_url("https://checkout.stripe.com/c/pay/cs_test_*")
     session_id = page.url.rsplit("/", 1)[1]
@@ -139,8 +147,15 @@ def test_buy_credits_through_stripe_checkout_and_see_the_balance(page, live, str
     # The buyer pays; Stripe tells the server with a signed webhook and sends the buyer back.
     event = stripe_fake.complete(session_id)
     payload = json.dumps(event).encode()
-    delivered = requests.post(live.url + "/webhooks/stripe", data=payload, timeout=30, headers={
-        "Stripe-Signature": sign(payload, server_env["STRIPE_WEBHOOK_SECRET"]), "Content-Type": "application/json"})
+    delivered = requests.post(
+        live.url + "/webhooks/stripe",
+        data=payload,
+        timeout=30,
+        headers={
+            "Stripe-Signature": sign(payload, server_env["STRIPE_WEBHOOK_SECRET"]),
+            "Content-Type": "application/json",
+        },
+    )
     assert delivered.status_code == 200 and delivered.json()["result"] == "credited"
     page.goto(session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id))
     assert page.get_by_role("heading", name="Thank you").is_visible()

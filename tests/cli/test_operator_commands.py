@@ -1,4 +1,5 @@
 """The contract's Flask CLI commands, run as an operator runs them."""
+
 from __future__ import annotations
 
 import uuid
@@ -13,7 +14,7 @@ def email() -> str:
 
 
 def balance_of(app, address: str) -> int:
-    from lumyx.services import accounts
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
         return accounts.require_by_email(address).balance
@@ -21,8 +22,9 @@ def balance_of(app, address: str) -> int:
 
 def test_create_user_and_key_then_call_the_api(app, server_env, live):
     address = email()
-    result = flask_cli(server_env, "create-user", address, "--password", "pw-12345678", "--plan", "pro",
-                       "--credits", "25")
+    result = flask_cli(
+        server_env, "create-user", address, "--password", "pw-12345678", "--plan", "pro", "--credits", "25"
+    )
     assert result.returncode == 0
     assert balance_of(app, address) == 25 * 1_000_000
     result = flask_cli(server_env, "create-key", address, "--name", "ci")
@@ -38,8 +40,8 @@ def test_keys_are_stored_only_as_hashes(app, server_env):
     key = flask_cli(server_env, "create-key", address).stdout.strip().splitlines()[-1]
     from sqlalchemy import select
 
-    from lumyx.extensions import db
-    from lumyx.models import ApiKey
+    from lumyx.db import db
+    from lumyx.db.models import ApiKey
 
     with app.app_context():
         rows = db.session.execute(select(ApiKey.prefix, ApiKey.key_hash)).all()
@@ -59,8 +61,8 @@ def test_add_credits_goes_through_the_ledger(app, server_env):
 
     from sqlalchemy import func, select
 
-    from lumyx.extensions import db
-    from lumyx.models import LedgerEntry, User
+    from lumyx.db import db
+    from lumyx.db.models import LedgerEntry, User
 
     with app.app_context():
         user_id = db.session.scalar(select(User.id).where(User.email == address))
@@ -89,8 +91,9 @@ def test_bad_input_exits_non_zero_with_one_line(server_env):
 
 def test_load_catalog_names_the_bad_field(server_env, tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("providers: [{id: p, kind: local}]\n"
-                   "models:\n  - {id: m, routes: [{provider: p}], pricing: {input: -1}}\n")
+    bad.write_text(
+        "providers: [{id: p, kind: local}]\nmodels:\n  - {id: m, routes: [{provider: p}], pricing: {input: -1}}\n"
+    )
     result = flask_cli(server_env, "load-catalog", str(bad), check=False)
     assert result.returncode != 0
     assert "models[0].pricing.input" in result.stderr
@@ -120,7 +123,7 @@ def test_prepare_ensures_the_admin_and_is_idempotent(app, server_env):
     assert flask_cli(env, "prepare").returncode == 0
     assert flask_cli(env, "prepare").returncode == 0
     assert flask_cli(env, "db", "upgrade").returncode == 0
-    from lumyx.services import accounts
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
         assert accounts.require_by_email(address).is_admin

@@ -25,6 +25,7 @@ with the event Stripe would send for it.
 * ``GET /_fake/sessions/{id}/event?type=...`` — an event for the session as it is now
 * ``GET /_fake/requests`` (``DELETE`` clears), ``GET /_fake/health``
 """
+
 from __future__ import annotations
 
 if __name__ == "__main__":  # run as a server: patch before anything imports sockets
@@ -47,7 +48,7 @@ from tests.support.servers import StandIn
 
 DEFAULT_KEY = "sk_test_lumyxfake0000000000000000"
 API_VERSION = "2026-10-28.endive"
-TAX_RATE_BP = 825            # 8.25 % when automatic tax is on
+TAX_RATE_BP = 825  # 8.25 % when automatic tax is on
 _ALNUM = string.ascii_letters + string.digits
 _KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 _SESSION_PATH = re.compile(r"^/v1/checkout/sessions/([A-Za-z0-9_]+)$")
@@ -129,20 +130,33 @@ class FakeStripe:
             if path.startswith("/_fake/"):
                 status, body = self.fake(method, path, raw, query)
             else:
-                self.recorded.append({"method": method, "path": path, "query": query, "body": raw,
-                                      "authorization": env.get("HTTP_AUTHORIZATION", ""),
-                                      "content_type": env.get("CONTENT_TYPE", ""),
-                                      "stripe_version": env.get("HTTP_STRIPE_VERSION", ""),
-                                      "idempotency_key": env.get("HTTP_IDEMPOTENCY_KEY", "")})
+                self.recorded.append(
+                    {
+                        "method": method,
+                        "path": path,
+                        "query": query,
+                        "body": raw,
+                        "authorization": env.get("HTTP_AUTHORIZATION", ""),
+                        "content_type": env.get("CONTENT_TYPE", ""),
+                        "stripe_version": env.get("HTTP_STRIPE_VERSION", ""),
+                        "idempotency_key": env.get("HTTP_IDEMPOTENCY_KEY", ""),
+                    }
+                )
                 del self.recorded[:-500]
                 self.authorize(env.get("HTTP_AUTHORIZATION", ""))
                 status, body = self.api(method, path, decode_form(raw) if method == "POST" else decode_form(query))
         except StripeError as exc:
             status, body = exc.status, exc.body()
         payload = json.dumps(body).encode()
-        start(f"{status} {'OK' if status < 400 else 'Error'}",
-              [("Content-Type", "application/json"), ("Content-Length", str(len(payload))),
-               ("Request-Id", new_id("req_", 14)), ("Stripe-Version", API_VERSION)])
+        start(
+            f"{status} {'OK' if status < 400 else 'Error'}",
+            [
+                ("Content-Type", "application/json"),
+                ("Content-Length", str(len(payload))),
+                ("Request-Id", new_id("req_", 14)),
+                ("Stripe-Version", API_VERSION),
+            ],
+        )
         return [payload]
 
     def authorize(self, header: str) -> None:
@@ -166,8 +180,9 @@ class FakeStripe:
     def get(self, session_id: str) -> dict:
         session = self.sessions.get(session_id)
         if session is None:
-            raise StripeError(404, f"No such checkout.session: '{session_id}'", param="session",
-                              code="resource_missing")
+            raise StripeError(
+                404, f"No such checkout.session: '{session_id}'", param="session", code="resource_missing"
+            )
         return session
 
     # ------------------------------------------------------------------ Stripe's API
@@ -186,8 +201,9 @@ class FakeStripe:
             unit = _int(price.get("unit_amount"), f"line_items[{i}][price_data][unit_amount]", 1)
             quantity = _int(item.get("quantity"), f"line_items[{i}][quantity]", 1)
             if not (price.get("product_data") or {}).get("name"):
-                raise StripeError(400, "Missing required param: name.",
-                                  param=f"line_items[{i}][price_data][product_data][name]")
+                raise StripeError(
+                    400, "Missing required param: name.", param=f"line_items[{i}][price_data][product_data][name]"
+                )
             if currency not in (None, price.get("currency")):
                 raise StripeError(400, "All line items must share one currency.", param="line_items")
             currency = price.get("currency")
@@ -202,16 +218,29 @@ class FakeStripe:
         now = int(time.time())
         session_id = new_id("cs_test_")
         session = {
-            "id": session_id, "object": "checkout.session",
-            "amount_subtotal": subtotal, "amount_total": subtotal, "currency": currency,
-            "automatic_tax": {"enabled": (params.get("automatic_tax") or {}).get("enabled") == "true",
-                              "liability": None, "status": None},
-            "cancel_url": params.get("cancel_url"), "success_url": params["success_url"],
+            "id": session_id,
+            "object": "checkout.session",
+            "amount_subtotal": subtotal,
+            "amount_total": subtotal,
+            "currency": currency,
+            "automatic_tax": {
+                "enabled": (params.get("automatic_tax") or {}).get("enabled") == "true",
+                "liability": None,
+                "status": None,
+            },
+            "cancel_url": params.get("cancel_url"),
+            "success_url": params["success_url"],
             "client_reference_id": params.get("client_reference_id"),
-            "created": now, "expires_at": now + 24 * 3600,
-            "customer": None, "customer_email": params.get("customer_email"),
-            "livemode": False, "metadata": metadata, "mode": "payment",
-            "payment_intent": None, "payment_status": "unpaid", "status": "open",
+            "created": now,
+            "expires_at": now + 24 * 3600,
+            "customer": None,
+            "customer_email": params.get("customer_email"),
+            "livemode": False,
+            "metadata": metadata,
+            "mode": "payment",
+            "payment_intent": None,
+            "payment_status": "unpaid",
+            "status": "open",
             "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "url": f"https://checkout.stripe.com/c/pay/{session_id}",
         }
@@ -227,22 +256,30 @@ class FakeStripe:
         if not isinstance(created, dict):
             created = {"eq": created}
         bounds = {op: _int(value, f"created[{op}]") for op, value in created.items()}
-        tests = {"gt": lambda c, v: c > v, "gte": lambda c, v: c >= v, "lt": lambda c, v: c < v,
-                 "lte": lambda c, v: c <= v, "eq": lambda c, v: c == v}
+        tests = {
+            "gt": lambda c, v: c > v,
+            "gte": lambda c, v: c >= v,
+            "lt": lambda c, v: c < v,
+            "lte": lambda c, v: c <= v,
+            "eq": lambda c, v: c == v,
+        }
         rows = sorted(self.sessions.values(), key=lambda s: (s["created"], self.order[s["id"]]), reverse=True)
-        rows = [s for s in rows if all(tests[op](s["created"], v) for op, v in bounds.items() if op in tests)
-                and params.get("status") in (None, s["status"])]
+        rows = [
+            s
+            for s in rows
+            if all(tests[op](s["created"], v) for op, v in bounds.items() if op in tests)
+            and params.get("status") in (None, s["status"])
+        ]
         ids = [s["id"] for s in rows]
         if params.get("starting_after"):
-            rows = rows[self.index(ids, params["starting_after"], "starting_after") + 1:]
+            rows = rows[self.index(ids, params["starting_after"], "starting_after") + 1 :]
             page, has_more = rows[:limit], len(rows) > limit
         elif params.get("ending_before"):
-            rows = rows[:self.index(ids, params["ending_before"], "ending_before")]
+            rows = rows[: self.index(ids, params["ending_before"], "ending_before")]
             page, has_more = rows[-limit:], len(rows) > limit
         else:
             page, has_more = rows[:limit], len(rows) > limit
-        return {"object": "list", "data": page, "has_more": has_more,
-                "url": "/v1/checkout/sessions"}
+        return {"object": "list", "data": page, "has_more": has_more, "url": "/v1/checkout/sessions"}
 
     def index(self, ids: list, cursor: str, param: str) -> int:
         if cursor not in self.sessions:
@@ -252,9 +289,17 @@ class FakeStripe:
     # ------------------------------------------------------------------ test-only
 
     def event(self, session: dict, kind: str) -> dict:
-        return {"id": new_id("evt_", 24), "object": "event", "api_version": API_VERSION,
-                "created": int(time.time()), "data": {"object": session}, "livemode": False,
-                "pending_webhooks": 1, "request": {"id": None, "idempotency_key": None}, "type": kind}
+        return {
+            "id": new_id("evt_", 24),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(time.time()),
+            "data": {"object": session},
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": kind,
+        }
 
     def fake(self, method: str, path: str, raw: str, query: str):
         if path == "/_fake/health":
@@ -322,8 +367,9 @@ class StripeProcess(StandIn):
         return response.json()
 
     def session(self, session_id: str) -> dict:
-        response = requests.get(f"{self.url}/v1/checkout/sessions/{session_id}",
-                                headers={"Authorization": f"Bearer {self.key}"}, timeout=5)
+        response = requests.get(
+            f"{self.url}/v1/checkout/sessions/{session_id}", headers={"Authorization": f"Bearer {self.key}"}, timeout=5
+        )
         assert response.ok, response.text
         return response.json()
 
@@ -347,6 +393,7 @@ class StripeProcess(StandIn):
 
     def requests(self) -> list[dict]:
         return requests.get(self.url + "/_fake/requests", timeout=5).json()
+
 
 def start_process(key: str = DEFAULT_KEY) -> StripeProcess:
     return StripeProcess(key)

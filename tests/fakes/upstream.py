@@ -29,6 +29,7 @@ Scenarios make one request misbehave. Name them in the model (``fake-status-503`
 Introspection: ``GET /_fake/requests`` (recorded requests, ``?path=``,
 ``?limit=``; ``DELETE`` clears), ``GET /_fake/stats``, ``GET /_fake/health``.
 """
+
 from __future__ import annotations
 
 if __name__ == "__main__":  # run as a server: patch before anything imports sockets
@@ -41,9 +42,9 @@ import os
 
 import requests
 
-from . import upstream_anthropic as anthropic_api
-from . import upstream_openai as openai_api
-from .upstream_core import App, Config, Handler
+from tests.fakes import upstream_anthropic as anthropic_api
+from tests.fakes import upstream_openai as openai_api
+from tests.fakes.upstream_core import App, Config, Handler
 from tests.support.servers import StandIn
 
 
@@ -60,8 +61,7 @@ def build_app(config: Config) -> App:
 def serve(host: str, port: int, config: Config) -> None:
     from gevent.pywsgi import WSGIServer
 
-    server = WSGIServer((host, port), build_app(config), handler_class=Handler, log=None,
-                        error_log=None)
+    server = WSGIServer((host, port), build_app(config), handler_class=Handler, log=None, error_log=None)
     server.serve_forever()
 
 
@@ -83,6 +83,7 @@ class UpstreamProcess(StandIn):
     def stats(self) -> dict:
         return requests.get(self.url + "/_fake/stats", timeout=5).json()
 
+
 def start_process(*extra_args: str) -> UpstreamProcess:
     return UpstreamProcess(*extra_args)
 
@@ -97,8 +98,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--chunk-delay-ms", type=float, default=0, help="pause between stream frames")
     parser.add_argument("--no-record", action="store_true", help="do not keep recent requests")
     args = parser.parse_args(argv)
-    config = Config(key=args.key, latency_ms=args.latency_ms, chunks=args.chunks,
-                    chunk_delay_ms=args.chunk_delay_ms, record=not args.no_record)
+    config = Config(
+        key=args.key,
+        latency_ms=args.latency_ms,
+        chunks=args.chunks,
+        chunk_delay_ms=args.chunk_delay_ms,
+        record=not args.no_record,
+    )
     serve(args.host, args.port, config)
 
 

@@ -2,25 +2,37 @@
 
 See tests/fakes/upstream.py for how to run the server and the scenario list.
 """
+
 from __future__ import annotations
 
 import json
 
 import orjson
 
-from .upstream_core import (
-    MIN_CACHEABLE_TOKENS, REFUSAL_TEXT, count_text, example_from_schema, json_tokens, make_id,
-    shape_text, signature_for, split_fixed, split_tokens, wants_parallel,
+from tests.fakes.upstream_core import (
+    MIN_CACHEABLE_TOKENS,
+    REFUSAL_TEXT,
+    count_text,
+    example_from_schema,
+    json_tokens,
+    make_id,
+    shape_text,
+    signature_for,
+    split_fixed,
+    split_tokens,
+    wants_parallel,
 )
 
 RID_HEADER = "request-id"
-_COMMON = [("anthropic-organization-id", "7f3c9a2e-0b1d-4c55-9e21-fake00000001"),
-           ("anthropic-ratelimit-requests-limit", "4000"),
-           ("anthropic-ratelimit-requests-remaining", "3999"),
-           ("anthropic-ratelimit-input-tokens-limit", "2000000"),
-           ("anthropic-ratelimit-input-tokens-remaining", "1999000"),
-           ("anthropic-ratelimit-output-tokens-limit", "400000"),
-           ("anthropic-ratelimit-output-tokens-remaining", "399000")]
+_COMMON = [
+    ("anthropic-organization-id", "7f3c9a2e-0b1d-4c55-9e21-fake00000001"),
+    ("anthropic-ratelimit-requests-limit", "4000"),
+    ("anthropic-ratelimit-requests-remaining", "3999"),
+    ("anthropic-ratelimit-input-tokens-limit", "2000000"),
+    ("anthropic-ratelimit-input-tokens-remaining", "1999000"),
+    ("anthropic-ratelimit-output-tokens-limit", "400000"),
+    ("anthropic-ratelimit-output-tokens-remaining", "399000"),
+]
 HEADERS = (_COMMON, _COMMON, RID_HEADER)
 
 STATUS_ERRORS = {
@@ -35,27 +47,43 @@ STATUS_ERRORS = {
     504: ("timeout_error", "Request timed out."),
     529: ("overloaded_error", "Overloaded"),
 }
-FAKE_TOOL = {"name": "fake_lookup", "description": "Look something up.",
-             "input_schema": {"type": "object", "properties": {"query": {"type": "string"}},
-                              "required": ["query"]}}
-GARBAGE_FRAME = (b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, '
-                 b'"delta": {"type": "text_delta", "text": "unterminated\n\n')
-MODELS = [("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
-          ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
-          ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
-          ("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z")]
-THINKING_MAX_MSG = ("`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
-                    "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
-                    "#max-tokens-and-context-window-size")
+FAKE_TOOL = {
+    "name": "fake_lookup",
+    "description": "Look something up.",
+    "input_schema": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+}
+GARBAGE_FRAME = (
+    b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, '
+    b'"delta": {"type": "text_delta", "text": "unterminated\n\n'
+)
+MODELS = [
+    ("claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
+    ("claude-sonnet-4-5-20250929", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
+    ("claude-haiku-4-5-20251001", "Claude Haiku 4.5", "2025-10-01T00:00:00Z"),
+    ("claude-3-5-haiku-20241022", "Claude Haiku 3.5", "2024-10-22T00:00:00Z"),
+]
+THINKING_MAX_MSG = (
+    "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our "
+    "documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+    "#max-tokens-and-context-window-size"
+)
 
 
 def model_info(mid, name="Claude (fake)", created="2025-01-01T00:00:00Z"):
-    return {"type": "model", "id": mid, "display_name": name, "created_at": created,
-            "lifecycle": "active", "max_input_tokens": 200000, "max_tokens": 64000}
+    return {
+        "type": "model",
+        "id": mid,
+        "display_name": name,
+        "created_at": created,
+        "lifecycle": "active",
+        "max_input_tokens": 200000,
+        "max_tokens": 64000,
+    }
 
 
-MODELS_BODY = orjson.dumps({"data": [model_info(*m) for m in MODELS], "has_more": False,
-                            "first_id": MODELS[0][0], "last_id": MODELS[-1][0]})
+MODELS_BODY = orjson.dumps(
+    {"data": [model_info(*m) for m in MODELS], "has_more": False, "first_id": MODELS[0][0], "last_id": MODELS[-1][0]}
+)
 
 
 def body_of(req, etype, message):
@@ -65,7 +93,9 @@ def body_of(req, etype, message):
 def error(app, req, status, etype, message, code, param, extra):
     if etype is None:
         etype, message = STATUS_ERRORS.get(status) or (
-            "invalid_request_error" if status < 500 else "api_error", f"Error {status}.")
+            "invalid_request_error" if status < 500 else "api_error",
+            f"Error {status}.",
+        )
     return app.send_json(req, status, body_of(req, etype, message), extra, faults=False)
 
 
@@ -75,12 +105,14 @@ def invalid(app, req, message):
 
 # --------------------------------------------------------------------------- input reading
 
+
 def blocks_text(c) -> str:
     if isinstance(c, str):
         return c
     if isinstance(c, list):
-        return "\n".join(p["text"] for p in c if isinstance(p, dict) and p.get("type") == "text"
-                         and isinstance(p.get("text"), str))
+        return "\n".join(
+            p["text"] for p in c if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+        )
     return ""
 
 
@@ -133,12 +165,12 @@ def input_usage(app, b, tools, use_cache=True):
     last = max((i for i, s in enumerate(segs) if s[2]), default=-1)
     if last < 0 or not use_cache:
         return total, 0, 0, "5m"
-    prefix = sum(s[0] for s in segs[:last + 1])
+    prefix = sum(s[0] for s in segs[: last + 1])
     if prefix < MIN_CACHEABLE_TOKENS:
         return total, 0, 0, "5m"
     cc = segs[last][2]
     ttl = "1h" if isinstance(cc, dict) and cc.get("ttl") == "1h" else "5m"
-    key = hash((b"an", b.get("model"), tuple(s[1] for s in segs[:last + 1])))
+    key = hash((b"an", b.get("model"), tuple(s[1] for s in segs[: last + 1])))
     if app.cache_lookup(key):
         return total, 0, prefix, ttl
     return total, prefix, 0, ttl
@@ -152,6 +184,7 @@ def thinking_mode(b):
 
 
 # --------------------------------------------------------------------------- /v1/messages
+
 
 def validate(app, req, need_max_tokens=True):
     b = req.body
@@ -189,8 +222,11 @@ def validate(app, req, need_max_tokens=True):
 
 
 def custom_tools(b):
-    return [t for t in (b.get("tools") or ()) if isinstance(t, dict) and "input_schema" in t
-            and t.get("type", "custom") == "custom"]
+    return [
+        t
+        for t in (b.get("tools") or ())
+        if isinstance(t, dict) and "input_schema" in t and t.get("type", "custom") == "custom"
+    ]
 
 
 def messages(app, req):
@@ -206,11 +242,14 @@ def messages(app, req):
     snippet = req.snippet()
     last = msgs[-1]
     lc = last.get("content")
-    results = [p for p in lc if isinstance(p, dict) and p.get("type") == "tool_result"] \
-        if isinstance(lc, list) and last["role"] == "user" else []
+    results = (
+        [p for p in lc if isinstance(p, dict) and p.get("type") == "tool_result"]
+        if isinstance(lc, list) and last["role"] == "user"
+        else []
+    )
     seq = app.seq
     budget = b["max_tokens"]
-    blocks = []   # (block, pieces)
+    blocks = []  # (block, pieces)
     out_tokens = 0
     if thinking_mode(b):
         pieces = split_tokens(f"The user wrote: {snippet}. A short, direct answer fits best.")[:budget]
@@ -242,8 +281,9 @@ def messages(app, req):
             out_tokens += len(pre)
         for t in chosen:
             args = example_from_schema(t.get("input_schema") or {}, snippet)
-            blocks.append(({"type": "tool_use", "id": make_id("toolu_01", next(seq), 22), "name": t["name"],
-                            "input": args}, None))
+            blocks.append(
+                ({"type": "tool_use", "id": make_id("toolu_01", next(seq), 22), "name": t["name"], "input": args}, None)
+            )
             out_tokens += json_tokens(args) + 3
         stop_reason = "tool_use"
     else:
@@ -268,18 +308,31 @@ def messages(app, req):
     usage = None
     if "no-usage" not in scen:
         total, cc, cr, ttl = input_usage(app, b, tools)
-        usage = {"input_tokens": total - cc - cr, "cache_creation_input_tokens": cc,
-                 "cache_read_input_tokens": cr,
-                 "cache_creation": {"ephemeral_5m_input_tokens": cc if ttl == "5m" else 0,
-                                    "ephemeral_1h_input_tokens": cc if ttl == "1h" else 0},
-                 "output_tokens": out_tokens, "service_tier": "standard"}
+        usage = {
+            "input_tokens": total - cc - cr,
+            "cache_creation_input_tokens": cc,
+            "cache_read_input_tokens": cr,
+            "cache_creation": {
+                "ephemeral_5m_input_tokens": cc if ttl == "5m" else 0,
+                "ephemeral_1h_input_tokens": cc if ttl == "1h" else 0,
+            },
+            "output_tokens": out_tokens,
+            "service_tier": "standard",
+        }
     mid = make_id("msg_01", next(seq), 22)
     if b.get("stream") is True:
         frames = message_frames(req, mid, model, blocks, stop_reason, stop_seq, stop_details, usage)
         err = event(b"error", body_of(req, "overloaded_error", "Overloaded"))
         return app.send_stream(req, frames, err, GARBAGE_FRAME)
-    out = {"id": mid, "type": "message", "role": "assistant", "model": model,
-           "content": [blk for blk, _ in blocks], "stop_reason": stop_reason, "stop_sequence": stop_seq}
+    out = {
+        "id": mid,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [blk for blk, _ in blocks],
+        "stop_reason": stop_reason,
+        "stop_sequence": stop_seq,
+    }
     if stop_details is not None:
         out["stop_details"] = stop_details
     if usage is not None:
@@ -293,8 +346,15 @@ def event(name: bytes, obj) -> bytes:
 
 def message_frames(req, mid, model, blocks, stop_reason, stop_seq, stop_details, usage):
     dumps = orjson.dumps
-    start = {"id": mid, "type": "message", "role": "assistant", "model": model, "content": [],
-             "stop_reason": None, "stop_sequence": None}
+    start = {
+        "id": mid,
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+    }
     if usage is not None:
         start["usage"] = dict(usage, output_tokens=1)
     frames = [event(b"message_start", {"type": "message_start", "message": start})]
@@ -304,15 +364,30 @@ def message_frames(req, mid, model, blocks, stop_reason, stop_seq, stop_details,
         t = blk["type"]
         pre = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":' % idx
         if t == "text":
-            add(event(b"content_block_start", {"type": "content_block_start", "index": idx,
-                                               "content_block": {"type": "text", "text": ""}}))
+            add(
+                event(
+                    b"content_block_start",
+                    {"type": "content_block_start", "index": idx, "content_block": {"type": "text", "text": ""}},
+                )
+            )
         elif t == "thinking":
-            add(event(b"content_block_start", {"type": "content_block_start", "index": idx,
-                                               "content_block": {"type": "thinking", "thinking": "",
-                                                                 "signature": ""}}))
+            add(
+                event(
+                    b"content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": idx,
+                        "content_block": {"type": "thinking", "thinking": "", "signature": ""},
+                    },
+                )
+            )
         else:
-            add(event(b"content_block_start", {"type": "content_block_start", "index": idx,
-                                               "content_block": dict(blk, input={})}))
+            add(
+                event(
+                    b"content_block_start",
+                    {"type": "content_block_start", "index": idx, "content_block": dict(blk, input={})},
+                )
+            )
         if idx == 0:
             add(ping)
         if t == "text":
@@ -333,10 +408,12 @@ def message_frames(req, mid, model, blocks, stop_reason, stop_seq, stop_details,
         delta["stop_details"] = stop_details
     md = {"type": "message_delta", "delta": delta}
     if usage is not None:
-        md["usage"] = {"input_tokens": usage["input_tokens"],
-                       "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
-                       "cache_read_input_tokens": usage["cache_read_input_tokens"],
-                       "output_tokens": usage["output_tokens"]}
+        md["usage"] = {
+            "input_tokens": usage["input_tokens"],
+            "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
+            "cache_read_input_tokens": usage["cache_read_input_tokens"],
+            "output_tokens": usage["output_tokens"],
+        }
     add(event(b"message_delta", md))
     add(event(b"message_stop", {"type": "message_stop"}))
     return frames
@@ -355,7 +432,7 @@ def list_models(app, req):
 
 
 def get_model(app, req):
-    mid = req.path[len("/models/"):]
+    mid = req.path[len("/models/") :]
     known = next((m for m in MODELS if m[0] == mid), None)
     return app.send_json(req, 200, model_info(*known) if known else model_info(mid))
 

@@ -2,6 +2,7 @@
 
 See tests/fakes/upstream.py for how to run the server and the scenario list.
 """
+
 from __future__ import annotations
 
 import base64
@@ -25,8 +26,10 @@ from gevent.pywsgi import WSGIHandler
 DEFAULT_KEY = "upstream-test-key"
 FINGERPRINT = "fp_fake5e1f0b"
 REFUSAL_TEXT = "I'm sorry, but I can't help with that."
-FILLER = ("lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
-          "incididunt ut labore et dolore magna aliqua").split()
+FILLER = (
+    "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor "
+    "incididunt ut labore et dolore magna aliqua"
+).split()
 MIN_CACHEABLE_TOKENS = 1024
 
 _B62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -41,8 +44,7 @@ PEEK = socket.MSG_PEEK
 class Config:
     """Server options (the CLI flags of tests/fakes/upstream.py)."""
 
-    def __init__(self, key=None, latency_ms=0, chunks=None, chunk_delay_ms=0,
-                 record=True, record_limit=500):
+    def __init__(self, key=None, latency_ms=0, chunks=None, chunk_delay_ms=0, record=True, record_limit=500):
         self.key = key or DEFAULT_KEY
         self.latency_ms = float(latency_ms or 0)
         self.chunks = int(chunks) if chunks else None
@@ -51,9 +53,13 @@ class Config:
         self.record_limit = int(record_limit)
 
     def as_dict(self):
-        return {"latency_ms": self.latency_ms, "chunks": self.chunks,
-                "chunk_delay_ms": self.chunk_delay_ms, "record": self.record,
-                "record_limit": self.record_limit}
+        return {
+            "latency_ms": self.latency_ms,
+            "chunks": self.chunks,
+            "chunk_delay_ms": self.chunk_delay_ms,
+            "record": self.record,
+            "record_limit": self.record_limit,
+        }
 
 
 class Handler(WSGIHandler):
@@ -66,14 +72,28 @@ class Handler(WSGIHandler):
 
 
 class Req:
-    __slots__ = ("env", "start", "method", "path", "raw", "body", "scen", "api",
-                 "handler", "sock", "rid", "text", "record")
+    __slots__ = (
+        "env",
+        "start",
+        "method",
+        "path",
+        "raw",
+        "body",
+        "scen",
+        "api",
+        "handler",
+        "sock",
+        "rid",
+        "text",
+        "record",
+    )
 
     def snippet(self, limit=40):
         return self.text[:limit].strip() or "(empty)"
 
 
 # --------------------------------------------------------------------------- helpers
+
 
 def status_line(code: int) -> str:
     line = _STATUS_LINES.get(code)
@@ -138,6 +158,7 @@ def wants_parallel(text: str) -> bool:
 
 # --------------------------------------------------------------------------- token rules
 
+
 def count_text(text) -> int:
     """Deterministic token estimate: words * 4 / 3 (rounded)."""
     if not text or not isinstance(text, str):
@@ -189,7 +210,7 @@ def shape_text(req: Req, text: str, stops, budget, fixed=False):
         if matched is not None:
             pieces = split_tokens(joined[:best])
     if budget is not None and len(pieces) > budget:
-        return pieces[:max(budget, 0)], "length", None
+        return pieces[: max(budget, 0)], "length", None
     return pieces, ("stop_sequence" if matched is not None else "stop"), matched
 
 
@@ -198,7 +219,7 @@ def req_chunks(req: Req):
 
 
 def split_fixed(s: str, size: int = 8) -> list:
-    return [s[i:i + size] for i in range(0, len(s), size)] or [""]
+    return [s[i : i + size] for i in range(0, len(s), size)] or [""]
 
 
 def example_from_schema(schema, text: str, root=None, depth: int = 0):
@@ -267,11 +288,21 @@ def signature_for(text: str) -> str:
 
 # --------------------------------------------------------------------------- the app
 
+
 def new_stats() -> dict:
-    return {"requests": 0, "by_path": {}, "by_status": {}, "streams_started": 0,
-            "streams_completed": 0, "streams_aborted_by_client": 0, "streams_dropped": 0,
-            "streams_error_event": 0, "active_streams": 0,
-            "client_gone_before_response": 0, "responses_aborted_by_client": 0}
+    return {
+        "requests": 0,
+        "by_path": {},
+        "by_status": {},
+        "streams_started": 0,
+        "streams_completed": 0,
+        "streams_aborted_by_client": 0,
+        "streams_dropped": 0,
+        "streams_error_event": 0,
+        "active_streams": 0,
+        "client_gone_before_response": 0,
+        "responses_aborted_by_client": 0,
+    }
 
 
 class App:
@@ -280,8 +311,8 @@ class App:
     def __init__(self, config: Config, routes: dict, headers: dict, errors: dict):
         self.cfg = config
         self.routes = routes
-        self.api_headers = headers      # api -> (json headers, sse headers, request-id header name)
-        self.api_errors = errors        # api -> fn(app, req, status, etype, message, code, param, extra)
+        self.api_headers = headers  # api -> (json headers, sse headers, request-id header name)
+        self.api_errors = errors  # api -> fn(app, req, status, etype, message, code, param, extra)
         self.records = deque(maxlen=config.record_limit)
         self.stats = new_stats()
         self.seq = itertools.count(1)
@@ -319,11 +350,15 @@ class App:
         elif len(entry) == 1:
             req.api = next(iter(entry))
         else:
-            anth = ("HTTP_X_API_KEY" in env or "HTTP_ANTHROPIC_VERSION" in env) and \
-                not env.get("HTTP_AUTHORIZATION", "").startswith("Bearer ")
+            anth = ("HTTP_X_API_KEY" in env or "HTTP_ANTHROPIC_VERSION" in env) and not env.get(
+                "HTTP_AUTHORIZATION", ""
+            ).startswith("Bearer ")
             req.api = "anthropic" if anth else "openai"
-        req.rid = make_id("req_011C", n, 20) if req.api == "anthropic" else \
-            "req_" + hashlib.blake2b(b"%d" % n, digest_size=16).hexdigest()
+        req.rid = (
+            make_id("req_011C", n, 20)
+            if req.api == "anthropic"
+            else "req_" + hashlib.blake2b(b"%d" % n, digest_size=16).hexdigest()
+        )
 
         raw = b""
         inp = env.get("wsgi.input")
@@ -392,9 +427,15 @@ class App:
             headers["content-type"] = env["CONTENT_TYPE"]
         if "CONTENT_LENGTH" in env:
             headers["content-length"] = env["CONTENT_LENGTH"]
-        entry = {"seq": n, "time": time.time(), "method": env["REQUEST_METHOD"],
-                 "path": env["PATH_INFO"], "query": env.get("QUERY_STRING", ""),
-                 "headers": headers, "body": None}
+        entry = {
+            "seq": n,
+            "time": time.time(),
+            "method": env["REQUEST_METHOD"],
+            "path": env["PATH_INFO"],
+            "query": env.get("QUERY_STRING", ""),
+            "headers": headers,
+            "body": None,
+        }
         if raw:
             try:
                 entry["body"] = orjson.loads(raw)
@@ -410,17 +451,26 @@ class App:
             if auth == self.bearer:
                 return None
             if not auth or not auth.startswith("Bearer ") or not auth[7:].strip():
-                return self.error(req, 401, "invalid_request_error",
-                                  "You didn't provide an API key. You need to provide your API key in an "
-                                  "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), "
-                                  "or as the password field (with blank username) if you're accessing the API "
-                                  "from your browser and are prompted for a username and password. You can "
-                                  "obtain an API key from https://platform.openai.com/account/api-keys.")
+                return self.error(
+                    req,
+                    401,
+                    "invalid_request_error",
+                    "You didn't provide an API key. You need to provide your API key in an "
+                    "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), "
+                    "or as the password field (with blank username) if you're accessing the API "
+                    "from your browser and are prompted for a username and password. You can "
+                    "obtain an API key from https://platform.openai.com/account/api-keys.",
+                )
             key = auth[7:].strip()
             masked = key[:3] + "*" * max(len(key) - 7, 3) + key[-4:] if len(key) > 8 else "*" * len(key)
-            return self.error(req, 401, "invalid_request_error",
-                              f"Incorrect API key provided: {masked}. You can find your API key at "
-                              "https://platform.openai.com/account/api-keys.", code="invalid_api_key")
+            return self.error(
+                req,
+                401,
+                "invalid_request_error",
+                f"Incorrect API key provided: {masked}. You can find your API key at "
+                "https://platform.openai.com/account/api-keys.",
+                code="invalid_api_key",
+            )
         key = env.get("HTTP_X_API_KEY")
         if key is None:
             return self.error(req, 401, "authentication_error", "x-api-key header is required")
@@ -432,14 +482,22 @@ class App:
 
     def bad_json(self, req):
         if req.api == "anthropic":
-            return self.error(req, 400, "invalid_request_error",
-                              "There was an error parsing the body of your request. "
-                              "Please check that your request body is valid JSON.")
-        return self.error(req, 400, "invalid_request_error",
-                          "We could not parse the JSON body of your request. (HINT: This likely means you "
-                          "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
-                          "but what was sent was not valid JSON. If you have trouble figuring out how to fix "
-                          "this, please contact us through our help center at help.openai.com.)")
+            return self.error(
+                req,
+                400,
+                "invalid_request_error",
+                "There was an error parsing the body of your request. "
+                "Please check that your request body is valid JSON.",
+            )
+        return self.error(
+            req,
+            400,
+            "invalid_request_error",
+            "We could not parse the JSON body of your request. (HINT: This likely means you "
+            "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, "
+            "but what was sent was not valid JSON. If you have trouble figuring out how to fix "
+            "this, please contact us through our help center at help.openai.com.)",
+        )
 
     def error(self, req, status, etype, message, code=None, param=None, extra=()):
         return self.api_errors[req.api](self, req, status, etype, message, code, param, extra)
@@ -464,10 +522,14 @@ class App:
         body = obj if isinstance(obj, bytes) else orjson.dumps(obj)
         scen = req.scen
         if faults and code == 200 and "malformed-json" in scen:
-            body = body[:max(1, len(body) // 2)]
+            body = body[: max(1, len(body) // 2)]
         json_headers, _, rid_name = self.api_headers[req.api]
-        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
-                   ("Date", http_date()), (rid_name, req.rid)]
+        headers = [
+            ("Content-Type", "application/json"),
+            ("Content-Length", str(len(body))),
+            ("Date", http_date()),
+            (rid_name, req.rid),
+        ]
         headers.extend(json_headers)
         headers.extend(extra)
         self.begin(req, code, headers)
@@ -488,8 +550,12 @@ class App:
 
     def send_stream(self, req, frames, error_frame, garbage_frame):
         _, sse_headers, rid_name = self.api_headers[req.api]
-        headers = [("Content-Type", "text/event-stream; charset=utf-8"), ("Cache-Control", "no-cache"),
-                   ("Date", http_date()), (rid_name, req.rid)]
+        headers = [
+            ("Content-Type", "text/event-stream; charset=utf-8"),
+            ("Cache-Control", "no-cache"),
+            ("Date", http_date()),
+            (rid_name, req.rid),
+        ]
         headers.extend(sse_headers)
         self.begin(req, 200, headers)
         return self.streamer(req, frames, error_frame, garbage_frame)
@@ -523,7 +589,7 @@ class App:
                     elif fault == "malformed-sse":
                         yield garbage_frame
                     else:
-                        yield frame[:len(frame) // 2] + b"\n\n"
+                        yield frame[: len(frame) // 2] + b"\n\n"
                 elif delay and i and not self.nap(sock, delay):
                     return
                 yield frame
@@ -592,7 +658,7 @@ class App:
                     want = q["path"][0]
                     items = [r for r in items if r["path"] == want or r["path"] == "/v1" + want]
                 if "limit" in q:
-                    items = items[-int(q["limit"][0]):]
+                    items = items[-int(q["limit"][0]) :]
                 obj = items
         elif p == "/_fake/stats":
             if method == "DELETE":

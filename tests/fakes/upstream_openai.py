@@ -2,6 +2,7 @@
 
 See tests/fakes/upstream.py for how to run the server and the scenario list.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,50 +11,88 @@ from functools import lru_cache
 
 import orjson
 
-from .upstream_core import (
-    FINGERPRINT, MIN_CACHEABLE_TOKENS, REFUSAL_TEXT, count_text, embedding_vector,
-    example_from_schema, json_tokens, make_id, scan_text, shape_text, split_fixed,
-    split_tokens, wants_parallel,
+from tests.fakes.upstream_core import (
+    FINGERPRINT,
+    MIN_CACHEABLE_TOKENS,
+    REFUSAL_TEXT,
+    count_text,
+    embedding_vector,
+    example_from_schema,
+    json_tokens,
+    make_id,
+    scan_text,
+    shape_text,
+    split_fixed,
+    split_tokens,
+    wants_parallel,
 )
 
 RID_HEADER = "x-request-id"
-_COMMON = [("openai-organization", "fake-org"), ("openai-processing-ms", "3"),
-           ("openai-version", "2020-10-01"),
-           ("x-ratelimit-limit-requests", "10000"), ("x-ratelimit-limit-tokens", "30000000"),
-           ("x-ratelimit-remaining-requests", "9999"), ("x-ratelimit-remaining-tokens", "29999000"),
-           ("x-ratelimit-reset-requests", "6ms"), ("x-ratelimit-reset-tokens", "2ms")]
+_COMMON = [
+    ("openai-organization", "fake-org"),
+    ("openai-processing-ms", "3"),
+    ("openai-version", "2020-10-01"),
+    ("x-ratelimit-limit-requests", "10000"),
+    ("x-ratelimit-limit-tokens", "30000000"),
+    ("x-ratelimit-remaining-requests", "9999"),
+    ("x-ratelimit-remaining-tokens", "29999000"),
+    ("x-ratelimit-reset-requests", "6ms"),
+    ("x-ratelimit-reset-tokens", "2ms"),
+]
 HEADERS = (_COMMON, _COMMON, RID_HEADER)
 
 STATUS_ERRORS = {
     400: ("invalid_request_error", None, "Invalid request."),
     401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    403: ("invalid_request_error", "unsupported_country_region_territory",
-          "Country, region, or territory not supported"),
-    404: ("invalid_request_error", "model_not_found",
-          "The model does not exist or you do not have access to it."),
+    403: (
+        "invalid_request_error",
+        "unsupported_country_region_territory",
+        "Country, region, or territory not supported",
+    ),
+    404: ("invalid_request_error", "model_not_found", "The model does not exist or you do not have access to it."),
     409: ("invalid_request_error", None, "Conflict."),
     422: ("invalid_request_error", None, "Unprocessable entity."),
-    429: ("requests", "rate_limit_exceeded",
-          "Rate limit reached for requests per min (RPM): Limit 10000, Used 10000, Requested 1. "
-          "Please try again in 1s."),
-    500: ("server_error", None,
-          "The server had an error while processing your request. Sorry about that!"),
+    429: (
+        "requests",
+        "rate_limit_exceeded",
+        "Rate limit reached for requests per min (RPM): Limit 10000, Used 10000, Requested 1. Please try again in 1s.",
+    ),
+    500: ("server_error", None, "The server had an error while processing your request. Sorry about that!"),
     502: ("server_error", None, "Bad gateway."),
     503: ("server_error", None, "The engine is currently overloaded, please try again later."),
     504: ("server_error", None, "Gateway timeout."),
 }
 ROLES = frozenset(("system", "developer", "user", "assistant", "tool", "function"))
-FAKE_TOOL = {"type": "function", "function": {
-    "name": "fake_lookup", "description": "Look something up.",
-    "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}}}
+FAKE_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "fake_lookup",
+        "description": "Look something up.",
+        "parameters": {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]},
+    },
+}
 OBF = b"q7ZfK2xW9mLp4RtY8vNcH3bJ6sDg1Ae5"
 DONE = b"data: [DONE]\n\n"
-ERROR_FRAME = b"data: " + orjson.dumps({"error": {
-    "message": STATUS_ERRORS[500][2], "type": "server_error", "param": None, "code": None}}) + b"\n\n"
+ERROR_FRAME = (
+    b"data: "
+    + orjson.dumps({"error": {"message": STATUS_ERRORS[500][2], "type": "server_error", "param": None, "code": None}})
+    + b"\n\n"
+)
 GARBAGE_FRAME = b'data: {"id": "chatcmpl-broken", "choices": [{"delta": {"content": "unterminated\n\n'
-MODELS = ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "gpt-5", "gpt-5-mini", "o3-mini",
-          "o4-mini", "gpt-3.5-turbo-instruct", "text-embedding-3-small", "text-embedding-3-large",
-          "text-embedding-ada-002"]
+MODELS = [
+    "gpt-4o-mini",
+    "gpt-4o",
+    "gpt-4.1",
+    "gpt-4.1-mini",
+    "gpt-5",
+    "gpt-5-mini",
+    "o3-mini",
+    "o4-mini",
+    "gpt-3.5-turbo-instruct",
+    "text-embedding-3-small",
+    "text-embedding-3-large",
+    "text-embedding-ada-002",
+]
 
 
 def model_obj(mid):
@@ -66,9 +105,13 @@ MODELS_BODY = orjson.dumps({"object": "list", "data": [model_obj(m) for m in MOD
 def error(app, req, status, etype, message, code, param, extra):
     if etype is None:
         etype, code, message = STATUS_ERRORS.get(status) or (
-            "invalid_request_error" if status < 500 else "server_error", None, f"Error {status}.")
-    return app.send_json(req, status, {"error": {"message": message, "type": etype, "param": param,
-                                                 "code": code}}, extra, faults=False)
+            "invalid_request_error" if status < 500 else "server_error",
+            None,
+            f"Error {status}.",
+        )
+    return app.send_json(
+        req, status, {"error": {"message": message, "type": etype, "param": param, "code": code}}, extra, faults=False
+    )
 
 
 def invalid(app, req, message, param=None, code=None):
@@ -77,12 +120,16 @@ def invalid(app, req, message, param=None, code=None):
 
 # --------------------------------------------------------------------------- input reading
 
+
 def content_text(c) -> str:
     if isinstance(c, str):
         return c
     if isinstance(c, list):
-        return "\n".join(p["text"] for p in c if isinstance(p, dict) and p.get("type") in ("text", "input_text")
-                         and isinstance(p.get("text"), str))
+        return "\n".join(
+            p["text"]
+            for p in c
+            if isinstance(p, dict) and p.get("type") in ("text", "input_text") and isinstance(p.get("text"), str)
+        )
     return ""
 
 
@@ -118,8 +165,13 @@ def message_tokens(m) -> int:
         for p in c:
             if isinstance(p, dict):
                 t = p.get("type")
-                total += count_text(p.get("text")) if t in ("text", "input_text") else \
-                    85 if t in ("image_url", "input_image") else 50
+                total += (
+                    count_text(p.get("text"))
+                    if t in ("text", "input_text")
+                    else 85
+                    if t in ("image_url", "input_image")
+                    else 50
+                )
     if m.get("tool_calls"):
         total += json_tokens(m["tool_calls"])
     if m.get("name"):
@@ -141,10 +193,18 @@ def cached_tokens(app, msgs, tools, ptoks, last_toks) -> int:
 
 
 def usage_obj(p, c, r, cached):
-    return {"prompt_tokens": p, "completion_tokens": c, "total_tokens": p + c,
-            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
-            "completion_tokens_details": {"reasoning_tokens": r, "audio_tokens": 0,
-                                          "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0}}
+    return {
+        "prompt_tokens": p,
+        "completion_tokens": c,
+        "total_tokens": p + c,
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": r,
+            "audio_tokens": 0,
+            "accepted_prediction_tokens": 0,
+            "rejected_prediction_tokens": 0,
+        },
+    }
 
 
 def reasoning_enabled(b) -> bool:
@@ -171,6 +231,7 @@ def pick_tools(tools, tc, parallel_ok, text):
 
 # --------------------------------------------------------------------------- chat completions
 
+
 def chat(app, req):
     b = req.body
     model = b.get("model")
@@ -180,17 +241,28 @@ def chat(app, req):
     if msgs is None:
         return invalid(app, req, "Missing required parameter: 'messages'.", "messages", "missing_required_parameter")
     if not isinstance(msgs, list) or not msgs:
-        return invalid(app, req, "Invalid 'messages': empty array. Expected an array with minimum length 1, "
-                       "but got an empty array instead.", "messages", "empty_array")
+        return invalid(
+            app,
+            req,
+            "Invalid 'messages': empty array. Expected an array with minimum length 1, but got an empty array instead.",
+            "messages",
+            "empty_array",
+        )
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or m.get("role") not in ROLES:
-            return invalid(app, req, f"Missing required parameter: 'messages[{i}].role'.",
-                           f"messages[{i}].role", "missing_required_parameter")
+            return invalid(
+                app,
+                req,
+                f"Missing required parameter: 'messages[{i}].role'.",
+                f"messages[{i}].role",
+                "missing_required_parameter",
+            )
     stream = b.get("stream") is True
     so = b.get("stream_options")
     if so is not None and not stream:
-        return invalid(app, req, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                       "stream_options")
+        return invalid(
+            app, req, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
+        )
     so = so if isinstance(so, dict) else {}
     n = b.get("n") or 1
     if not isinstance(n, int) or not 1 <= n <= 128:
@@ -199,12 +271,21 @@ def chat(app, req):
     if max_tokens is None:
         max_tokens = b.get("max_tokens")
     if max_tokens is not None and (not isinstance(max_tokens, int) or max_tokens < 1):
-        return invalid(app, req, "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, "
-                       f"but got {max_tokens!r} instead.", "max_tokens", "integer_below_min_value")
+        return invalid(
+            app,
+            req,
+            "Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, "
+            f"but got {max_tokens!r} instead.",
+            "max_tokens",
+            "integer_below_min_value",
+        )
     stops = b.get("stop")
     stops = [stops] if isinstance(stops, str) else stops if isinstance(stops, list) else None
-    tools = [t for t in (b.get("tools") or ()) if isinstance(t, dict) and t.get("type", "function") == "function"
-             and isinstance(t.get("function"), dict)]
+    tools = [
+        t
+        for t in (b.get("tools") or ())
+        if isinstance(t, dict) and t.get("type", "function") == "function" and isinstance(t.get("function"), dict)
+    ]
     tc = b.get("tool_choice")
     scen = req.scen
     role = msgs[-1].get("role")
@@ -231,8 +312,9 @@ def chat(app, req):
                 break
             results.append(content_text(m.get("content")))
         content, reason, _ = shape_text(req, "Tool result: " + "; ".join(reversed(results))[:500], stops, budget)
-    elif role == "user" and ("tool" in scen or (tools and tc != "none" and
-                                                 not (isinstance(tc, dict) and tc.get("type") == "none"))):
+    elif role == "user" and (
+        "tool" in scen or (tools and tc != "none" and not (isinstance(tc, dict) and tc.get("type") == "none"))
+    ):
         for t in pick_tools(tools, tc, b.get("parallel_tool_calls") is not False, req.text):
             fn = t["function"]
             params = fn.get("parameters") or {"type": "object", "properties": {}}
@@ -257,24 +339,42 @@ def chat(app, req):
     if "no-usage" not in scen:
         last_toks = message_tokens(msgs[-1])
         ptoks = 3 + sum(message_tokens(m) for m in msgs) + (json_tokens(tools) if tools else 0)
-        usage = usage_obj(ptoks, per_choice * n, len(r_pieces) * n,
-                          cached_tokens(app, msgs, tools, ptoks, last_toks))
+        usage = usage_obj(ptoks, per_choice * n, len(r_pieces) * n, cached_tokens(app, msgs, tools, ptoks, last_toks))
     cid = make_id("chatcmpl-", next(seq), 29)
     created = int(time.time())
     if stream:
         inc = so.get("include_usage") is True and usage is not None
-        frames = chat_frames(cid, created, model, n, r_pieces, content, refusal, calls, ids, finish,
-                             usage if inc else None, inc, so.get("include_obfuscation") is not False)
+        frames = chat_frames(
+            cid,
+            created,
+            model,
+            n,
+            r_pieces,
+            content,
+            refusal,
+            calls,
+            ids,
+            finish,
+            usage if inc else None,
+            inc,
+            so.get("include_obfuscation") is not False,
+        )
         return app.send_stream(req, frames, ERROR_FRAME, GARBAGE_FRAME)
     choices = []
     for i in range(n):
-        msg = {"role": "assistant", "content": None if content is None else "".join(content),
-               "refusal": None if refusal is None else "".join(refusal), "annotations": []}
+        msg = {
+            "role": "assistant",
+            "content": None if content is None else "".join(content),
+            "refusal": None if refusal is None else "".join(refusal),
+            "annotations": [],
+        }
         if r_pieces:
             msg["reasoning_content"] = "".join(r_pieces)
         if calls:
-            msg["tool_calls"] = [{"id": ids[i][j], "type": "function", "function": {"name": nm, "arguments": a}}
-                                 for j, (nm, a) in enumerate(calls)]
+            msg["tool_calls"] = [
+                {"id": ids[i][j], "type": "function", "function": {"name": nm, "arguments": a}}
+                for j, (nm, a) in enumerate(calls)
+            ]
         choices.append({"index": i, "message": msg, "logprobs": None, "finish_reason": finish})
     out = {"id": cid, "object": "chat.completion", "created": created, "model": model, "choices": choices}
     if usage is not None:
@@ -285,25 +385,42 @@ def chat(app, req):
 
 
 def chat_frames(cid, created, model, n, r_pieces, content, refusal, calls, ids, finish, usage, inc, obf):
-    head = (b'data: {"id":"' + cid.encode() + b'","object":"chat.completion.chunk","created":%d,"model":'
-            % created + orjson.dumps(model) + b',"service_tier":"default","system_fingerprint":"'
-            + FINGERPRINT.encode() + b'","choices":[')
+    head = (
+        b'data: {"id":"'
+        + cid.encode()
+        + b'","object":"chat.completion.chunk","created":%d,"model":' % created
+        + orjson.dumps(model)
+        + b',"service_tier":"default","system_fingerprint":"'
+        + FINGERPRINT.encode()
+        + b'","choices":['
+    )
     tail = b',"usage":null' if inc else b""
     dumps = orjson.dumps
     frames = []
     add = frames.append
 
     def pad(size):
-        return b',"obfuscation":"' + OBF[:1 + (size * 7) % 12] + b'"' if obf else b""
+        return b',"obfuscation":"' + OBF[: 1 + (size * 7) % 12] + b'"' if obf else b""
 
     def chunk(i, delta, fin=b"null"):
         d = dumps(delta)
-        add(head + b'{"index":%d,"delta":' % i + d + b',"logprobs":null,"finish_reason":' + fin + b"}]"
-            + tail + pad(len(d)) + b"}\n\n")
+        add(
+            head
+            + b'{"index":%d,"delta":' % i
+            + d
+            + b',"logprobs":null,"finish_reason":'
+            + fin
+            + b"}]"
+            + tail
+            + pad(len(d))
+            + b"}\n\n"
+        )
 
     for i in range(n):
-        hdrs = [{"index": j, "id": ids[i][j], "type": "function", "function": {"name": nm, "arguments": ""}}
-                for j, (nm, _) in enumerate(calls)]
+        hdrs = [
+            {"index": j, "id": ids[i][j], "type": "function", "function": {"name": nm, "arguments": ""}}
+            for j, (nm, _) in enumerate(calls)
+        ]
         if refusal is not None:
             chunk(i, {"role": "assistant", "content": None, "refusal": ""})
         elif calls and not r_pieces:
@@ -331,6 +448,7 @@ def chat_frames(cid, created, model, n, r_pieces, content, refusal, calls, ids, 
 
 # --------------------------------------------------------------------------- legacy completions
 
+
 def completions(app, req):
     b = req.body
     model = b.get("model")
@@ -348,8 +466,9 @@ def completions(app, req):
     stream = b.get("stream") is True
     so = b.get("stream_options")
     if so is not None and not stream:
-        return invalid(app, req, "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
-                       "stream_options")
+        return invalid(
+            app, req, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
+        )
     so = so if isinstance(so, dict) else {}
     n = b.get("n") or 1
     if not isinstance(n, int) or not 1 <= n <= 128:
@@ -372,26 +491,38 @@ def completions(app, req):
             pieces, reason, _ = shape_text(req, "Echo: " + snippet, stops, max_tokens)
         ctoks += len(pieces) * n
         results.append((ptext if echo else "", pieces, "length" if reason == "length" else "stop"))
-    usage = None if "no-usage" in scen else {"prompt_tokens": ptoks, "completion_tokens": ctoks,
-                                               "total_tokens": ptoks + ctoks}
+    usage = (
+        None
+        if "no-usage" in scen
+        else {"prompt_tokens": ptoks, "completion_tokens": ctoks, "total_tokens": ptoks + ctoks}
+    )
     cid = make_id("cmpl-", next(app.seq), 29)
     created = int(time.time())
     if stream:
         inc = so.get("include_usage") is True and usage is not None
-        return app.send_stream(req, completion_frames(cid, created, model, n, results, usage, inc),
-                               ERROR_FRAME, GARBAGE_FRAME)
-    choices = [{"text": pre + "".join(pieces), "index": pi * n + j, "logprobs": None, "finish_reason": fin}
-               for pi, (pre, pieces, fin) in enumerate(results) for j in range(n)]
-    out = {"id": cid, "object": "text_completion", "created": created, "model": model, "choices": choices,
-           "system_fingerprint": FINGERPRINT}
+        return app.send_stream(
+            req, completion_frames(cid, created, model, n, results, usage, inc), ERROR_FRAME, GARBAGE_FRAME
+        )
+    choices = [
+        {"text": pre + "".join(pieces), "index": pi * n + j, "logprobs": None, "finish_reason": fin}
+        for pi, (pre, pieces, fin) in enumerate(results)
+        for j in range(n)
+    ]
+    out = {
+        "id": cid,
+        "object": "text_completion",
+        "created": created,
+        "model": model,
+        "choices": choices,
+        "system_fingerprint": FINGERPRINT,
+    }
     if usage is not None:
         out["usage"] = usage
     return app.send_json(req, 200, out)
 
 
 def completion_frames(cid, created, model, n, results, usage, inc):
-    head = (b'data: {"id":"' + cid.encode() + b'","object":"text_completion","created":%d,"choices":['
-            % created)
+    head = b'data: {"id":"' + cid.encode() + b'","object":"text_completion","created":%d,"choices":[' % created
     tail = b'],"model":' + orjson.dumps(model) + b',"system_fingerprint":"' + FINGERPRINT.encode() + b'"'
     null_usage = b',"usage":null' if inc else b""
     frames = []
@@ -399,10 +530,19 @@ def completion_frames(cid, created, model, n, results, usage, inc):
         for j in range(n):
             idx = pi * n + j
             for p in ([pre] if pre else []) + pieces:
-                frames.append(head + b'{"text":' + orjson.dumps(p) + b',"index":%d,"logprobs":null,'
-                              b'"finish_reason":null}' % idx + tail + null_usage + b"}\n\n")
-            frames.append(head + b'{"text":"","index":%d,"logprobs":null,"finish_reason":"' % idx
-                          + fin.encode() + b'"}' + tail + null_usage + b"}\n\n")
+                frames.append(
+                    head + b'{"text":' + orjson.dumps(p) + b',"index":%d,"logprobs":null,'
+                    b'"finish_reason":null}' % idx + tail + null_usage + b"}\n\n"
+                )
+            frames.append(
+                head
+                + b'{"text":"","index":%d,"logprobs":null,"finish_reason":"' % idx
+                + fin.encode()
+                + b'"}'
+                + tail
+                + null_usage
+                + b"}\n\n"
+            )
     if inc:
         frames.append(head + tail + b',"usage":' + orjson.dumps(usage) + b"}\n\n")
     frames.append(DONE)
@@ -410,6 +550,7 @@ def completion_frames(cid, created, model, n, results, usage, inc):
 
 
 # --------------------------------------------------------------------------- embeddings, models
+
 
 @lru_cache(maxsize=256)
 def _vector(key: str, dims: int):
@@ -433,12 +574,20 @@ def embeddings(app, req):
     else:
         items = []
     if not items or any(not x for x in items):
-        return invalid(app, req, "'$.input' is invalid. Please check the API reference: "
-                       "https://platform.openai.com/docs/api-reference.")
+        return invalid(
+            app,
+            req,
+            "'$.input' is invalid. Please check the API reference: https://platform.openai.com/docs/api-reference.",
+        )
     fmt = b.get("encoding_format") or "float"
     if fmt not in ("float", "base64"):
-        return invalid(app, req, f"Invalid value for 'encoding_format': '{fmt}'. Supported values are: "
-                       "'float' and 'base64'.", "encoding_format", "invalid_value")
+        return invalid(
+            app,
+            req,
+            f"Invalid value for 'encoding_format': '{fmt}'. Supported values are: 'float' and 'base64'.",
+            "encoding_format",
+            "invalid_value",
+        )
     dims = b.get("dimensions")
     if dims is None:
         dims = 3072 if "large" in model else 1536
@@ -467,7 +616,7 @@ def list_models(app, req):
 
 
 def get_model(app, req):
-    return app.send_json(req, 200, model_obj(req.path[len("/models/"):]))
+    return app.send_json(req, 200, model_obj(req.path[len("/models/") :]))
 
 
 ROUTES = {

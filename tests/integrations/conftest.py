@@ -11,6 +11,7 @@ ANTHROPIC_* variables leak in), with an empty temporary HOME and working
 directory, and with every proxy variable pointing at the egress trap: a local
 proxy that refuses and records any attempt to reach a host other than this
 machine, so no test contacts the internet and a tool that tries is seen."""
+
 from __future__ import annotations
 
 import os

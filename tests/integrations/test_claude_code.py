@@ -13,14 +13,24 @@ The stand-in upstream calls the first tool it is offered, so the plain chat runs
 with `--tools ""` (no tools); the agentic run offers Bash alone and lets Claude
 Code run `echo` with it: the upstream asks for the tool, Claude Code runs it and
 sends the result back, and the stand-in's final answer quotes that result."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from tests.integrations.harness import (ANTHROPIC_MODEL, CLAUDE, OPENAI_MODEL, gateway_log_tail, require,
-                                        standin_answer, upstream_model, upstream_path, upstream_requests_with)
+from tests.integrations.harness import (
+    ANTHROPIC_MODEL,
+    CLAUDE,
+    OPENAI_MODEL,
+    gateway_log_tail,
+    require,
+    standin_answer,
+    upstream_model,
+    upstream_path,
+    upstream_requests_with,
+)
 
 MODELS = [pytest.param(ANTHROPIC_MODEL, id="anthropic-upstream"), pytest.param(OPENAI_MODEL, id="openai-upstream")]
 
@@ -45,9 +55,13 @@ def docs_env(live, key: str, model: str) -> dict:
 
 def failure(run, live, upstream, marker) -> str:
     seen = upstream_requests_with(upstream, marker)
-    return (run.report() + "\n--- gateway log\n" + gateway_log_tail(live)
-            + f"\n--- upstream saw {len(seen)} request(s) with the marker: "
-            + json.dumps([{"path": r["path"], "model": (r.get("body") or {}).get("model")} for r in seen]))
+    return (
+        run.report()
+        + "\n--- gateway log\n"
+        + gateway_log_tail(live)
+        + f"\n--- upstream saw {len(seen)} request(s) with the marker: "
+        + json.dumps([{"path": r["path"], "model": (r.get("body") or {}).get("model")} for r in seen])
+    )
 
 
 def result_event(run) -> dict:
@@ -64,8 +78,23 @@ def result_event(run) -> dict:
 def test_print_mode_answers(model, output_format, tool, live, upstream, key, marker):
     prompt = f"Say hello {marker}"
     extra = ["--verbose"] if output_format == "stream-json" else []
-    run = tool.run([require(CLAUDE), "-p", prompt, "--model", model, "--tools", "", "--no-session-persistence",
-                    "--output-format", output_format, *extra], env=docs_env(live, key, model), timeout=60)
+    run = tool.run(
+        [
+            require(CLAUDE),
+            "-p",
+            prompt,
+            "--model",
+            model,
+            "--tools",
+            "",
+            "--no-session-persistence",
+            "--output-format",
+            output_format,
+            *extra,
+        ],
+        env=docs_env(live, key, model),
+        timeout=60,
+    )
     assert run.returncode == 0, failure(run, live, upstream, marker)
     result = result_event(run)
     assert result["subtype"] == "success" and result["is_error"] is False, failure(run, live, upstream, marker)
@@ -84,8 +113,9 @@ def test_print_mode_answers(model, output_format, tool, live, upstream, key, mar
         events = [json.loads(line) for line in run.stdout.splitlines() if line.strip()]
         init = next(e for e in events if e.get("type") == "system" and e.get("subtype") == "init")
         assert init["model"] == model
-        said = "".join(block.get("text", "") for e in events if e.get("type") == "assistant"
-                       for block in e["message"]["content"])
+        said = "".join(
+            block.get("text", "") for e in events if e.get("type") == "assistant" for block in e["message"]["content"]
+        )
         assert said == result["result"]
 
 
@@ -98,18 +128,35 @@ def test_tool_round_trip(model, tool, live, upstream, key, marker):
     is the tool result. (The commit-attribution reminder is switched off so that the
     user's words come first in the message the stand-in reads.)"""
     prompt = f"echo {marker}"
-    run = tool.run([require(CLAUDE), "-p", prompt, "--model", model, "--tools", "Bash",
-                    "--allowedTools", "Bash(echo *)", "--settings", json.dumps(NO_ATTRIBUTION),
-                    "--no-session-persistence", "--output-format", "json"],
-                   env={**docs_env(live, key, model), **ONLY_BASH}, timeout=90)
+    run = tool.run(
+        [
+            require(CLAUDE),
+            "-p",
+            prompt,
+            "--model",
+            model,
+            "--tools",
+            "Bash",
+            "--allowedTools",
+            "Bash(echo *)",
+            "--settings",
+            json.dumps(NO_ATTRIBUTION),
+            "--no-session-persistence",
+            "--output-format",
+            "json",
+        ],
+        env={**docs_env(live, key, model), **ONLY_BASH},
+        timeout=90,
+    )
     assert run.returncode == 0, failure(run, live, upstream, marker)
     result = result_event(run)
     assert result["subtype"] == "success" and result["is_error"] is False, failure(run, live, upstream, marker)
     assert result["num_turns"] == 2, failure(run, live, upstream, marker)
 
     seen = upstream_requests_with(upstream, marker, upstream_path(model))
-    assert len(seen) >= 2 and all(r["body"]["model"] == upstream_model(model) for r in seen), \
-        failure(run, live, upstream, marker)
+    assert len(seen) >= 2 and all(r["body"]["model"] == upstream_model(model) for r in seen), failure(
+        run, live, upstream, marker
+    )
     name, call_id, arguments, result_id, output = tool_exchange(model, seen[-1]["body"]["messages"])
     assert name == "Bash" and result_id == call_id, seen[-1]["body"]["messages"][-2:]
     if arguments["command"] == prompt:
@@ -119,8 +166,9 @@ def test_tool_round_trip(model, tool, live, upstream, key, marker):
     else:
         # it asked for something else (its text comes from the start of the user message):
         # Claude Code refused that very command
-        assert [d["tool_input"]["command"] for d in result["permission_denials"]] == [arguments["command"]], \
+        assert [d["tool_input"]["command"] for d in result["permission_denials"]] == [arguments["command"]], (
             run.report()
+        )
     assert result["result"] == "Tool result: " + output, failure(run, live, upstream, marker)
     assert run.egress == [], run.report()
 
@@ -147,5 +195,10 @@ def tool_exchange(model: str, messages: list) -> tuple:
     assert answered["role"] == "tool"
     content = answered["content"]
     text = content if isinstance(content, str) else "\n".join(p["text"] for p in content if p["type"] == "text")
-    return (call["function"]["name"], call["id"], json.loads(call["function"]["arguments"]),
-            answered["tool_call_id"], text)
+    return (
+        call["function"]["name"],
+        call["id"],
+        json.loads(call["function"]["arguments"]),
+        answered["tool_call_id"],
+        text,
+    )

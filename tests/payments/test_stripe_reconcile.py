@@ -1,5 +1,6 @@
 """Reconciliation: paid sessions whose webhook never arrived are credited from
 Stripe's session list, once, through the same path as the webhook."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,8 +14,8 @@ pytestmark = pytest.mark.live
 
 
 def reconcile(app, **since):
-    from lumyx.models._types import utcnow
-    from lumyx.services import payments
+    from lumyx.billing import payments
+    from lumyx.db.models._types import utcnow
 
     with app.app_context():
         return payments.reconcile(utcnow() - timedelta(**since))
@@ -22,7 +23,7 @@ def reconcile(app, **since):
 
 def test_reconcile_credits_a_paid_session_whose_webhook_never_arrived(app, shop, stripe_fake, server_env):
     lost = shop.buy(package="popular")
-    stripe_fake.complete(lost)                        # paid at Stripe; the webhook is lost
+    stripe_fake.complete(lost)  # paid at Stripe; the webhook is lost
     unpaid = shop.buy(package="starter")
     stripe_fake.complete(unpaid, payment_status="unpaid")
     open_ = shop.buy(amount_usd=4)
@@ -33,12 +34,14 @@ def test_reconcile_credits_a_paid_session_whose_webhook_never_arrived(app, shop,
     result = flask_cli(server_env, "reconcile-payments", "--days", "1")
     lines = result.stdout.strip().splitlines()
     assert [line for line in lines if lost in line] == [
-        f"credited 2000.00 credits to {shop_email(app, shop.user_id)} (Stripe session {lost})"]
+        f"credited 2000.00 credits to {shop_email(app, shop.user_id)} (Stripe session {lost})"
+    ]
     assert not any(s in result.stdout for s in (unpaid, open_, delivered))
     books = shop.books()
     assert books.balance == START_CREDITS + (500 + 2_000) * MICRO
-    assert sorted(books.purchases()) == sorted([(500 * MICRO, "purchase", f"stripe:{delivered}"),
-                                                (2_000 * MICRO, "purchase", f"stripe:{lost}")])
+    assert sorted(books.purchases()) == sorted(
+        [(500 * MICRO, "purchase", f"stripe:{delivered}"), (2_000 * MICRO, "purchase", f"stripe:{lost}")]
+    )
     assert books.payments[lost][0] == "credited" and books.payments[unpaid][0] == books.payments[open_][0] == "open"
 
     again = flask_cli(server_env, "reconcile-payments", "--days", "1")
@@ -56,13 +59,14 @@ def test_reconcile_looks_back_only_as_far_as_asked(app, shop, stripe_fake):
     assert shop.books().balance == START_CREDITS
     fixed = reconcile(app, days=4)
     assert [(c.session_id, c.user_id, c.credits) for c in fixed if c.session_id == old] == [
-        (old, shop.user_id, 5_000 * MICRO)]
+        (old, shop.user_id, 5_000 * MICRO)
+    ]
     assert reconcile(app, days=4) == []
     assert shop.books().balance == START_CREDITS + 5_000 * MICRO
 
 
 def test_reconcile_pages_through_many_sessions(app, shop, stripe_fake):
-    sessions = [shop.buy(amount_usd=2) for _ in range(105)]   # more than one page of 100
+    sessions = [shop.buy(amount_usd=2) for _ in range(105)]  # more than one page of 100
     for session_id in sessions:
         stripe_fake.complete(session_id)
     fixed = {c.session_id for c in reconcile(app, hours=1)}
@@ -74,8 +78,8 @@ def test_reconcile_pages_through_many_sessions(app, shop, stripe_fake):
 
 
 def shop_email(app, user_id: int) -> str:
-    from lumyx.extensions import db
-    from lumyx.models import User
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     with app.app_context():
         return db.session.get(User, user_id).email

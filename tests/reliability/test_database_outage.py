@@ -1,5 +1,6 @@
 """The database going away briefly: clear 503s at once, not hangs, and service
 resumes by itself. (PostgreSQL runs; an SQLite file cannot go away.)"""
+
 from __future__ import annotations
 
 import socket
@@ -33,7 +34,7 @@ class CuttableProxy:
 
     def cut(self) -> None:
         try:
-            self._listener.shutdown(socket.SHUT_RDWR)   # wakes the accept thread, which lets go of the port
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the accept thread, which lets go of the port
         except OSError:
             pass
         self._listener.close()
@@ -76,11 +77,16 @@ def behind_proxy(database, app, server_env, tmp_path):
     """A one-worker server reaching PostgreSQL through a CuttableProxy, and a key for it."""
     if database.kind != "postgresql":
         pytest.skip("runs on PostgreSQL: an SQLite file does not go away")
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"outage-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery",
-                                    plan="enterprise", credits_micro=10_000_000)
+        user = accounts.create_user(
+            f"outage-{uuid.uuid4().hex[:8]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=10_000_000,
+        )
         key = keys.create_key(user)[1]
     host_port = database.url.split("@", 1)[1].split("/", 1)[0]
     host, _, port = host_port.partition(":")
@@ -89,14 +95,18 @@ def behind_proxy(database, app, server_env, tmp_path):
     server = LiveServer(env, tmp_path / "gunicorn.log", workers=1)
 
     def chat() -> requests.Response:
-        return requests.post(server.url + "/v1/chat/completions", timeout=30, headers={"Authorization": f"Bearer {key}"},
-                             json={"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]})
+        return requests.post(
+            server.url + "/v1/chat/completions",
+            timeout=30,
+            headers={"Authorization": f"Bearer {key}"},
+            json={"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]},
+        )
 
     def recorded(request_ids: list[str]) -> int:
         from sqlalchemy import func, select
 
-        from lumyx.extensions import db
-        from lumyx.models import UsageRecord
+        from lumyx.db import db
+        from lumyx.db.models import UsageRecord
 
         with app.app_context():
             return db.session.scalar(select(func.count()).where(UsageRecord.id.in_(request_ids)))
@@ -133,16 +143,16 @@ def test_postgres_outage_gives_503s_and_service_resumes(behind_proxy):
 def test_pooled_connections_dropped_while_idle_cost_no_request_an_error(behind_proxy):
     proxy, server, chat, recorded = behind_proxy
 
-    def settled(request_ids: list[str]) -> int:   # usage rows are written once the answer is out
+    def settled(request_ids: list[str]) -> int:  # usage rows are written once the answer is out
         deadline = time.monotonic() + 5
         while recorded(request_ids) < len(request_ids) and time.monotonic() < deadline:
             time.sleep(0.1)
         return recorded(request_ids)
 
     assert settled([chat().headers["x-request-id"]]) == 1
-    proxy.cut()        # every pooled connection is dropped...
-    proxy.restore()    # ...while the database itself stays up
-    time.sleep(1.5)    # and they sit idle in the pool
+    proxy.cut()  # every pooled connection is dropped...
+    proxy.restore()  # ...while the database itself stays up
+    time.sleep(1.5)  # and they sit idle in the pool
     request_ids = []
     for _ in range(3):
         response = chat()

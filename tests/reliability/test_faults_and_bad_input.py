@@ -1,4 +1,5 @@
 """The gateway under faults and hostile input: clean errors, nothing lost."""
+
 from __future__ import annotations
 
 import json
@@ -19,12 +20,22 @@ def post(live, key, body, path="/v1/chat/completions", **kwargs):
     return requests.post(live.url + path, json=body, headers={"Authorization": f"Bearer {key}"}, timeout=30, **kwargs)
 
 
-@pytest.mark.parametrize("scenario, status", [
-    ("status-500", 502), ("status-503", 502), ("status-429:7", 429), ("malformed-json", 502), ("drop", 502),
-])
+@pytest.mark.parametrize(
+    "scenario, status",
+    [
+        ("status-500", 502),
+        ("status-503", 502),
+        ("status-429:7", 429),
+        ("malformed-json", 502),
+        ("drop", 502),
+    ],
+)
 def test_upstream_faults_before_the_first_byte_give_clean_errors(live, key, scenario, status):
-    response = post(live, key, {"model": "gpt-5.2", "max_tokens": 20,
-                                "messages": [{"role": "user", "content": f"x [[scenario:{scenario}]]"}]})
+    response = post(
+        live,
+        key,
+        {"model": "gpt-5.2", "max_tokens": 20, "messages": [{"role": "user", "content": f"x [[scenario:{scenario}]]"}]},
+    )
     assert response.status_code == status
     assert set(response.json()) == {"error"} and response.json()["error"]["code"] == status
     if status == 429:
@@ -34,8 +45,16 @@ def test_upstream_faults_before_the_first_byte_give_clean_errors(live, key, scen
 @pytest.mark.parametrize("scenario", ["stall:9000", "malformed-sse:3", "drop:3", "error-event:3"])
 def test_upstream_faults_mid_stream_end_it_cleanly(live, key, scenario):
     started = time.monotonic()
-    response = post(live, key, {"model": "gpt-5.2", "max_tokens": 50, "stream": True, "messages": [
-        {"role": "user", "content": f"a b c d e f g h [[scenario:{scenario}]]"}]})
+    response = post(
+        live,
+        key,
+        {
+            "model": "gpt-5.2",
+            "max_tokens": 50,
+            "stream": True,
+            "messages": [{"role": "user", "content": f"a b c d e f g h [[scenario:{scenario}]]"}],
+        },
+    )
     text = response.text
     events = [e for e in text.split("\n\n") if e]
     assert events[-1] == "data: [DONE]"
@@ -49,11 +68,21 @@ def test_upstream_faults_mid_stream_end_it_cleanly(live, key, scenario):
 
 def test_a_client_that_leaves_mid_stream_releases_the_upstream_at_once(live, key, upstream):
     before = upstream.stats()["streams_aborted_by_client"]
-    response = requests.post(live.url + "/v1/chat/completions", stream=True, timeout=30,
-                             headers={"Authorization": f"Bearer {key}"},
-                             json={"model": "gpt-5.2", "max_tokens": 60000, "stream": True, "messages": [
-                                 # Far more than socket buffers hold: the gateway is still writing when the client leaves.
-                                 {"role": "user", "content": "long story [[scenario:long:50000]]"}]})
+    response = requests.post(
+        live.url + "/v1/chat/completions",
+        stream=True,
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "model": "gpt-5.2",
+            "max_tokens": 60000,
+            "stream": True,
+            "messages": [
+                # Far more than socket buffers hold: the gateway is still writing when the client leaves.
+                {"role": "user", "content": "long story [[scenario:long:50000]]"}
+            ],
+        },
+    )
     lines = response.iter_lines()
     for _ in range(10):
         next(lines)
@@ -66,10 +95,18 @@ def test_a_client_that_leaves_mid_stream_releases_the_upstream_at_once(live, key
 
 def test_a_client_that_leaves_while_the_upstream_is_silent_releases_it_at_once(live, key, upstream, books_of):
     before = upstream.stats()["streams_aborted_by_client"]
-    response = requests.post(live.url + "/v1/chat/completions", stream=True, timeout=30,
-                             headers={"Authorization": f"Bearer {key}"},
-                             json={"model": "gpt-5.2", "max_tokens": 100, "stream": True, "messages": [
-                                 {"role": "user", "content": "a b c d e f g h [[scenario:stall:4500]]"}]})
+    response = requests.post(
+        live.url + "/v1/chat/completions",
+        stream=True,
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}"},
+        json={
+            "model": "gpt-5.2",
+            "max_tokens": 100,
+            "stream": True,
+            "messages": [{"role": "user", "content": "a b c d e f g h [[scenario:stall:4500]]"}],
+        },
+    )
     request_id = response.headers["x-request-id"]
     lines = response.iter_lines()
     next(lines)
@@ -84,8 +121,8 @@ def test_a_client_that_leaves_while_the_upstream_is_silent_releases_it_at_once(l
 
 @pytest.fixture
 def books_of(app):
-    from lumyx.extensions import db
-    from lumyx.models import UsageRecord
+    from lumyx.db import db
+    from lumyx.db.models import UsageRecord
 
     def row(request_id: str):
         deadline = time.monotonic() + 10
@@ -100,30 +137,40 @@ def books_of(app):
     return row
 
 
-@pytest.mark.parametrize("data, content_type, status", [
-    (b"[" * 5000 + b"]" * 5000, "application/json", 400),                 # nested deeper than any parser allows
-    (b'{"model": "lumyx-local", "messages": [{"role": "user", "content": "\xff\xfe"}]}', "application/json", 400),
-    (b'{"model": "lumyx-local", "max_tokens": NaN, "messages": []}', "application/json", 400),
-    (b'{"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}', "text/plain", 200),
-    (b'model=lumyx-local', "application/x-www-form-urlencoded", 400),
-])
+@pytest.mark.parametrize(
+    "data, content_type, status",
+    [
+        (b"[" * 5000 + b"]" * 5000, "application/json", 400),  # nested deeper than any parser allows
+        (b'{"model": "lumyx-local", "messages": [{"role": "user", "content": "\xff\xfe"}]}', "application/json", 400),
+        (b'{"model": "lumyx-local", "max_tokens": NaN, "messages": []}', "application/json", 400),
+        (b'{"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}', "text/plain", 200),
+        (b"model=lumyx-local", "application/x-www-form-urlencoded", 400),
+    ],
+)
 def test_hostile_bodies(live, key, data, content_type, status):
-    response = requests.post(live.url + "/v1/chat/completions", data=data, timeout=30,
-                             headers={"Authorization": f"Bearer {key}", "Content-Type": content_type})
+    response = requests.post(
+        live.url + "/v1/chat/completions",
+        data=data,
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}", "Content-Type": content_type},
+    )
     assert response.status_code == status
     assert response.headers["content-type"].startswith("application/json")
 
 
-@pytest.mark.parametrize("patch, status", [
-    ({"max_tokens": 2**40}, 400),
-    ({"max_tokens": 2**31 - 1}, 200),
-    ({"temperature": -1}, 400),
-    ({"top_p": 1e308}, 400),
-    ({"messages": [{"role": "ghost", "content": "x"}]}, 400),
-    ({"messages": [{"role": "user", "content": "hi"}] * 10_000}, 200),
-    ({"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 5000}]}, 200),
-    ({"stop": "x" * 200_000}, 200),
-])
+@pytest.mark.parametrize(
+    "patch, status",
+    [
+        ({"max_tokens": 2**40}, 400),
+        ({"max_tokens": 2**31 - 1}, 200),
+        ({"temperature": -1}, 400),
+        ({"top_p": 1e308}, 400),
+        ({"messages": [{"role": "ghost", "content": "x"}]}, 400),
+        ({"messages": [{"role": "user", "content": "hi"}] * 10_000}, 200),
+        ({"messages": [{"role": "user", "content": [{"type": "text", "text": "x"}] * 5000}]}, 200),
+        ({"stop": "x" * 200_000}, 200),
+    ],
+)
 def test_absurd_values(live, key, patch, status):
     body = {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}], **patch}
     response = post(live, key, body)
@@ -134,13 +181,18 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
     """Every in-flight request completes on a graceful stop, and every one is settled."""
     from sqlalchemy import func, select
 
-    from lumyx.extensions import db
-    from lumyx.models import LedgerEntry, UsageRecord, User
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
+    from lumyx.db import db
+    from lumyx.db.models import LedgerEntry, UsageRecord, User
 
     with app.app_context():
-        user = accounts.create_user(f"sigterm-{uuid.uuid4().hex[:8]}@example.com", "correct horse battery",
-                                    plan="enterprise", credits_micro=50 * MICRO)
+        user = accounts.create_user(
+            f"sigterm-{uuid.uuid4().hex[:8]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=50 * MICRO,
+        )
         key = keys.create_key(user)[1]
         user_id = user.id
     server = LiveServer(server_env, tmp_path / "gunicorn.log", workers=2)
@@ -148,10 +200,17 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
 
     def stream() -> None:
         try:
-            response = requests.post(server.url + "/v1/chat/completions", timeout=60,
-                                     headers={"Authorization": f"Bearer {key}"},
-                                     json={"model": "gpt-5.2", "max_tokens": 200, "stream": True, "messages": [
-                                         {"role": "user", "content": "slow one [[scenario:slow:1500]]"}]})
+            response = requests.post(
+                server.url + "/v1/chat/completions",
+                timeout=60,
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    "model": "gpt-5.2",
+                    "max_tokens": 200,
+                    "stream": True,
+                    "messages": [{"role": "user", "content": "slow one [[scenario:slow:1500]]"}],
+                },
+            )
             results.append((response.status_code, response.text.endswith("data: [DONE]\n\n")))
         except requests.RequestException as exc:
             results.append(("error", repr(exc)))
@@ -159,7 +218,7 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
     threads = [threading.Thread(target=stream) for _ in range(12)]
     for thread in threads:
         thread.start()
-    time.sleep(0.7)                       # all twelve are in flight, waiting on the slow upstream
+    time.sleep(0.7)  # all twelve are in flight, waiting on the slow upstream
     server.proc.send_signal(signal.SIGTERM)
     for thread in threads:
         thread.join(60)
@@ -167,10 +226,12 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
     assert results == [(200, True)] * 12
     with app.app_context():
         rows = db.session.scalar(select(func.count()).select_from(UsageRecord).where(UsageRecord.user_id == user_id))
-        charged = db.session.scalar(select(func.coalesce(func.sum(UsageRecord.cost), 0))
-                                    .where(UsageRecord.user_id == user_id))
-        ledger = db.session.scalar(select(func.coalesce(func.sum(LedgerEntry.amount), 0))
-                                   .where(LedgerEntry.user_id == user_id))
+        charged = db.session.scalar(
+            select(func.coalesce(func.sum(UsageRecord.cost), 0)).where(UsageRecord.user_id == user_id)
+        )
+        ledger = db.session.scalar(
+            select(func.coalesce(func.sum(LedgerEntry.amount), 0)).where(LedgerEntry.user_id == user_id)
+        )
         user = db.session.get(User, user_id)
     assert rows == 12 and charged > 0
     assert user.held == 0 and user.balance == 50 * MICRO - charged == ledger
@@ -178,7 +239,8 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
 
 def test_a_nul_byte_the_database_cannot_store_is_a_400(live, key):
     # PostgreSQL refuses NUL in text; SQLite stores it. Neither may give a 500.
-    response = requests.get(live.url + "/v1/usage", params={"model": "a\x00b"}, timeout=10,
-                            headers={"Authorization": f"Bearer {key}"})
+    response = requests.get(
+        live.url + "/v1/usage", params={"model": "a\x00b"}, timeout=10, headers={"Authorization": f"Bearer {key}"}
+    )
     assert response.status_code in (200, 400)
     assert response.headers["content-type"].startswith("application/json")

@@ -19,6 +19,7 @@ deeper run).
 Requests the fuzzing never sends (no key, a wrong key, an unknown model, a body
 over the limit) are checked against the description separately.
 """
+
 from __future__ import annotations
 
 import os
@@ -32,8 +33,12 @@ from hypothesis import HealthCheck, assume, given, seed, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (content_type_conformance, negative_data_rejection,
-                                               response_schema_conformance, status_code_conformance)
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from tests.support.servers import ROOT, LiveServer
 
@@ -43,7 +48,7 @@ pytestmark = pytest.mark.live
 # LUMYX_FUZZ_SEED is set; a deeper run: LUMYX_FUZZ_EXAMPLES=500 LUMYX_FUZZ_SEED=1.
 MAX_EXAMPLES = int(os.environ.get("LUMYX_FUZZ_EXAMPLES", "25"))
 SEED = os.environ.get("LUMYX_FUZZ_SEED")
-MAX_BODY_BYTES = 256 * 1024   # small, so that a 413 is cheap to provoke
+MAX_BODY_BYTES = 256 * 1024  # small, so that a 413 is cheap to provoke
 CHAT_MODEL = "lumyx-local"
 EMBEDDING_MODEL = "lumyx-local-embed"
 
@@ -53,8 +58,9 @@ PYTHON_ERROR = re.compile(
     r"Traceback \(most recent call last\)|File \"[^\"]*\.py\", line \d+|site-packages|"
     + re.escape(str(ROOT))
     + r"|\b(?:AttributeError|TypeError|KeyError|IndexError|ValueError|NameError|OverflowError|"
-      r"ZeroDivisionError|RecursionError|UnboundLocalError|AssertionError|sqlalchemy\.exc)\b"
-      r"|object has no attribute|unhashable type|not subscriptable|NoneType|unsupported operand")
+    r"ZeroDivisionError|RecursionError|UnboundLocalError|AssertionError|sqlalchemy\.exc)\b"
+    r"|object has no attribute|unhashable type|not subscriptable|NoneType|unsupported operand"
+)
 
 
 OPERATIONS = [
@@ -92,8 +98,9 @@ def _config() -> dict:
             "negative_data_rejection": {"expected-statuses": ["400", "401", "404", "413", "414", "429"]},
         },
         # Every generated `model` names a free local model: nothing is spent upstream.
-        "operations": [{"include-path": path, "parameters": {"body.model": model}}
-                       for path, model in PINNED_MODELS.items()],
+        "operations": [
+            {"include-path": path, "parameters": {"body.model": model}} for path, model in PINNED_MODELS.items()
+        ],
     }
 
 
@@ -109,11 +116,16 @@ def fuzz_server(app, server_env, tmp_path_factory):
 @pytest.fixture(scope="module")
 def fuzz_key(app):
     """An enterprise account (no rate limits) with credits it should never spend."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
-        user = accounts.create_user(f"fuzz-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                    plan="enterprise", credits_micro=100 * 1_000_000)
+        user = accounts.create_user(
+            f"fuzz-{uuid.uuid4().hex[:10]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=100 * 1_000_000,
+        )
         _row, key = keys.create_key(user, "fuzz")
         return key
 
@@ -130,12 +142,18 @@ def no_python_error_text(ctx, response, case) -> None:
     sent = f"{case.body!r} {case.query!r} {case.path_parameters!r} {case.headers!r}"
     for match in PYTHON_ERROR.finditer(response.text):
         if match.group(0) not in sent:
-            raise AssertionError(f"the {response.status_code} answer carries Python error text "
-                                 f"{match.group(0)!r}: {response.text[:500]}")
+            raise AssertionError(
+                f"the {response.status_code} answer carries Python error text {match.group(0)!r}: {response.text[:500]}"
+            )
 
 
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def _auth(path: str, key: str) -> dict:
@@ -156,7 +174,8 @@ def test_the_description_is_served_without_a_key(fuzz_server):
         spec = response.json()
         assert spec["openapi"].startswith("3.1")
         assert {f"{method} {path}" for method, path in OPERATIONS} == {
-            f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item}
+            f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
+        }
 
 
 @pytest.mark.parametrize("mode", ["examples", "positive", "negative"])
@@ -164,8 +183,14 @@ def test_the_description_is_served_without_a_key(fuzz_server):
 def test_the_api_answers_as_its_description_says(api_schema, fuzz_key, method, path, mode):
     operation = api_schema[path][method]
     headers = _auth(path, fuzz_key)
-    fuzz = settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=SEED is None, database=None,
-                    suppress_health_check=list(HealthCheck), print_blob=True)
+    fuzz = settings(
+        max_examples=MAX_EXAMPLES,
+        deadline=None,
+        derandomize=SEED is None,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+        print_blob=True,
+    )
     if mode == "examples":
         strategies = api_schema.get_strategies_from_examples(operation, headers=headers)
         if not strategies:
@@ -204,14 +229,18 @@ def _error_requests(path: str, key: str) -> list[tuple[dict, dict | None, dict |
     """(headers, body, path parameters, documented status) the fuzzing never sends."""
     body = MINIMAL_BODIES.get(path)
     model = {"id": CHAT_MODEL} if "{id}" in path else None
-    requests_ = [({}, body, model, 401),
-                 ({"x-api-key": "lx-not-a-key"}, body, model, 401),
-                 ({"Authorization": "Bearer lx-not-a-key"}, body, model, 401)]
+    requests_ = [
+        ({}, body, model, 401),
+        ({"x-api-key": "lx-not-a-key"}, body, model, 401),
+        ({"Authorization": "Bearer lx-not-a-key"}, body, model, 401),
+    ]
     if model:
         requests_.append((_auth(path, key), None, {"id": "no-such/model"}, 404))
     if body:
-        requests_ += [(_auth(path, key), {**body, "model": "no-such-model"}, None, 404),
-                      (_auth(path, key), {**body, "padding": "x" * MAX_BODY_BYTES}, None, 413)]
+        requests_ += [
+            (_auth(path, key), {**body, "model": "no-such-model"}, None, 404),
+            (_auth(path, key), {**body, "padding": "x" * MAX_BODY_BYTES}, None, 413),
+        ]
     return requests_
 
 
@@ -224,8 +253,9 @@ def test_errors_the_fuzzing_does_not_reach_are_the_documented_ones(api_schema, f
     answers the status and the error shape the description gives for that operation."""
     operation = api_schema[path][method]
     for headers, body, path_parameters, status in _error_requests(path, fuzz_key):
-        case = operation.Case(headers=headers, path_parameters=path_parameters,
-                              **({"body": body} if body is not None else {}))
+        case = operation.Case(
+            headers=headers, path_parameters=path_parameters, **({"body": body} if body is not None else {})
+        )
         response = case.call()
         assert response.status_code == status, (headers, response.text[:300])
         case.validate_response(response, checks=DOCUMENTED, additional_checks=[no_python_error_text])
@@ -234,10 +264,23 @@ def test_errors_the_fuzzing_does_not_reach_are_the_documented_ones(api_schema, f
 # Inputs the fuzzing once turned into 500s; each now answers without a server error.
 ONCE_SERVER_ERRORS = [
     # The local model builds tool arguments from schemas that are not well-formed.
-    ("POST", "/v1/chat/completions", {"tools": [{"type": "function", "function": {
-        "name": "f", "parameters": {"type": "object", "properties": {"a": 5}}}}]}),
-    ("POST", "/v1/chat/completions", {"tools": [{"type": "function", "function": {
-        "name": "f", "parameters": {"properties": [1]}}}]}),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {
+            "tools": [
+                {
+                    "type": "function",
+                    "function": {"name": "f", "parameters": {"type": "object", "properties": {"a": 5}}},
+                }
+            ]
+        },
+    ),
+    (
+        "POST",
+        "/v1/chat/completions",
+        {"tools": [{"type": "function", "function": {"name": "f", "parameters": {"properties": [1]}}}]},
+    ),
     ("POST", "/v1/messages", {"tools": [{"name": "f", "input_schema": {"required": 5}}]}),
     # The Usage API: a page past a 64-bit offset, and dates whose local day boundary
     # falls outside years 1-9999.
@@ -247,8 +290,9 @@ ONCE_SERVER_ERRORS = [
 ]
 
 
-@pytest.mark.parametrize("method, path, extra", ONCE_SERVER_ERRORS,
-                         ids=[f"{m} {p} {i}" for i, (m, p, _) in enumerate(ONCE_SERVER_ERRORS)])
+@pytest.mark.parametrize(
+    "method, path, extra", ONCE_SERVER_ERRORS, ids=[f"{m} {p} {i}" for i, (m, p, _) in enumerate(ONCE_SERVER_ERRORS)]
+)
 def test_inputs_that_once_gave_server_errors(fuzz_server, fuzz_key, method, path, extra):
     headers = {"Authorization": f"Bearer {fuzz_key}"}
     if method == "GET":

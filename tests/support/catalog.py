@@ -1,5 +1,6 @@
 """The catalog the suite runs on: the default catalog's local models plus
 models routed to the upstream stand-in, to dead and keyless providers."""
+
 from __future__ import annotations
 
 UPSTREAM_KEY = "upstream-test-key"

@@ -1,5 +1,6 @@
 """Real servers for the suite: the gateway under gunicorn + gevent, and the
 databases it runs on (a fresh SQLite file, or a fresh PostgreSQL database)."""
+
 from __future__ import annotations
 
 import os
@@ -94,8 +95,13 @@ class LiveServer:
         self.log_path = log_path
         self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
         self._log = open(log_path, "ab")
-        self.proc = subprocess.Popen([str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-                                     cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         self._wait()
 
     def _wait(self) -> None:
@@ -127,8 +133,9 @@ class LiveServer:
 
 def flask_cli(env: dict, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """Runs `flask --app app <args>` as an operator would."""
-    result = subprocess.run([str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
     if check and result.returncode != 0:
         raise AssertionError(f"flask {' '.join(args)} failed: {result.stderr}")
     return result

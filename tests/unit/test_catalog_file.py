@@ -1,6 +1,6 @@
 import pytest
 
-from lumyx.services import catalog_file
+from lumyx.catalog import file as catalog_file
 
 GOOD = """
 providers:
@@ -25,18 +25,21 @@ def test_good_catalog_parses(ctx):
     assert models[0]["price_input"] == 175_000_000 and models[0]["routes"] == [{"provider": "p", "model": "up"}]
 
 
-@pytest.mark.parametrize("text, field", [
-    ("providers: [{id: p, kind: nope, base_url: 'http://x'}]", "providers[0].kind"),
-    ("providers: [{id: p, kind: openai}]", "providers[0].base_url"),
-    ("providers: [{id: p, kind: openai, base_url: 'ftp://x'}]", "providers[0].base_url"),
-    (GOOD.replace("input: 1.75", "input: cheap"), "models[0].pricing.input"),
-    (GOOD.replace("[tools]", "[telepathy]"), "models[0].capabilities"),
-    (GOOD.replace("provider: p,", "provider: q,"), "models[0].routes[0].provider"),
-    (GOOD.replace("routes: [{provider: p, model: up}]", "routes: []"), "models[0].routes"),
-    (GOOD + "  - id: m\n    routes: [{provider: p}]\n", "models[1].id"),
-    ("models: {a: 1}", "models"),
-    ("[unclosed", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        ("providers: [{id: p, kind: nope, base_url: 'http://x'}]", "providers[0].kind"),
+        ("providers: [{id: p, kind: openai}]", "providers[0].base_url"),
+        ("providers: [{id: p, kind: openai, base_url: 'ftp://x'}]", "providers[0].base_url"),
+        (GOOD.replace("input: 1.75", "input: cheap"), "models[0].pricing.input"),
+        (GOOD.replace("[tools]", "[telepathy]"), "models[0].capabilities"),
+        (GOOD.replace("provider: p,", "provider: q,"), "models[0].routes[0].provider"),
+        (GOOD.replace("routes: [{provider: p, model: up}]", "routes: []"), "models[0].routes"),
+        (GOOD + "  - id: m\n    routes: [{provider: p}]\n", "models[1].id"),
+        ("models: {a: 1}", "models"),
+        ("[unclosed", "not valid YAML"),
+    ],
+)
 def test_each_problem_names_the_bad_field(ctx, text, field):
     with pytest.raises(catalog_file.CatalogError) as info:
         catalog_file.parse(text)

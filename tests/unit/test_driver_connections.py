@@ -2,13 +2,14 @@
 time, another taken while one is busy but never beyond the pool's size,
 replaced after a failure, and kept after a duplicate (which only means the work
 was done already)."""
+
 from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError, OperationalError, TimeoutError
 
-from lumyx.driver import _Connections
+from lumyx.db.driver import _Connections
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_they_count_against_the_pool_and_wait_for_it(tmp_path):
         with pytest.raises(TimeoutError):
             with connections.connection(engine):
                 pass
-    with connections.connection(engine):   # the one in use went back to the list
+    with connections.connection(engine):  # the one in use went back to the list
         pass
 
 

@@ -1,10 +1,11 @@
 """Rate-limit counters shared through a file by the workers of one host (SQLite deployments)."""
+
 from __future__ import annotations
 
 import multiprocessing
 import time
 
-from lumyx.services.rate_storage import HostCounters
+from lumyx.limits.storage import HostCounters
 
 
 def test_two_workers_share_one_count_and_its_window(tmp_path):
@@ -28,7 +29,7 @@ def test_a_window_that_ended_starts_again(tmp_path):
 
 def test_keys_that_share_slots_keep_their_own_counts(tmp_path):
     counters = HostCounters(path=str(tmp_path / "c"))
-    counters.SLOTS = 8          # every key probes the same few slots
+    counters.SLOTS = 8  # every key probes the same few slots
     counters.PROBES = 8
     keys = [f"key:{i}" for i in range(6)]
     for n, key in enumerate(keys, start=1):
@@ -50,8 +51,9 @@ def test_concurrent_processes_lose_no_increment(tmp_path):
     path = str(tmp_path / "c")
     inherited = HostCounters(path=path)
     fork = multiprocessing.get_context("fork")
-    processes = [fork.Process(target=_hammer, args=(inherited if i % 2 else HostCounters(path=path), 2000))
-                 for i in range(4)]
+    processes = [
+        fork.Process(target=_hammer, args=(inherited if i % 2 else HostCounters(path=path), 2000)) for i in range(4)
+    ]
     for process in processes:
         process.start()
     for process in processes:

@@ -1,5 +1,6 @@
 """The API's plan limits: counted per key, shortest window first, with the
 headers a client reads, and counted in memory while the shared store is down."""
+
 from __future__ import annotations
 
 import logging
@@ -7,9 +8,9 @@ import time
 
 import pytest
 
-from lumyx.services import rate_limits
-from lumyx.services.rate_limits import PlanLimiter
-from lumyx.services.rate_storage import MemoryCounters
+from lumyx.limits import plans as rate_limits
+from lumyx.limits.plans import PlanLimiter
+from lumyx.limits.storage import MemoryCounters
 
 
 @pytest.fixture
@@ -73,8 +74,8 @@ def _stores(tmp_path):
 
     import redis
 
-    from lumyx.extensions import Base
-    from lumyx.services.rate_storage import DatabaseStorage, HostCounters, RedisCounters
+    from lumyx.db import Base
+    from lumyx.limits.storage import DatabaseStorage, HostCounters, RedisCounters
 
     database = DatabaseStorage(database_url=f"sqlite:///{tmp_path / 'counters.db'}")
     Base.metadata.tables["rate_counters"].create(database.engine)
@@ -83,7 +84,7 @@ def _stores(tmp_path):
         redis.Redis(socket_connect_timeout=0.5).ping()
         stores["redis"] = RedisCounters("lumyx-redis://127.0.0.1:6379/0", key_prefix="test-" + uuid.uuid4().hex)
     except redis.RedisError:
-        pass   # the PostgreSQL + Redis run of the suite has it
+        pass  # the PostgreSQL + Redis run of the suite has it
     return stores
 
 

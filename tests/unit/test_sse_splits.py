@@ -1,18 +1,21 @@
 """read_events gives the same events however the stream is cut into blocks: inside
 a line, between the CR and LF of a CRLF, between the two newlines ending an event."""
+
 from __future__ import annotations
 
 import itertools
 
 from lumyx.providers.sse import read_events
 
-STREAM = (b": hello\r\n\r\n"
-          b"event: message_start\r\ndata: {\"a\": 1}\r\n\r\n"
-          b"data: one\ndata:two\n\n"
-          b"data: \r\n\r\n"
-          b"event: ping\r\n\r\n"
-          b"data: [DONE]\r\n\r\n"
-          b"data: last")
+STREAM = (
+    b": hello\r\n\r\n"
+    b'event: message_start\r\ndata: {"a": 1}\r\n\r\n'
+    b"data: one\ndata:two\n\n"
+    b"data: \r\n\r\n"
+    b"event: ping\r\n\r\n"
+    b"data: [DONE]\r\n\r\n"
+    b"data: last"
+)
 EXPECTED = [(b"message_start", b'{"a": 1}'), (None, b"one\ntwo"), (None, b""), (None, b"[DONE]"), (None, b"last")]
 
 
@@ -29,7 +32,7 @@ def test_every_cut_in_one_or_two_places_gives_the_same_events():
 
 
 def test_a_byte_at_a_time_and_empty_blocks_give_the_same_events():
-    blocks = [STREAM[i:i + 1] for i in range(len(STREAM))]
+    blocks = [STREAM[i : i + 1] for i in range(len(STREAM))]
     assert list(read_events(blocks)) == EXPECTED
     assert list(read_events([b"", *blocks, b""])) == EXPECTED
 

@@ -1,6 +1,7 @@
 """The upstream HTTP client (lumyx.providers.http) against raw sockets that say
 exactly what a test needs: kept-alive and closed connections, bodies cut short,
 stalls, error statuses, and SSE framed with CRLF."""
+
 from __future__ import annotations
 
 import socket
@@ -50,8 +51,16 @@ class RawServer:
                         return
                     buffer += data
                 head, _, buffer = buffer.partition(b"\r\n\r\n")
-                length = int(next((line.split(b":")[1] for line in head.split(b"\r\n")
-                                   if line.lower().startswith(b"content-length:")), b"0"))
+                length = int(
+                    next(
+                        (
+                            line.split(b":")[1]
+                            for line in head.split(b"\r\n")
+                            if line.lower().startswith(b"content-length:")
+                        ),
+                        b"0",
+                    )
+                )
                 while len(buffer) < length:
                     buffer += conn.recv(65536)
                 buffer = buffer[length:]
@@ -89,7 +98,7 @@ def test_a_connection_the_upstream_closed_while_idle_is_replaced_not_failed():
     server = RawServer(lambda n: JSON_OK, close_after_each=True)
     try:
         assert http.read_json(post(server)) == {"ok": True}
-        time.sleep(0.2)   # the upstream has closed its side of the pooled connection
+        time.sleep(0.2)  # the upstream has closed its side of the pooled connection
         assert http.read_json(post(server)) == {"ok": True}
         assert server.connections == 2
     finally:
@@ -108,8 +117,9 @@ def test_a_body_cut_short_is_a_protocol_failure():
 
 def test_an_error_status_carries_the_upstreams_message_and_retry_after():
     body = b'{"error":{"message":"overloaded, try later"}}'
-    server = RawServer(lambda n: b"HTTP/1.1 529 Overloaded\r\nRetry-After: 3\r\nContent-Length: %d\r\n\r\n%s"
-                       % (len(body), body))
+    server = RawServer(
+        lambda n: b"HTTP/1.1 529 Overloaded\r\nRetry-After: 3\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
     try:
         with pytest.raises(UpstreamFailure) as failure:
             post(server)
@@ -121,7 +131,7 @@ def test_an_error_status_carries_the_upstreams_message_and_retry_after():
 
 
 def test_an_upstream_that_stalls_times_out():
-    server = RawServer(lambda n: (lambda conn: time.sleep(3)))
+    server = RawServer(lambda n: lambda conn: time.sleep(3))
     try:
         started = time.monotonic()
         with pytest.raises(UpstreamFailure) as failure:
@@ -146,7 +156,7 @@ def _chunked(*pieces: bytes) -> bytes:
 
 
 def test_a_stream_framed_with_crlf_decodes_event_by_event():
-    stream = _chunked(b'data: {"n": 1}\r\n\r\ndata: {"n"', b': 2}\r\n\r\n', b"data: [DONE]\r\n\r\n")
+    stream = _chunked(b'data: {"n": 1}\r\n\r\ndata: {"n"', b": 2}\r\n\r\n", b"data: [DONE]\r\n\r\n")
     server = RawServer(lambda n: stream if n == 0 else JSON_OK)
     try:
         reply = streaming.reply(post(server))
@@ -193,16 +203,17 @@ def _trickled(pieces: list[bytes], write_size: int):
         conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n")
         for at in range(0, len(wire), write_size):
-            conn.sendall(wire[at:at + write_size])
+            conn.sendall(wire[at : at + write_size])
             time.sleep(0.0005)
-        return True   # keep the connection: the client may reuse it
+        return True  # keep the connection: the client may reuse it
+
     return reply
 
 
 @pytest.mark.parametrize("chunk_size, write_size", [(1, 5), (2, 64), (7, 3), (13, 29), (97, 4096)])
 def test_events_split_anywhere_across_chunks_and_reads_arrive_whole_and_once(chunk_size, write_size):
     body = _events(40)
-    pieces = [body[at:at + chunk_size] for at in range(0, len(body), chunk_size)]
+    pieces = [body[at : at + chunk_size] for at in range(0, len(body), chunk_size)]
     server = RawServer(lambda n: _trickled(pieces, write_size) if n == 0 else JSON_OK)
     try:
         events = list(streaming.reply(post(server)).events)
@@ -215,7 +226,7 @@ def test_events_split_anywhere_across_chunks_and_reads_arrive_whole_and_once(chu
 
 
 def test_a_crlf_split_between_two_chunks_still_ends_its_event():
-    pieces = [b'data: {"n": 1}\r', b'\n\r', b'\ndata: {"n": 2}\r\n\r', b"\ndata: [DONE]\r\n\r\n"]
+    pieces = [b'data: {"n": 1}\r', b"\n\r", b'\ndata: {"n": 2}\r\n\r', b"\ndata: [DONE]\r\n\r\n"]
     server = RawServer(lambda n: _trickled(pieces, 1 << 16))
     try:
         assert [event["n"] for event in streaming.reply(post(server)).events] == [1, 2]
@@ -258,8 +269,10 @@ def test_a_content_length_stream_cut_short_ends_as_broken():
 
 
 def _first_event_then_silence(conn):
-    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
-                 b'10\r\ndata: {"n": 1}\n\n\r\n')
+    conn.sendall(
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b'10\r\ndata: {"n": 1}\n\n\r\n'
+    )
     time.sleep(3)
 
 

@@ -1,4 +1,5 @@
 """The web pages through Flask's test client, on the suite's database and catalog."""
+
 from __future__ import annotations
 
 import uuid
@@ -23,12 +24,17 @@ def web(app):
 @pytest.fixture
 def make_user(app):
     """make_user(credits=0, plan="free", admin=False) -> the user's id and email."""
-    from lumyx.services import accounts
+    from lumyx.accounts import users as accounts
 
     def make(credits: float = 0, plan: str = "free", admin: bool = False, email: str | None = None):
         with app.app_context():
-            user = accounts.create_user(email or f"web-{uuid.uuid4().hex[:10]}@example.com", PASSWORD, plan=plan,
-                                        credits_micro=int(credits * 1_000_000), is_admin=admin)
+            user = accounts.create_user(
+                email or f"web-{uuid.uuid4().hex[:10]}@example.com",
+                PASSWORD,
+                plan=plan,
+                credits_micro=int(credits * 1_000_000),
+                is_admin=admin,
+            )
             return user.id, user.email
 
     return make

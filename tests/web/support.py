@@ -2,6 +2,7 @@
 
 Each client comes from its own (random) client address, so the log-in and sign-up
 throttles (per address) never leak from one test into another."""
+
 from __future__ import annotations
 
 import re

@@ -1,11 +1,12 @@
 """Admin: users (search, plan, credits through the ledger with a note), providers
 and models with their health."""
+
 from __future__ import annotations
 
 import re
 import uuid
 
-from lumyx.models._types import utcnow
+from lumyx.db.models._types import utcnow
 
 
 def test_search_users(admin, make_user):
@@ -27,8 +28,8 @@ def test_change_a_plan(admin, make_user, app):
     html = admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
     assert f"{email} is now on the pro plan" in html
 
-    from lumyx.extensions import db
-    from lumyx.models import User
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     with app.app_context():
         assert db.session.get(User, user_id).plan == "pro"
@@ -46,15 +47,18 @@ def test_adjust_credits_through_the_ledger(admin, make_user, app):
 
     response = admin.post_form(f"{page}/credits", {"amount": "-60", "note": "too much"}, token_from=page)
     assert response.status_code == 400 and "below zero" in response.get_data(as_text=True)
-    for amount, note, message in (("abc", "x", "Bad amount"), ("0", "x", "must not be zero"),
-                                  ("5", "", "This field is required")):
+    for amount, note, message in (
+        ("abc", "x", "Bad amount"),
+        ("0", "x", "must not be zero"),
+        ("5", "", "This field is required"),
+    ):
         response = admin.post_form(f"{page}/credits", {"amount": amount, "note": note}, token_from=page)
         assert response.status_code == 400 and message in response.get_data(as_text=True), amount
 
     from sqlalchemy import select
 
-    from lumyx.extensions import db
-    from lumyx.models import LedgerEntry, User
+    from lumyx.db import db
+    from lumyx.db.models import LedgerEntry, User
 
     with app.app_context():
         user = db.session.get(User, user_id)
@@ -68,27 +72,36 @@ def test_unknown_users_are_404(admin):
 
 
 def test_providers_and_models_with_their_health(admin, app, account):
-    from lumyx.extensions import db
-    from lumyx.models import UsageRecord
-    from lumyx.services import model_health
+    from lumyx.db import db
+    from lumyx.db.models import UsageRecord
+    from lumyx.usage import health as model_health
 
     with app.app_context():
         for status in (200, 503, 503, 429):
-            db.session.add(UsageRecord(id="req_" + uuid.uuid4().hex, user_id=account[0], model_id="failing-chat",
-                                       provider_id="fake-openai", operation="chat", status_code=status,
-                                       latency_ms=10, created_at=utcnow()))
+            db.session.add(
+                UsageRecord(
+                    id="req_" + uuid.uuid4().hex,
+                    user_id=account[0],
+                    model_id="failing-chat",
+                    provider_id="fake-openai",
+                    operation="chat",
+                    status_code=status,
+                    latency_ms=10,
+                    created_at=utcnow(),
+                )
+            )
         db.session.commit()
     model_health.clear_cache()
     html = admin.get("/admin/providers").get_data(as_text=True)
     with app.app_context():
-        health = model_health.of("failing-chat")         # other suites may have used the model too
+        health = model_health.of("failing-chat")  # other suites may have used the model too
     assert health.requests >= 4 and health.server_errors >= 2 and health.client_errors >= 1
-    keyless = html[html.index('data-provider-id="keyless"'):].split("</tr>")[0]
+    keyless = html[html.index('data-provider-id="keyless"') :].split("</tr>")[0]
     assert "LUMYX_TEST_NEVER_SET_KEY missing" in keyless
     assert "FAKE_OPENAI_KEY set" in html and "None needed" in html
-    failing = html[html.index('data-model-id="failing-chat"'):].split("</tr>")[0]
+    failing = html[html.index('data-model-id="failing-chat"') :].split("</tr>")[0]
     assert f"{health.error_rate * 100:.1f}%" in failing
     assert f'<td class="num">{health.requests:,}</td>' in failing
     assert f'<td class="num">{health.server_errors:,}</td>' in failing
-    nokey = html[html.index('data-model-id="nokey-chat"'):].split("</tr>")[0]
+    nokey = html[html.index('data-model-id="nokey-chat"') :].split("</tr>")[0]
     assert "No key" in nokey

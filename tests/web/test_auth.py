@@ -1,4 +1,5 @@
 """Sign-up, log-in, log-out: Flask-Login sessions, scrypt hashes, throttled per address."""
+
 from __future__ import annotations
 
 import uuid
@@ -17,7 +18,7 @@ def test_sign_up_logs_in_and_sends_you_to_your_keys(web, app):
     page = web.get("/dashboard/keys").get_data(as_text=True)
     assert email in page and "Welcome to Lumyx" in page
 
-    from lumyx.services import accounts
+    from lumyx.accounts import users as accounts
 
     with app.app_context():
         user = accounts.find_by_email(email)
@@ -60,13 +61,13 @@ def test_wrong_password_or_unknown_email_says_the_same(web, user):
 def test_log_in_returns_to_the_page_asked_for_but_only_on_this_site(web, user):
     page = web.get("/dashboard/credits")
     assert page.headers["Location"] == "/login?next=%2Fdashboard%2Fcredits"
-    response = web.post_form("/login?next=%2Fdashboard%2Fcredits", {"email": user[1], "password": PASSWORD},
-                             token_from="/login")
+    response = web.post_form(
+        "/login?next=%2Fdashboard%2Fcredits", {"email": user[1], "password": PASSWORD}, token_from="/login"
+    )
     assert response.headers["Location"] == "/dashboard/credits"
     for evil in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
         other = WebClient(web.app)
-        response = other.post_form(f"/login?next={evil}", {"email": user[1], "password": PASSWORD},
-                                   token_from="/login")
+        response = other.post_form(f"/login?next={evil}", {"email": user[1], "password": PASSWORD}, token_from="/login")
         assert response.headers["Location"] == "/dashboard/usage", evil
 
 
@@ -77,11 +78,13 @@ def test_logged_in_users_skip_the_forms(signed_in):
 
 def test_log_in_is_throttled_per_address(app, user):
     web = WebClient(app)
-    statuses = [web.post_form("/login", {"email": user[1], "password": "wrong password"}).status_code
-                for _ in range(11)]
+    statuses = [
+        web.post_form("/login", {"email": user[1], "password": "wrong password"}).status_code for _ in range(11)
+    ]
     assert statuses[:10] == [400] * 10 and statuses[10] == 429
     assert "Too Many Requests" in web.post_form("/login", {"email": user[1], "password": PASSWORD}).get_data(
-        as_text=True)
+        as_text=True
+    )
     assert web.get("/login").status_code == 200, "reading the form is not throttled"
     other = WebClient(app)
     assert other.post_form("/login", {"email": user[1], "password": PASSWORD}).status_code == 302
@@ -89,8 +92,9 @@ def test_log_in_is_throttled_per_address(app, user):
 
 def test_sign_up_is_throttled_per_address(app):
     web = WebClient(app)
-    statuses = [web.post_form("/register", {"email": "bad", "password": "x", "confirm": "y"}).status_code
-                for _ in range(6)]
+    statuses = [
+        web.post_form("/register", {"email": "bad", "password": "x", "confirm": "y"}).status_code for _ in range(6)
+    ]
     assert statuses == [400] * 5 + [429]
 
 

@@ -1,18 +1,16 @@
 """Credits: balance, the four packages and a custom amount through Stripe Checkout
 (the stand-in), the return pages, and the ledger history with HTMX pages."""
+
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.fakes.stripe_api import decode_form
-
 
 def test_the_page_shows_available_credits_packages_and_history(signed_in, app, user):
-    from lumyx.extensions import db
-    from lumyx.models import User
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     with app.app_context():
         db.session.get(User, user[0]).held = 5 * 1_000_000
@@ -20,8 +18,22 @@ def test_the_page_shows_available_credits_packages_and_history(signed_in, app, u
     html = signed_in.get("/dashboard/credits").get_data(as_text=True)
     assert re.search(r'id="balance-available">20\.00<', html), "balance − held"
     assert re.search(r'id="balance-total">25\.00<', html) and "5.00 held by requests in flight" in html
-    for text in ("Starter", "$5", "500 credits", "Popular", "Best value", "$15", "2,000 credits", "Pro", "$30",
-                 "5,000 credits", "Power", "$75", "15,000 credits", "From $2 to $1,000"):
+    for text in (
+        "Starter",
+        "$5",
+        "500 credits",
+        "Popular",
+        "Best value",
+        "$15",
+        "2,000 credits",
+        "Pro",
+        "$30",
+        "5,000 credits",
+        "Power",
+        "$75",
+        "15,000 credits",
+        "From $2 to $1,000",
+    ):
         assert text in html, text
     assert "initial credits" in html and "+25.0000" in html
     assert "payments-not-configured" not in html
@@ -48,8 +60,12 @@ def test_a_custom_amount_goes_to_checkout_and_bad_ones_are_refused(signed_in, st
     assert response.status_code == 303
     session = stripe_fake.session(response.headers["Location"].rsplit("/", 1)[1])
     assert session["amount_subtotal"] == 1234
-    for amount, message in (("1.99", "From $2 to $1,000."), ("1000.01", "From $2 to $1,000."), ("ten", "Not a valid decimal"),
-                            ("", "This field is required")):
+    for amount, message in (
+        ("1.99", "From $2 to $1,000."),
+        ("1000.01", "From $2 to $1,000."),
+        ("ten", "Not a valid decimal"),
+        ("", "This field is required"),
+    ):
         response = _checkout(signed_in, {"amount": amount})
         assert response.status_code == 400, amount
         assert message in response.get_data(as_text=True), amount
@@ -78,7 +94,7 @@ def test_the_return_pages(signed_in):
 
 
 def test_the_history_is_paginated_with_htmx(signed_in, app, user):
-    from lumyx.services import ledger
+    from lumyx.billing import ledger
 
     with app.app_context():
         for i in range(45):

@@ -6,6 +6,7 @@ the openai npm package of tests/integrations, LiteLLM through .venv-tools.
 The interactive tools themselves (aider, claude) run in tests/integrations; here
 their configuration samples are checked by calling the API with the variables the
 sample sets."""
+
 from __future__ import annotations
 
 import contextlib
@@ -23,7 +24,7 @@ import pytest
 import requests
 from openai import OpenAI
 
-from lumyx.services import samples
+from lumyx.catalog import samples
 from lumyx.web.docs import SECTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,15 +42,20 @@ pytestmark = pytest.mark.live
 @pytest.fixture(scope="module")
 def docs_keys(app):
     """plan -> a key of an account on that plan, with credits for the priced samples."""
-    from lumyx.services import accounts, keys
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
 
     made: dict[str, str] = {}
 
     def key_for(plan: str) -> str:
         if plan not in made:
             with app.app_context():
-                user = accounts.create_user(f"docs-{uuid.uuid4().hex[:10]}@example.com", "correct horse battery",
-                                            plan=plan, credits_micro=1_000 * 1_000_000)
+                user = accounts.create_user(
+                    f"docs-{uuid.uuid4().hex[:10]}@example.com",
+                    "correct horse battery",
+                    plan=plan,
+                    credits_micro=1_000 * 1_000_000,
+                )
                 made[plan] = keys.create_key(user, "docs samples")[1]
         return made[plan]
 
@@ -73,7 +79,7 @@ def _env(live) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "ANTHROPIC_", "CLAUDE_"))}
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
-    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"       # LiteLLM must not fetch its price list
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # LiteLLM must not fetch its price list
     return env
 
 
@@ -153,8 +159,9 @@ def test_the_sample_runs_as_shown(sample_id, shown, docs_keys, live, tmp_path, c
     docs_key = docs_keys(sample.plan)
     assert sample_id in shown, f"{sample_id} is on no page"
     code = shown[sample_id]
-    assert samples.KEY_PLACEHOLDER in code or "lx-not-a-real-key" in code or sample_id == "endpoints-health", \
+    assert samples.KEY_PLACEHOLDER in code or "lx-not-a-real-key" in code or sample_id == "endpoints-health", (
         "a sample that calls the API shows where the key goes"
+    )
     output = run_sample(sample, code.replace(samples.KEY_PLACEHOLDER, docs_key), live, tmp_path, catalog, docs_key)
     for pattern in sample.expect:
         assert re.search(pattern, output, re.M), f"{pattern!r} not in the output of {sample_id}:\n{output[:3000]}"

@@ -1,5 +1,6 @@
 """The docs site: one page per section with a sidebar, written for this instance
 (its own address in every sample), each sample with a copy button."""
+
 from __future__ import annotations
 
 import re
@@ -7,7 +8,7 @@ from html import unescape
 
 import pytest
 
-from lumyx.services import samples
+from lumyx.catalog import samples
 from lumyx.web.docs import SECTIONS
 
 SAMPLE_RE = re.compile(r'<code id="sample-([^"]+)" data-sample-id="([^"]+)" data-lang="([^"]+)">(.*?)</code>', re.S)
@@ -33,7 +34,7 @@ def test_each_section_has_the_sidebar_and_its_neighbours(web, slug, title):
     html = web.get(f"/docs/{slug}").get_data(as_text=True)
     assert f"<h1>{title.replace('&', '&amp;')}</h1>" in html
     assert f"<title>{title.replace('&', '&amp;')} · Lumyx docs</title>" in html
-    nav = html[html.index('<nav class="docs-nav"'):html.index("</nav>", html.index('<nav class="docs-nav"'))]
+    nav = html[html.index('<nav class="docs-nav"') : html.index("</nav>", html.index('<nav class="docs-nav"'))]
     for other, _ in SECTIONS:
         assert f'href="/docs/{other}"' in nav
     assert f'href="/docs/{slug}" aria-current="page"' in nav
@@ -82,40 +83,79 @@ def test_samples_name_a_model_this_instance_serves(web):
 def test_the_models_section_is_the_live_catalog(web):
     html = web.get("/docs/models").get_data(as_text=True)
     for model_id in ("lumyx-local", "gpt-5.2", "nokey-chat"):
-        assert f'<code>{model_id}</code>' in html
+        assert f"<code>{model_id}</code>" in html
     assert "$1.75" in html and "Not configured" in html and "Available" in html
 
 
 def test_billing_rate_limits_and_errors_say_what_the_product_does(web):
     credits = web.get("/docs/credits").get_data(as_text=True)
-    for text in ("Starter", "Popular", "Best value", "Pro", "Power", "2,000", "15,000", "$15", "$75", "$2", "$1,000",
-                 "402", "insufficient_credits", "input_tokens  / 1,000,000 × input_price"):
+    for text in (
+        "Starter",
+        "Popular",
+        "Best value",
+        "Pro",
+        "Power",
+        "2,000",
+        "15,000",
+        "$15",
+        "$75",
+        "$2",
+        "$1,000",
+        "402",
+        "insufficient_credits",
+        "input_tokens  / 1,000,000 × input_price",
+    ):
         assert text in credits, text
     limits = web.get("/docs/rate-limits").get_data(as_text=True)
-    for text in ("Free", "1,000", "Pro", "50,000", "Enterprise", "Unlimited", "X-RateLimit-Limit",
-                 "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"):
+    for text in (
+        "Free",
+        "1,000",
+        "Pro",
+        "50,000",
+        "Enterprise",
+        "Unlimited",
+        "X-RateLimit-Limit",
+        "X-RateLimit-Remaining",
+        "X-RateLimit-Reset",
+        "Retry-After",
+    ):
         assert text in limits, text
     errors = web.get("/docs/errors").get_data(as_text=True)
-    for status, code, anthropic in ((400, "invalid_request", "invalid_request_error"),
-                                    (401, "unauthorized", "authentication_error"),
-                                    (402, "insufficient_credits", "billing_error"),
-                                    (404, "model_not_found", "not_found_error"),
-                                    (429, "rate_limit_exceeded", "rate_limit_error"),
-                                    (500, "internal_error", "api_error"),
-                                    (503, "model_unavailable", "overloaded_error")):
-        row = errors[errors.index(f'<td class="num">{status}</td>'):].split("</tr>")[0]
+    for status, code, anthropic in (
+        (400, "invalid_request", "invalid_request_error"),
+        (401, "unauthorized", "authentication_error"),
+        (402, "insufficient_credits", "billing_error"),
+        (404, "model_not_found", "not_found_error"),
+        (429, "rate_limit_exceeded", "rate_limit_error"),
+        (500, "internal_error", "api_error"),
+        (503, "model_unavailable", "overloaded_error"),
+    ):
+        row = errors[errors.index(f'<td class="num">{status}</td>') :].split("</tr>")[0]
         assert code in row and anthropic in row
 
 
 def test_integrations_cover_every_tool(web):
     html = web.get("/docs/integrations").get_data(as_text=True)
-    for name in ("OpenAI Python SDK", "OpenAI Node.js SDK", "Anthropic Python SDK", "curl", "Aider", "Continue",
-                 "Cursor", "LiteLLM", "Claude Code", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_DEFAULT_SONNET_MODEL",
-                 "CLAUDE_CODE_SUBAGENT_MODEL", "OPENAI_API_BASE"):
+    for name in (
+        "OpenAI Python SDK",
+        "OpenAI Node.js SDK",
+        "Anthropic Python SDK",
+        "curl",
+        "Aider",
+        "Continue",
+        "Cursor",
+        "LiteLLM",
+        "Claude Code",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_DEFAULT_SONNET_MODEL",
+        "CLAUDE_CODE_SUBAGENT_MODEL",
+        "OPENAI_API_BASE",
+    ):
         assert name in html, name
 
 
 # --------------------------------------------------------------------------- the registry
+
 
 def test_the_registry_refuses_malformed_samples():
     with pytest.raises(samples.SampleError, match="needs an id"):
@@ -138,7 +178,7 @@ def test_a_sample_falls_back_to_a_served_model_with_what_it_needs(app, monkeypat
     chat = samples.Sample(id="s", lang="bash", run="bash", code="{{MODEL}}", model="gpt-5.2")
     vision = samples.Sample(id="v", lang="bash", run="bash", code="{{MODEL}}", model="gpt-5.2", needs=("vision",))
     embed = samples.Sample(id="e", lang="bash", run="bash", code="{{MODEL}}", model="fake-embed", needs=("embeddings",))
-    from lumyx.services.catalog_filters import has_capability, is_available
+    from lumyx.catalog.filters import has_capability, is_available
 
     for sample, wanted in ((chat, ()), (vision, ("vision",)), (embed, ("embeddings",))):
         picked = catalog.get(samples.pick_model(sample, catalog))

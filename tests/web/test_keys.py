@@ -1,5 +1,6 @@
 """API keys: created and shown once, listed by prefix and last use, revoked (the
 live server refuses a revoked key within its key-cache time)."""
+
 from __future__ import annotations
 
 import re
@@ -24,7 +25,7 @@ def test_a_new_key_is_shown_once_with_a_copy_button(signed_in):
     assert 'data-copy-target="new-key-value"' in html and "shown only this once" in html and "“laptop”" in html
     listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
     assert key not in listing, "never shown again"
-    row = listing[listing.index(f'data-key-prefix="{key[:10]}"'):].split("</tr>")[0]
+    row = listing[listing.index(f'data-key-prefix="{key[:10]}"') :].split("</tr>")[0]
     assert "laptop" in row and "Never" in row and "Active" in row and "Revoke" in row
 
 
@@ -41,10 +42,10 @@ def test_a_key_works_shows_its_last_use_and_stops_working_once_revoked(signed_in
     headers = {"Authorization": f"Bearer {key}"}
     body = {"model": "lumyx-local", "messages": [{"role": "user", "content": "hi"}]}
     assert requests.post(live.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).status_code == 200
-    deadline = time.monotonic() + 5      # the last use is recorded after the response
+    deadline = time.monotonic() + 5  # the last use is recorded after the response
     while True:
         listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
-        row = listing[listing.index(f'data-key-prefix="{key[:10]}"'):].split("</tr>")[0]
+        row = listing[listing.index(f'data-key-prefix="{key[:10]}"') :].split("</tr>")[0]
         if "Never" not in row or time.monotonic() > deadline:
             break
         time.sleep(0.1)
@@ -54,7 +55,7 @@ def test_a_key_works_shows_its_last_use_and_stops_working_once_revoked(signed_in
     response = signed_in.post_form(f"/dashboard/keys/{key_id}/revoke", {}, token_from="/dashboard/keys")
     assert response.status_code == 302
     assert "The key is revoked" in signed_in.get("/dashboard/keys").get_data(as_text=True)
-    deadline = time.monotonic() + 5      # the live server caches keys for LUMYX_AUTH_CACHE_SECONDS=1
+    deadline = time.monotonic() + 5  # the live server caches keys for LUMYX_AUTH_CACHE_SECONDS=1
     while True:
         status = requests.post(live.url + "/v1/chat/completions", json=body, headers=headers, timeout=30).status_code
         if status == 401 or time.monotonic() > deadline:
@@ -73,7 +74,9 @@ def test_revoke_clears_this_workers_key_cache(signed_in, app):
         listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
         key_id = re.search(rf'id="key-(\d+)" data-key-prefix="{re.escape(key[:10])}"', listing).group(1)
         token = signed_in.csrf("/dashboard/keys")
-        response = signed_in.post(f"/dashboard/keys/{key_id}/revoke", headers={"HX-Request": "true", "X-CSRFToken": token})
+        response = signed_in.post(
+            f"/dashboard/keys/{key_id}/revoke", headers={"HX-Request": "true", "X-CSRFToken": token}
+        )
         assert response.status_code == 200
         html = response.get_data(as_text=True)
         assert html.startswith(f'<tr id="key-{key_id}"') and "Revoked" in html and "<html" not in html
@@ -81,9 +84,9 @@ def test_revoke_clears_this_workers_key_cache(signed_in, app):
 
 
 def test_nobody_revokes_someone_elses_key(signed_in, make_user, app):
-    from lumyx.extensions import db
-    from lumyx.models import User
-    from lumyx.services import keys
+    from lumyx.accounts import keys
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     other_id, _ = make_user()
     with app.app_context():
@@ -93,5 +96,7 @@ def test_nobody_revokes_someone_elses_key(signed_in, make_user, app):
     assert response.status_code == 404
     with app.app_context():
         assert db.session.get(keys.ApiKey, key_id).revoked_at is None
-    again = signed_in.post_form(f"/dashboard/keys/{key_id}/revoke", {"csrf_token": "forged"}, token_from="/dashboard/keys")
+    again = signed_in.post_form(
+        f"/dashboard/keys/{key_id}/revoke", {"csrf_token": "forged"}, token_from="/dashboard/keys"
+    )
     assert again.status_code in (400, 404)

@@ -1,11 +1,10 @@
 """The personas page: the account's personas listed, created, edited and deleted
 through the real forms (CSRF included); another account's personas are neither
 shown nor editable. And the docs section that explains personas and agents."""
+
 from __future__ import annotations
 
 import re
-
-import pytest
 
 from lumyx.web.docs import SECTIONS
 from tests.web.support import WebClient
@@ -14,17 +13,25 @@ PAGE = "/dashboard/personas"
 
 
 def create(web: WebClient, **fields):
-    data = {"name": "Support bot", "slug": "", "description": "", "model": "gpt-5.2",
-            "system_prompt": "Answer in one sentence.", "temperature": "0.3", "max_tokens": "300", **fields}
+    data = {
+        "name": "Support bot",
+        "slug": "",
+        "description": "",
+        "model": "gpt-5.2",
+        "system_prompt": "Answer in one sentence.",
+        "temperature": "0.3",
+        "max_tokens": "300",
+        **fields,
+    }
     return web.post_form(PAGE, data)
 
 
 def row_of(html: str, slug: str) -> str:
-    return html[html.index(f'data-persona-slug="{slug}"'):].split("</tr>")[0]
+    return html[html.index(f'data-persona-slug="{slug}"') :].split("</tr>")[0]
 
 
 def stored(app, user_id: int, slug: str):
-    from lumyx.services import personas
+    from lumyx.agents import personas
 
     with app.app_context():
         row = personas.find(user_id, slug)
@@ -40,10 +47,10 @@ def test_the_page_is_in_the_navigation_and_offers_only_chat_models(signed_in):
     response = signed_in.get(PAGE)
     assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
     html = response.get_data(as_text=True)
-    nav = html[html.index('<nav class="main-nav"'):html.index("</nav>")]
+    nav = html[html.index('<nav class="main-nav"') : html.index("</nav>")]
     assert nav.index(">API keys<") < nav.index('href="/dashboard/personas" aria-current="page">Personas<')
     assert "No personas yet" in html and 'name="csrf_token"' in html
-    select = html[html.index('<select', html.index('for="model"')):html.index("</select>")]
+    select = html[html.index("<select", html.index('for="model"')) : html.index("</select>")]
     assert 'value="gpt-5.2"' in select and 'value="lumyx-local-embed"' not in select
 
 
@@ -62,10 +69,18 @@ def test_create_lists_edit_and_delete(signed_in, user, app):
     assert edit.status_code == 200
     form = edit.get_data(as_text=True)
     assert 'value="Support bot"' in form and "Answer in one sentence." in form and 'value="0.30"' in form
-    response = signed_in.post_form("/dashboard/personas/support-bot",
-                                   {"name": "Helper", "slug": "helper", "description": "Friendly",
-                                    "model": "gpt-5.2", "system_prompt": "Be brief.", "temperature": "",
-                                    "max_tokens": "120"})
+    response = signed_in.post_form(
+        "/dashboard/personas/support-bot",
+        {
+            "name": "Helper",
+            "slug": "helper",
+            "description": "Friendly",
+            "model": "gpt-5.2",
+            "system_prompt": "Be brief.",
+            "temperature": "",
+            "max_tokens": "120",
+        },
+    )
     assert response.status_code == 302
     assert stored(app, user[0], "support-bot") is None
     persona = stored(app, user[0], "helper")
@@ -81,14 +96,17 @@ def test_create_lists_edit_and_delete(signed_in, user, app):
 
 def test_editing_keeps_the_defaults_the_form_does_not_show(signed_in, user, app):
     from lumyx import runtime
-    from lumyx.services import personas
+    from lumyx.agents import personas
 
     with app.app_context():
-        personas.create(user[0], {"name": "Thinker", "model": "gpt-5.2",
-                                  "defaults": {"temperature": 1, "reasoning": {"effort": "low"}}},
-                        runtime.get().catalog.current())
-    response = signed_in.post_form("/dashboard/personas/thinker",
-                                   {"name": "Thinker", "slug": "thinker", "model": "gpt-5.2", "temperature": "0.5"})
+        personas.create(
+            user[0],
+            {"name": "Thinker", "model": "gpt-5.2", "defaults": {"temperature": 1, "reasoning": {"effort": "low"}}},
+            runtime.get().catalog.current(),
+        )
+    response = signed_in.post_form(
+        "/dashboard/personas/thinker", {"name": "Thinker", "slug": "thinker", "model": "gpt-5.2", "temperature": "0.5"}
+    )
     assert response.status_code == 302
     assert stored(app, user[0], "thinker")["defaults"] == {"temperature": 0.5, "reasoning": {"effort": "low"}}
 
@@ -139,8 +157,10 @@ def test_another_accounts_personas_are_neither_shown_nor_editable(app, make_user
     assert "secret" not in html.lower()
     assert signed_in.get("/dashboard/personas/secret").status_code == 404
     token = signed_in.csrf(PAGE)
-    changed = signed_in.post("/dashboard/personas/secret",
-                             data={"csrf_token": token, "name": "Mine now", "slug": "secret", "model": "gpt-5.2"})
+    changed = signed_in.post(
+        "/dashboard/personas/secret",
+        data={"csrf_token": token, "name": "Mine now", "slug": "secret", "model": "gpt-5.2"},
+    )
     assert changed.status_code == 404
     assert signed_in.post("/dashboard/personas/secret/delete", data={"csrf_token": token}).status_code == 404
     assert stored(app, other_id, "secret")["name"] == "Secret"
@@ -157,13 +177,27 @@ def test_the_docs_page_explains_personas_and_agents_and_is_in_the_sidebar(web):
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert "<h1>Personas &amp; agents</h1>" in html
-    nav = html[html.index('<nav class="docs-nav"'):html.index("</nav>", html.index('<nav class="docs-nav"'))]
+    nav = html[html.index('<nav class="docs-nav"') : html.index("</nav>", html.index('<nav class="docs-nav"'))]
     assert 'href="/docs/personas" aria-current="page">Personas &amp; agents</a>' in nav
-    for text in ("persona:&lt;slug&gt;", "/v1/personas", "/v1/agents/chat/completions", "calculator", "current_time",
-                 "search_docs", "max_steps", "agent_event", "tool_result", "final_answer"):
+    for text in (
+        "persona:&lt;slug&gt;",
+        "/v1/personas",
+        "/v1/agents/chat/completions",
+        "calculator",
+        "current_time",
+        "search_docs",
+        "max_steps",
+        "agent_event",
+        "tool_result",
+        "final_answer",
+    ):
         assert text in html, text
-    for sample_id in ("personas-create-curl", "personas-chat-python", "agents-calculator-python",
-                      "agents-stream-python"):
+    for sample_id in (
+        "personas-create-curl",
+        "personas-chat-python",
+        "agents-calculator-python",
+        "agents-stream-python",
+    ):
         assert f'data-sample-id="{sample_id}"' in html
     assert re.search(r'base_url="http://localhost/v1/agents"', html)
     getting_started = web.get("/docs/getting-started").get_data(as_text=True)

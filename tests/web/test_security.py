@@ -1,5 +1,6 @@
 """The web pages' safety: CSP without inline script, security headers, cookie flags,
 CSRF on every form and HTMX request, who may see what."""
+
 from __future__ import annotations
 
 import re
@@ -9,10 +10,17 @@ import pytest
 
 from lumyx.web.docs import SECTIONS
 
-PUBLIC_PAGES = ["/", "/login", "/register", "/models", "/models/gpt-5.2", "/models/lumyx-local-embed"] + \
-    [f"/docs/{slug}" for slug, _ in SECTIONS]
-ACCOUNT_PAGES = ["/dashboard/usage", "/dashboard/keys", "/dashboard/credits", "/dashboard/settings",
-                 "/dashboard/credits/success", "/dashboard/credits/cancel"]
+PUBLIC_PAGES = ["/", "/login", "/register", "/models", "/models/gpt-5.2", "/models/lumyx-local-embed"] + [
+    f"/docs/{slug}" for slug, _ in SECTIONS
+]
+ACCOUNT_PAGES = [
+    "/dashboard/usage",
+    "/dashboard/keys",
+    "/dashboard/credits",
+    "/dashboard/settings",
+    "/dashboard/credits/success",
+    "/dashboard/credits/cancel",
+]
 ADMIN_PAGES = ["/admin/users", "/admin/providers"]
 
 
@@ -26,8 +34,11 @@ class ScriptAudit(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag == "script" and "src" not in attrs and attrs.get("type", "text/javascript") in (
-                "text/javascript", "module", "application/javascript"):
+        if (
+            tag == "script"
+            and "src" not in attrs
+            and attrs.get("type", "text/javascript") in ("text/javascript", "module", "application/javascript")
+        ):
             self._in_inline_script = True
             self.problems.append("inline <script>")
         for name, value in attrs.items():
@@ -86,9 +97,15 @@ def _cookie(response) -> str:
     return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("session="))
 
 
-@pytest.mark.parametrize("base_url, secure", [("http://127.0.0.1:8000", False), ("http://localhost", False),
-                                              ("https://lumyx.example.com", True),
-                                              ("http://lumyx.example.com", True)])
+@pytest.mark.parametrize(
+    "base_url, secure",
+    [
+        ("http://127.0.0.1:8000", False),
+        ("http://localhost", False),
+        ("https://lumyx.example.com", True),
+        ("http://lumyx.example.com", True),
+    ],
+)
 def test_the_session_cookie_is_httponly_lax_and_secure_off_loopback(web, base_url, secure):
     response = web.get("/login", base_url=base_url)
     cookie = _cookie(response)
@@ -103,9 +120,9 @@ def test_a_form_without_its_csrf_token_is_refused(web, user):
 
 
 def test_htmx_posts_carry_the_token_in_a_header(signed_in, app):
-    from lumyx.services import keys
-    from lumyx.extensions import db
-    from lumyx.models import User
+    from lumyx.accounts import keys
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     user_id = int(signed_in.client.get("/dashboard/keys") and _user_id(signed_in))
     with app.app_context():
@@ -137,9 +154,16 @@ def test_admin_pages_are_forbidden_to_other_users(signed_in, path):
 
 def test_admin_posts_are_forbidden_to_other_users(signed_in, user):
     token = signed_in.csrf("/dashboard/settings")
-    assert signed_in.post(f"/admin/users/{user[0]}/plan", data={"csrf_token": token, "plan": "enterprise"}).status_code == 403
-    assert signed_in.post(f"/admin/users/{user[0]}/credits",
-                          data={"csrf_token": token, "amount": "1000", "note": "free money"}).status_code == 403
+    assert (
+        signed_in.post(f"/admin/users/{user[0]}/plan", data={"csrf_token": token, "plan": "enterprise"}).status_code
+        == 403
+    )
+    assert (
+        signed_in.post(
+            f"/admin/users/{user[0]}/credits", data={"csrf_token": token, "amount": "1000", "note": "free money"}
+        ).status_code
+        == 403
+    )
 
 
 def test_account_pages_are_not_cached(signed_in):

@@ -1,4 +1,5 @@
 """Settings: the timezone (an IANA name) that the free-model daily reset follows."""
+
 from __future__ import annotations
 
 
@@ -9,8 +10,8 @@ def test_the_timezone_can_be_changed(signed_in, app, user):
     assert response.status_code == 302
     assert "resets at midnight Asia/Tokyo" in signed_in.get("/dashboard/settings").get_data(as_text=True)
 
-    from lumyx.extensions import db
-    from lumyx.models import User
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     with app.app_context():
         assert db.session.get(User, user[0]).timezone == "Asia/Tokyo"
@@ -22,8 +23,8 @@ def test_an_unknown_timezone_is_refused(signed_in, app, user):
     response = signed_in.post_form("/dashboard/settings", {"timezone": "Mars/Olympus_Mons"})
     assert response.status_code == 400 and "Not a valid choice" in response.get_data(as_text=True)
 
-    from lumyx.extensions import db
-    from lumyx.models import User
+    from lumyx.db import db
+    from lumyx.db.models import User
 
     with app.app_context():
         assert db.session.get(User, user[0]).timezone == "America/New_York"

@@ -1,5 +1,6 @@
 """The usage page: cards, charts and the recent-activity table with filters and
-HTMX pages, fed by lumyx.services.usage (the Usage API's report)."""
+HTMX pages, fed by lumyx.usage.records (the Usage API's report)."""
+
 from __future__ import annotations
 
 import json
@@ -14,20 +15,32 @@ import pytest
 @pytest.fixture
 def activity(app, user):
     """45 requests today on two models, and 5 ten days ago."""
-    from lumyx.extensions import db
-    from lumyx.models._types import utcnow
-    from lumyx.services import usage
+    from lumyx.db import db
+    from lumyx.db.models._types import utcnow
+    from lumyx.usage import records as usage
 
     now = utcnow()
     with app.app_context(), db.engine.begin() as conn:
         for i in range(50):
             old = i >= 45
-            usage.record(conn, {
-                "id": f"req_{uuid.uuid4().hex}", "user_id": user[0], "api_key_id": None,
-                "model_id": "gpt-5.2" if i % 3 else "lumyx-local", "provider_id": "fake-openai",
-                "operation": "chat", "input_tokens": 100, "output_tokens": 50, "cost": 875 if i % 3 else 0,
-                "latency_ms": 40 + i, "status_code": 502 if i == 7 else 200, "thinking_used": i == 8,
-                "created_at": now - (timedelta(days=10) if old else timedelta(minutes=i))})
+            usage.record(
+                conn,
+                {
+                    "id": f"req_{uuid.uuid4().hex}",
+                    "user_id": user[0],
+                    "api_key_id": None,
+                    "model_id": "gpt-5.2" if i % 3 else "lumyx-local",
+                    "provider_id": "fake-openai",
+                    "operation": "chat",
+                    "input_tokens": 100,
+                    "output_tokens": 50,
+                    "cost": 875 if i % 3 else 0,
+                    "latency_ms": 40 + i,
+                    "status_code": 502 if i == 7 else 200,
+                    "thinking_used": i == 8,
+                    "created_at": now - (timedelta(days=10) if old else timedelta(minutes=i)),
+                },
+            )
     return user
 
 
@@ -37,8 +50,10 @@ def test_cards_charts_and_recent_activity(signed_in, activity):
     html = response.get_data(as_text=True)
     assert re.search(r'id="total-requests">50<', html)
     assert re.search(r'id="credits-available">25\.00<', html)
-    charts = {name: json.loads(unescape(spec)) for name, spec in
-              re.findall(r'<canvas id="chart-(\w+)" data-chart=\'([^\']+)\'', html)}
+    charts = {
+        name: json.loads(unescape(spec))
+        for name, spec in re.findall(r'<canvas id="chart-(\w+)" data-chart=\'([^\']+)\'', html)
+    }
     assert set(charts) == {"daily", "cost", "models"}
     assert len(charts["daily"]["labels"]) == 30
     assert sum(charts["daily"]["datasets"][0]["data"]) == 50
@@ -59,7 +74,8 @@ def test_filters_and_htmx_pages(signed_in, activity):
     assert page2.count('<tr data-request-id="') == 20 and "Page 2 of 3" in page2
     assert 'hx-get="/dashboard/usage?page=3"' in page2 and 'hx-push-url="true"' in page2
 
-    from datetime import date, timedelta as td
+    from datetime import date
+    from datetime import timedelta as td
 
     today = date.today()
     recent = signed_in.get(f"/dashboard/usage?start_date={(today - td(days=2)).isoformat()}").get_data(as_text=True)

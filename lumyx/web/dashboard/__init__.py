@@ -1,5 +1,6 @@
 """The account dashboard: usage, API keys, credits, settings. One blueprint,
 one small module per page."""
+
 from flask import Blueprint, redirect, url_for
 from flask_login import login_required
 
@@ -12,4 +13,4 @@ def index():
     return redirect(url_for(".usage"))
 
 
-from . import credits, keys, personas, settings, usage  # noqa: E402,F401  (routes register on import)
+from lumyx.web.dashboard import credits, keys, personas, settings, usage  # noqa: E402,F401  (routes register on import)

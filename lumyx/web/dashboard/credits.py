@@ -1,5 +1,6 @@
 """Credits: the balance, the packages and a custom amount bought through Stripe
 Checkout, the pages Stripe sends the buyer back to, and the ledger history."""
+
 from __future__ import annotations
 
 import logging
@@ -7,10 +8,11 @@ import logging
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from ...services import payments, web_accounts
-from ..forms import ActionForm, CustomAmountForm
-from ..render import page, private
-from . import bp
+from lumyx.accounts import web as web_accounts
+from lumyx.billing import payments
+from lumyx.web.dashboard import bp
+from lumyx.web.forms import ActionForm, CustomAmountForm
+from lumyx.web.render import page, private
 
 log = logging.getLogger("lumyx.web.credits")
 LEDGER_PAGE_SIZE = 20
@@ -25,10 +27,18 @@ def _ledger_page() -> web_accounts.Page:
 
 
 def _credits_page(custom: CustomAmountForm, status: int = 200):
-    response = page("dashboard/credits.html", "dashboard/partials/_ledger.html", private=True,
-                    custom=custom, action=ActionForm(), packages=list(payments.PACKAGES.values()),
-                    configured=payments.is_configured(), ledger=_ledger_page(),
-                    min_custom=payments.MIN_CUSTOM_CENTS // 100, max_custom=payments.MAX_CUSTOM_CENTS // 100)
+    response = page(
+        "dashboard/credits.html",
+        "dashboard/partials/_ledger.html",
+        private=True,
+        custom=custom,
+        action=ActionForm(),
+        packages=list(payments.PACKAGES.values()),
+        configured=payments.is_configured(),
+        ledger=_ledger_page(),
+        min_custom=payments.MIN_CUSTOM_CENTS // 100,
+        max_custom=payments.MAX_CUSTOM_CENTS // 100,
+    )
     response.status_code = status
     return response
 
@@ -55,9 +65,12 @@ def credits_checkout():
         amount = None
     try:
         url = payments.start_checkout(
-            current_user, package=package, amount_usd=amount,
+            current_user,
+            package=package,
+            amount_usd=amount,
             success_url=url_for(".credits_success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=url_for(".credits_cancel", _external=True))
+            cancel_url=url_for(".credits_cancel", _external=True),
+        )
     except payments.NotConfigured:
         flash("Payments are not configured on this instance. Ask its operator to set the Stripe keys.", "error")
     except payments.InvalidPurchase as exc:

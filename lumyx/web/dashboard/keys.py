@@ -1,20 +1,27 @@
 """API keys: create (shown once), list by prefix and last use, revoke."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from ... import runtime
-from ...services import keys as key_service
-from ...services import web_accounts
-from ..forms import ActionForm, NewKeyForm
-from ..render import private, wants_partial
-from . import bp
+from lumyx import runtime
+from lumyx.accounts import keys as key_service
+from lumyx.accounts import web as web_accounts
+from lumyx.web.dashboard import bp
+from lumyx.web.forms import ActionForm, NewKeyForm
+from lumyx.web.render import private, wants_partial
 
 
 def _page(form: NewKeyForm, new_key: str | None = None, new_name: str | None = None, status: int = 200):
-    return private("dashboard/keys.html", form=form, action=ActionForm(), new_key=new_key, new_name=new_name,
-                   keys=web_accounts.list_keys(current_user.id)), status
+    return private(
+        "dashboard/keys.html",
+        form=form,
+        action=ActionForm(),
+        new_key=new_key,
+        new_name=new_name,
+        keys=web_accounts.list_keys(current_user.id),
+    ), status
 
 
 @bp.get("/keys")

@@ -1,6 +1,7 @@
 """Personas: list the account's personas, create, edit and delete them. Every
-change goes through lumyx.services.personas, which filters by account: another
+change goes through lumyx.agents.personas, which filters by account: another
 account's persona is simply not found (404)."""
+
 from __future__ import annotations
 
 from flask import abort, flash, redirect, url_for
@@ -9,42 +10,63 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from ... import runtime
-from ...errors import ApiError
-from ...extensions import db
-from ...models import Persona
-from ...services import personas as persona_service
-from ..forms import ActionForm
-from ..render import page, private, wants_partial
-from . import bp
+from lumyx import runtime
+from lumyx.agents import personas as persona_service
+from lumyx.db import db
+from lumyx.db.models import Persona
+from lumyx.errors import ApiError
+from lumyx.web.dashboard import bp
+from lumyx.web.forms import ActionForm
+from lumyx.web.render import page, private, wants_partial
 
-FIELD_OF_PARAM = {"name": "name", "slug": "slug", "description": "description", "model": "model",
-                  "system_prompt": "system_prompt", "defaults.temperature": "temperature",
-                  "defaults.max_tokens": "max_tokens"}
+FIELD_OF_PARAM = {
+    "name": "name",
+    "slug": "slug",
+    "description": "description",
+    "model": "model",
+    "system_prompt": "system_prompt",
+    "defaults.temperature": "temperature",
+    "defaults.max_tokens": "max_tokens",
+}
 
 
 class PersonaForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=100)],
-                       render_kw={"placeholder": "e.g. Support bot", "autocomplete": "off"})
-    slug = StringField("Slug", validators=[Optional(), Length(max=64)],
-                       render_kw={"placeholder": "made from the name", "autocomplete": "off",
-                                  "pattern": "[a-z0-9][a-z0-9-]*"})
-    description = StringField("Description", validators=[Optional(), Length(max=500)],
-                              render_kw={"autocomplete": "off"})
+    name = StringField(
+        "Name",
+        validators=[DataRequired(), Length(max=100)],
+        render_kw={"placeholder": "e.g. Support bot", "autocomplete": "off"},
+    )
+    slug = StringField(
+        "Slug",
+        validators=[Optional(), Length(max=64)],
+        render_kw={"placeholder": "made from the name", "autocomplete": "off", "pattern": "[a-z0-9][a-z0-9-]*"},
+    )
+    description = StringField(
+        "Description", validators=[Optional(), Length(max=500)], render_kw={"autocomplete": "off"}
+    )
     model = SelectField("Model", validators=[DataRequired()])
-    system_prompt = TextAreaField("System prompt", validators=[Optional(), Length(max=persona_service.MAX_SYSTEM_PROMPT)],
-                                  render_kw={"rows": 6})
-    temperature = DecimalField("Temperature", places=2, validators=[Optional(), NumberRange(min=0, max=2)],
-                               render_kw={"min": 0, "max": 2, "step": "0.05", "inputmode": "decimal"})
-    max_tokens = IntegerField("Max tokens", validators=[Optional(), NumberRange(min=1)],
-                              render_kw={"min": 1, "inputmode": "numeric"})
+    system_prompt = TextAreaField(
+        "System prompt", validators=[Optional(), Length(max=persona_service.MAX_SYSTEM_PROMPT)], render_kw={"rows": 6}
+    )
+    temperature = DecimalField(
+        "Temperature",
+        places=2,
+        validators=[Optional(), NumberRange(min=0, max=2)],
+        render_kw={"min": 0, "max": 2, "step": "0.05", "inputmode": "decimal"},
+    )
+    max_tokens = IntegerField(
+        "Max tokens", validators=[Optional(), NumberRange(min=1)], render_kw={"min": 1, "inputmode": "numeric"}
+    )
     submit = SubmitField("Save persona")
 
 
 def _chat_models(current: str | None = None) -> list[tuple[str, str]]:
     catalog = runtime.get().catalog.current()
-    choices = [(m.id, f"{m.name} ({m.id})" if m.name and m.name != m.id else m.id)
-               for m in catalog.models.values() if not m.is_embedding]
+    choices = [
+        (m.id, f"{m.name} ({m.id})" if m.name and m.name != m.id else m.id)
+        for m in catalog.models.values()
+        if not m.is_embedding
+    ]
     if current and all(value != current for value, _ in choices):
         choices.insert(0, (current, f"{current} (no longer in the catalog)"))
     return choices
@@ -77,8 +99,12 @@ def _body(form: PersonaForm, row: Persona | None) -> dict:
             defaults.pop(key, None)
         else:
             defaults[key] = float(value) if key == "temperature" else int(value)
-    body = {"name": form.name.data or "", "description": form.description.data or "",
-            "system_prompt": form.system_prompt.data or "", "defaults": defaults}
+    body = {
+        "name": form.name.data or "",
+        "description": form.description.data or "",
+        "system_prompt": form.system_prompt.data or "",
+        "defaults": defaults,
+    }
     slug = (form.slug.data or "").strip()
     if slug or row is not None:
         body["slug"] = slug or row.slug
@@ -93,8 +119,15 @@ def _show_error(form: PersonaForm, error: ApiError) -> None:
 
 
 def _list_page(form: PersonaForm, status: int = 200):
-    response = page("dashboard/personas.html", "dashboard/partials/_personas.html", private=True,
-                    form=form, action=ActionForm(), personas=_rows(), editing=None)
+    response = page(
+        "dashboard/personas.html",
+        "dashboard/partials/_personas.html",
+        private=True,
+        form=form,
+        action=ActionForm(),
+        personas=_rows(),
+        editing=None,
+    )
     return response, status
 
 
@@ -120,7 +153,7 @@ def create_persona():
         db.session.rollback()
         _show_error(form, error)
         return _list_page(form, 409 if error.status == 409 else 400)
-    flash(f"The persona “{row.name}” is saved. Use it as \"model\": \"persona:{row.slug}\".", "success")
+    flash(f'The persona “{row.name}” is saved. Use it as "model": "persona:{row.slug}".', "success")
     return redirect(url_for(".personas"))
 
 
@@ -133,9 +166,16 @@ def _edit_page(form: PersonaForm, row: Persona, status: int = 200):
 def edit_persona(slug: str):
     row = _mine(slug)
     defaults = row.defaults or {}
-    form = PersonaForm(formdata=None, name=row.name, slug=row.slug, description=row.description,
-                       model=row.model, system_prompt=row.system_prompt,
-                       temperature=defaults.get("temperature"), max_tokens=defaults.get("max_tokens"))
+    form = PersonaForm(
+        formdata=None,
+        name=row.name,
+        slug=row.slug,
+        description=row.description,
+        model=row.model,
+        system_prompt=row.system_prompt,
+        temperature=defaults.get("temperature"),
+        max_tokens=defaults.get("max_tokens"),
+    )
     form.model.choices = _chat_models(row.model)
     return _edit_page(form, row)
 

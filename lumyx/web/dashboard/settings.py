@@ -1,13 +1,15 @@
 """Account settings: the timezone (it sets when the free-model daily cap resets)."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, url_for
 from flask_login import current_user, login_required
 
-from ...services import accounts, web_accounts
-from ..forms import SettingsForm
-from ..render import private
-from . import bp
+from lumyx.accounts import users as accounts
+from lumyx.accounts import web as web_accounts
+from lumyx.web.dashboard import bp
+from lumyx.web.forms import SettingsForm
+from lumyx.web.render import private
 
 
 @bp.route("/settings", methods=["GET", "POST"])

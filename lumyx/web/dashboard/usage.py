@@ -1,5 +1,6 @@
 """Usage: charts of the last 30 days and by model, and the recent requests with
-filters and HTMX pagination, all from lumyx.services.usage (the Usage API's report)."""
+filters and HTMX pagination, all from lumyx.usage.records (the Usage API's report)."""
+
 from __future__ import annotations
 
 from urllib.parse import urlencode
@@ -7,10 +8,10 @@ from urllib.parse import urlencode
 from flask import request, url_for
 from flask_login import current_user, login_required
 
-from ... import runtime
-from ...services import usage as usage_service
-from ..render import page
-from . import bp
+from lumyx import runtime
+from lumyx.usage import records as usage_service
+from lumyx.web.dashboard import bp
+from lumyx.web.render import page
 
 ACTIVITY_PAGE_SIZE = 20
 FILTERS = ("model", "start_date", "end_date")
@@ -21,13 +22,24 @@ def charts(report: dict) -> dict:
     daily = report["daily"]
     by_model = report["by_model"][:10]
     return {
-        "daily": {"type": "line", "labels": [d["date"][5:] for d in daily], "datasets": [
-            {"label": "Requests", "data": [d["requests"] for d in daily]},
-            {"label": "Tokens", "data": [d["tokens"] for d in daily], "axis": "y2"}]},
-        "cost": {"type": "bar", "labels": [d["date"][5:] for d in daily], "datasets": [
-            {"label": "Cost (credits)", "data": [round(d["cost"], 6) for d in daily]}]},
-        "models": {"type": "hbar", "labels": [m["model_id"] for m in by_model], "datasets": [
-            {"label": "Requests", "data": [m["requests"] for m in by_model]}]},
+        "daily": {
+            "type": "line",
+            "labels": [d["date"][5:] for d in daily],
+            "datasets": [
+                {"label": "Requests", "data": [d["requests"] for d in daily]},
+                {"label": "Tokens", "data": [d["tokens"] for d in daily], "axis": "y2"},
+            ],
+        },
+        "cost": {
+            "type": "bar",
+            "labels": [d["date"][5:] for d in daily],
+            "datasets": [{"label": "Cost (credits)", "data": [round(d["cost"], 6) for d in daily]}],
+        },
+        "models": {
+            "type": "hbar",
+            "labels": [m["model_id"] for m in by_model],
+            "datasets": [{"label": "Requests", "data": [m["requests"] for m in by_model]}],
+        },
     }
 
 
@@ -38,8 +50,9 @@ def usage():
     args = {name: value for name, value in args.items() if value}
     error = None
     try:
-        filters = usage_service.parse_filters({**args, "page": request.args.get("page") or "1",
-                                               "limit": str(ACTIVITY_PAGE_SIZE)}, current_user.timezone)
+        filters = usage_service.parse_filters(
+            {**args, "page": request.args.get("page") or "1", "limit": str(ACTIVITY_PAGE_SIZE)}, current_user.timezone
+        )
     except usage_service.UsageQueryError as exc:
         error = str(exc)
         args.pop(exc.param, None)
@@ -51,6 +64,15 @@ def usage():
 
     catalog = runtime.get().catalog.current()
     models = sorted(set(catalog.models) | {m["model_id"] for m in report["by_model"]})
-    return page("dashboard/usage.html", "dashboard/partials/_activity.html", private=True,
-                report=report, charts=charts(report), args=args, error=error, models=models,
-                page_url=page_url, filter_query=urlencode(args))
+    return page(
+        "dashboard/usage.html",
+        "dashboard/partials/_activity.html",
+        private=True,
+        report=report,
+        charts=charts(report),
+        args=args,
+        error=error,
+        models=models,
+        page_url=page_url,
+        filter_query=urlencode(args),
+    )

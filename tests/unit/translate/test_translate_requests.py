@@ -10,10 +10,10 @@ import copy
 import json
 
 import pytest
-from tests.unit.translate.translate_support import validate_anthropic_request, validate_openai_request
 
 from lumyx.translate import TranslationError, anthropic_request_to_openai, openai_request_to_anthropic
 from lumyx.translate.request_to_anthropic import JSON_OBJECT_INSTRUCTION, JSON_SCHEMA_INSTRUCTION
+from tests.unit.translate.translate_support import validate_anthropic_request, validate_openai_request
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 WEATHER_TOOL = {
@@ -76,7 +76,10 @@ def test_system_and_developer_messages_join_into_system_string_in_order():
             [
                 {"role": "system", "content": "You are terse."},
                 user("Hi"),
-                {"role": "developer", "content": [{"type": "text", "text": "Answer in French."}, {"type": "text", "text": "No emojis."}]},
+                {
+                    "role": "developer",
+                    "content": [{"type": "text", "text": "Answer in French."}, {"type": "text", "text": "No emojis."}],
+                },
                 {"role": "assistant", "content": "Salut"},
                 user("Ça va ?"),
             ]
@@ -91,10 +94,13 @@ def test_system_blocks_with_cache_control_keep_markers():
     out = to_anthropic(
         oa(
             [
-                {"role": "system", "content": [
-                    {"type": "text", "text": "Long stable prompt", "cache_control": {"type": "ephemeral"}},
-                    {"type": "text", "text": "   "},
-                ]},
+                {
+                    "role": "system",
+                    "content": [
+                        {"type": "text", "text": "Long stable prompt", "cache_control": {"type": "ephemeral"}},
+                        {"type": "text", "text": "   "},
+                    ],
+                },
                 {"role": "developer", "content": "Today is Monday."},
                 user(),
             ]
@@ -123,13 +129,16 @@ def test_images_data_uri_and_url():
     out = to_anthropic(
         oa(
             [
-                {"role": "user", "content": [
-                    {"type": "text", "text": "Compare"},
-                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}", "detail": "high"}},
-                    {"type": "image_url", "image_url": {"url": "data:image/jpg;base64,/9j/4AAQ"}},
-                    {"type": "image_url", "image_url": {"url": "https://example.com/cat.webp"}},
-                    {"type": "image_url", "image_url": "https://example.com/dog.gif"},
-                ]},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "Compare"},
+                        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}", "detail": "high"}},
+                        {"type": "image_url", "image_url": {"url": "data:image/jpg;base64,/9j/4AAQ"}},
+                        {"type": "image_url", "image_url": {"url": "https://example.com/cat.webp"}},
+                        {"type": "image_url", "image_url": "https://example.com/dog.gif"},
+                    ],
+                },
             ]
         )
     )
@@ -147,20 +156,50 @@ def test_images_data_uri_and_url():
     ["data:image/bmp;base64,Qk0=", "data:image/png,rawdata", "ftp://example.com/a.png", ""],
 )
 def test_unusable_images_are_rejected_naming_the_part(url):
-    body = oa([user("x"), {"role": "assistant", "content": "y"}, {"role": "user", "content": [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": url}}]}])
+    body = oa(
+        [
+            user("x"),
+            {"role": "assistant", "content": "y"},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "see"}, {"type": "image_url", "image_url": {"url": url}}],
+            },
+        ]
+    )
     rejects(to_anthropic, body, "messages[2].content[1]")
 
 
 def test_pdf_file_becomes_document_and_audio_is_rejected():
-    out = to_anthropic(oa([{"role": "user", "content": [
-        {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}},
-        {"type": "text", "text": "Summarise"},
-    ]}]))
+    out = to_anthropic(
+        oa(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "file",
+                            "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBERi0="},
+                        },
+                        {"type": "text", "text": "Summarise"},
+                    ],
+                }
+            ]
+        )
+    )
     assert out["messages"][0]["content"][0] == {
-        "type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="},
+        "type": "document",
+        "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="},
     }
-    rejects(to_anthropic, oa([{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}]}]), "messages[0].content[0]")
-    rejects(to_anthropic, oa([{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-1"}}]}]), "messages[0].content[0]")
+    rejects(
+        to_anthropic,
+        oa([{"role": "user", "content": [{"type": "input_audio", "input_audio": {"data": "x", "format": "wav"}}]}]),
+        "messages[0].content[0]",
+    )
+    rejects(
+        to_anthropic,
+        oa([{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-1"}}]}]),
+        "messages[0].content[0]",
+    )
 
 
 def test_empty_text_is_dropped_and_emptied_messages_disappear():
@@ -209,10 +248,14 @@ def test_multi_turn_parallel_tool_calls_and_merged_results():
         oa(
             [
                 user("Weather and time in Paris?"),
-                {"role": "assistant", "content": "Let me check.", "tool_calls": [
-                    tool_call("call_1", "get_weather", '{"city": "Paris"}'),
-                    tool_call("call_2", "get_time", ""),
-                ]},
+                {
+                    "role": "assistant",
+                    "content": "Let me check.",
+                    "tool_calls": [
+                        tool_call("call_1", "get_weather", '{"city": "Paris"}'),
+                        tool_call("call_2", "get_time", ""),
+                    ],
+                },
                 {"role": "tool", "tool_call_id": "call_1", "content": "18°C"},
                 {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "14:05"}]},
                 user("Thanks! And tomorrow?"),
@@ -222,16 +265,22 @@ def test_multi_turn_parallel_tool_calls_and_merged_results():
     )
     assert out["messages"] == [
         {"role": "user", "content": [{"type": "text", "text": "Weather and time in Paris?"}]},
-        {"role": "assistant", "content": [
-            {"type": "text", "text": "Let me check."},
-            {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
-            {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {}},
-        ]},
-        {"role": "user", "content": [
-            {"type": "tool_result", "tool_use_id": "call_1", "content": "18°C"},
-            {"type": "tool_result", "tool_use_id": "call_2", "content": [{"type": "text", "text": "14:05"}]},
-            {"type": "text", "text": "Thanks! And tomorrow?"},
-        ]},
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "text", "text": "Let me check."},
+                {"type": "tool_use", "id": "call_1", "name": "get_weather", "input": {"city": "Paris"}},
+                {"type": "tool_use", "id": "call_2", "name": "get_time", "input": {}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "call_1", "content": "18°C"},
+                {"type": "tool_result", "tool_use_id": "call_2", "content": [{"type": "text", "text": "14:05"}]},
+                {"type": "text", "text": "Thanks! And tomorrow?"},
+            ],
+        },
     ]
 
 
@@ -270,7 +319,13 @@ def test_tool_ids_are_sanitised_identically_on_use_and_result():
 
 @pytest.mark.parametrize("arguments", ["{not json", "[1, 2]", '"text"', 42])
 def test_bad_tool_call_arguments_are_rejected_naming_the_message(arguments):
-    body = oa([user("go"), {"role": "assistant", "tool_calls": [tool_call("c1", "get_time", arguments)]}, {"role": "tool", "tool_call_id": "c1", "content": "x"}])
+    body = oa(
+        [
+            user("go"),
+            {"role": "assistant", "tool_calls": [tool_call("c1", "get_time", arguments)]},
+            {"role": "tool", "tool_call_id": "c1", "content": "x"},
+        ]
+    )
     rejects(to_anthropic, body, "messages[1]")
 
 
@@ -282,7 +337,11 @@ def test_legacy_functions_are_rejected():
     rejects(to_anthropic, oa(functions=[{"name": "f", "parameters": {}}]), "functions")
     rejects(to_anthropic, oa(function_call="auto"), "function_call")
     rejects(to_anthropic, oa([user(), {"role": "function", "name": "f", "content": "x"}]), "messages[1].role")
-    rejects(to_anthropic, oa([user(), {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}]), "messages[1].function_call")
+    rejects(
+        to_anthropic,
+        oa([user(), {"role": "assistant", "function_call": {"name": "f", "arguments": "{}"}}]),
+        "messages[1].function_call",
+    )
 
 
 def test_unknown_role_is_rejected():
@@ -294,14 +353,27 @@ def test_unknown_role_is_rejected():
 
 def test_tool_definitions():
     out = to_anthropic(
-        oa(tools=[
-            WEATHER_TOOL,
-            {"type": "function", "function": {"name": "ping"}},
-            {"type": "function", "function": {"name": "loose", "parameters": {"properties": {"a": {"type": "integer"}}}, "strict": True}},
-        ])
+        oa(
+            tools=[
+                WEATHER_TOOL,
+                {"type": "function", "function": {"name": "ping"}},
+                {
+                    "type": "function",
+                    "function": {
+                        "name": "loose",
+                        "parameters": {"properties": {"a": {"type": "integer"}}},
+                        "strict": True,
+                    },
+                },
+            ]
+        )
     )
     assert out["tools"] == [
-        {"name": "get_weather", "description": "Weather for a city", "input_schema": WEATHER_TOOL["function"]["parameters"]},
+        {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "input_schema": WEATHER_TOOL["function"]["parameters"],
+        },
         {"name": "ping", "input_schema": {"type": "object", "properties": {}}},
         {"name": "loose", "input_schema": {"type": "object", "properties": {"a": {"type": "integer"}}}},
     ]
@@ -309,7 +381,9 @@ def test_tool_definitions():
 
 
 def test_empty_schemas_are_independent_objects():
-    out = to_anthropic(oa(tools=[{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "b"}}]))
+    out = to_anthropic(
+        oa(tools=[{"type": "function", "function": {"name": "a"}}, {"type": "function", "function": {"name": "b"}}])
+    )
     out["tools"][0]["input_schema"]["properties"]["x"] = {}
     assert out["tools"][1]["input_schema"] == {"type": "object", "properties": {}}
     again = to_anthropic(oa(tools=[{"type": "function", "function": {"name": "a"}}]))
@@ -317,9 +391,13 @@ def test_empty_schemas_are_independent_objects():
 
 
 def test_non_function_tools_are_rejected_naming_the_tool():
-    err = rejects(to_anthropic, oa(tools=[WEATHER_TOOL, {"type": "custom", "custom": {"name": "grammar_tool"}}]), "tools[1]")
+    err = rejects(
+        to_anthropic, oa(tools=[WEATHER_TOOL, {"type": "custom", "custom": {"name": "grammar_tool"}}]), "tools[1]"
+    )
     assert "grammar_tool" in err.message
-    rejects(to_anthropic, oa(tools=[{"type": "function", "function": {"description": "no name"}}]), "tools[0].function.name")
+    rejects(
+        to_anthropic, oa(tools=[{"type": "function", "function": {"description": "no name"}}]), "tools[0].function.name"
+    )
 
 
 @pytest.mark.parametrize(
@@ -334,7 +412,11 @@ def test_non_function_tools_are_rejected_naming_the_tool():
         (None, False, {"type": "auto", "disable_parallel_tool_use": True}),
         ("auto", False, {"type": "auto", "disable_parallel_tool_use": True}),
         ("required", False, {"type": "any", "disable_parallel_tool_use": True}),
-        ({"type": "function", "function": {"name": "get_weather"}}, False, {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}),
+        (
+            {"type": "function", "function": {"name": "get_weather"}},
+            False,
+            {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+        ),
         ("none", False, {"type": "none"}),
     ],
 )
@@ -449,7 +531,9 @@ def test_n_greater_than_one_is_rejected():
 
 
 def test_json_object_response_format_adds_instruction():
-    out = to_anthropic(oa([{"role": "system", "content": "Be helpful."}, user()], response_format={"type": "json_object"}))
+    out = to_anthropic(
+        oa([{"role": "system", "content": "Be helpful."}, user()], response_format={"type": "json_object"})
+    )
     assert out["system"] == "Be helpful.\n\n" + JSON_OBJECT_INSTRUCTION
     assert to_anthropic(oa(response_format={"type": "json_object"}))["system"] == JSON_OBJECT_INSTRUCTION
     assert "system" not in to_anthropic(oa(response_format={"type": "text"}))
@@ -457,15 +541,25 @@ def test_json_object_response_format_adds_instruction():
 
 def test_json_schema_response_format_includes_schema():
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}, "required": ["answer"]}
-    out = to_anthropic(oa(response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}}))
+    out = to_anthropic(
+        oa(response_format={"type": "json_schema", "json_schema": {"name": "a", "schema": schema, "strict": True}})
+    )
     assert out["system"].startswith(JSON_SCHEMA_INSTRUCTION)
-    assert json.loads(out["system"][len(JSON_SCHEMA_INSTRUCTION):]) == schema
+    assert json.loads(out["system"][len(JSON_SCHEMA_INSTRUCTION) :]) == schema
     no_schema = to_anthropic(oa(response_format={"type": "json_schema", "json_schema": {"name": "a"}}))
     assert no_schema["system"] == JSON_OBJECT_INSTRUCTION
 
 
 def test_json_instruction_joins_a_cached_system_as_a_block():
-    out = to_anthropic(oa([{"role": "system", "content": [{"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}}]}, user()], response_format={"type": "json_object"}))
+    out = to_anthropic(
+        oa(
+            [
+                {"role": "system", "content": [{"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}}]},
+                user(),
+            ],
+            response_format={"type": "json_object"},
+        )
+    )
     assert out["system"] == [
         {"type": "text", "text": "S", "cache_control": {"type": "ephemeral"}},
         {"type": "text", "text": JSON_OBJECT_INSTRUCTION},
@@ -602,13 +696,22 @@ def test_earlier_tool_turns_without_thinking_do_not_disable_thinking():
 
 
 def test_signature_only_detail_takes_reasoning_content_and_unsigned_reasoning_is_dropped():
-    out = to_anthropic(oa([
-        user("q"),
-        {"role": "assistant", "content": "a1", "reasoning_content": "full thought", "reasoning_details": [{"type": "reasoning.text", "signature": "S1"}]},
-        user("q2"),
-        {"role": "assistant", "content": "a2", "reasoning_content": "unsigned thought"},
-        user("q3"),
-    ]))
+    out = to_anthropic(
+        oa(
+            [
+                user("q"),
+                {
+                    "role": "assistant",
+                    "content": "a1",
+                    "reasoning_content": "full thought",
+                    "reasoning_details": [{"type": "reasoning.text", "signature": "S1"}],
+                },
+                user("q2"),
+                {"role": "assistant", "content": "a2", "reasoning_content": "unsigned thought"},
+                user("q3"),
+            ]
+        )
+    )
     assert out["messages"][1]["content"] == [
         {"type": "thinking", "thinking": "full thought", "signature": "S1"},
         {"type": "text", "text": "a1"},
@@ -635,9 +738,19 @@ def test_rich_openai_request_is_not_mutated_and_is_valid():
     body = oa(
         [
             {"role": "system", "content": [{"type": "text", "text": "sys", "cache_control": {"type": "ephemeral"}}]},
-            {"role": "user", "content": [{"type": "text", "text": "look", "cache_control": {"type": "ephemeral"}}, {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}}]},
-            {"role": "assistant", "content": "ok ", "tool_calls": [tool_call("call 1", "get_weather", '{"city": "Oslo"}')],
-             "reasoning_details": [{"type": "reasoning.text", "text": "t", "signature": "s"}]},
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "look", "cache_control": {"type": "ephemeral"}},
+                    {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                ],
+            },
+            {
+                "role": "assistant",
+                "content": "ok ",
+                "tool_calls": [tool_call("call 1", "get_weather", '{"city": "Oslo"}')],
+                "reasoning_details": [{"type": "reasoning.text", "text": "t", "signature": "s"}],
+            },
             {"role": "tool", "tool_call_id": "call 1", "content": [{"type": "text", "text": "cold"}]},
             {"role": "assistant", "content": "Done.  "},
         ],
@@ -671,11 +784,15 @@ def test_non_object_body_is_rejected():
 
 def test_anthropic_system_string_and_blocks():
     assert to_openai(an(system="Be brief."))["messages"][0] == {"role": "system", "content": "Be brief."}
-    out = to_openai(an(system=[
-        {"type": "text", "text": "Cached part", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
-        {"type": "text", "text": ""},
-        {"type": "text", "text": "Dynamic part"},
-    ]))
+    out = to_openai(
+        an(
+            system=[
+                {"type": "text", "text": "Cached part", "cache_control": {"type": "ephemeral", "ttl": "1h"}},
+                {"type": "text", "text": ""},
+                {"type": "text", "text": "Dynamic part"},
+            ]
+        )
+    )
     assert out["messages"][0] == {"role": "system", "content": "Cached part\n\nDynamic part"}
     assert "cache_control" not in json.dumps(out)
     assert to_openai(an())["messages"] == [{"role": "user", "content": "Hi"}]
@@ -683,61 +800,110 @@ def test_anthropic_system_string_and_blocks():
 
 
 def test_anthropic_user_blocks_images_and_documents():
-    out = to_openai(an([{"role": "user", "content": [
-        {"type": "text", "text": "What is this?", "cache_control": {"type": "ephemeral"}},
-        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
-        {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="}, "title": "spec.pdf"},
-        {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "plain doc"}},
-        {"type": "text", "text": ""},
-    ]}]))
-    assert out["messages"] == [{"role": "user", "content": [
-        {"type": "text", "text": "What is this?"},
-        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
-        {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
-        {"type": "file", "file": {"filename": "spec.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}},
-        {"type": "text", "text": "plain doc"},
-    ]}]
+    out = to_openai(
+        an(
+            [
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is this?", "cache_control": {"type": "ephemeral"}},
+                        {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                        {"type": "image", "source": {"type": "url", "url": "https://example.com/a.jpg"}},
+                        {
+                            "type": "document",
+                            "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0="},
+                            "title": "spec.pdf",
+                        },
+                        {
+                            "type": "document",
+                            "source": {"type": "text", "media_type": "text/plain", "data": "plain doc"},
+                        },
+                        {"type": "text", "text": ""},
+                    ],
+                }
+            ]
+        )
+    )
+    assert out["messages"] == [
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "What is this?"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+                {"type": "image_url", "image_url": {"url": "https://example.com/a.jpg"}},
+                {"type": "file", "file": {"filename": "spec.pdf", "file_data": "data:application/pdf;base64,JVBERi0="}},
+                {"type": "text", "text": "plain doc"},
+            ],
+        }
+    ]
 
 
 def test_single_text_block_becomes_plain_string():
-    out = to_openai(an([{"role": "user", "content": [{"type": "text", "text": "only text"}, {"type": "text", "text": ""}]}]))
+    out = to_openai(
+        an([{"role": "user", "content": [{"type": "text", "text": "only text"}, {"type": "text", "text": ""}]}])
+    )
     assert out["messages"] == [{"role": "user", "content": "only text"}]
 
 
 def test_unsupported_user_blocks_are_rejected():
-    rejects(to_openai, an([{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}]), "messages[0].content[0]")
-    rejects(to_openai, an([{"role": "user", "content": [{"type": "search_result", "source": "s"}]}]), "messages[0].content[0]")
+    rejects(
+        to_openai,
+        an([{"role": "user", "content": [{"type": "image", "source": {"type": "file", "file_id": "f"}}]}]),
+        "messages[0].content[0]",
+    )
+    rejects(
+        to_openai,
+        an([{"role": "user", "content": [{"type": "search_result", "source": "s"}]}]),
+        "messages[0].content[0]",
+    )
     rejects(to_openai, an([{"role": "system", "content": "x"}]), "messages[0].role")
 
 
 def test_anthropic_tool_loop_becomes_tool_messages():
-    out = to_openai(an(
-        [
-            user("Weather and time?"),
-            {"role": "assistant", "content": [
-                {"type": "thinking", "thinking": "Two tools.", "signature": "SIG1"},
-                {"type": "redacted_thinking", "data": "ENC"},
-                {"type": "text", "text": "Checking."},
-                {"type": "tool_use", "id": "toolu_A", "name": "get_weather", "input": {"city": "Paris"}},
-                {"type": "tool_use", "id": "toolu_B", "name": "get_time", "input": {}},
-            ]},
-            {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": "toolu_A", "content": [{"type": "text", "text": "18°C"}, {"type": "text", "text": "sunny"}]},
-                {"type": "tool_result", "tool_use_id": "toolu_B", "content": "14:05", "is_error": True},
-                {"type": "text", "text": "Also tomorrow?"},
-            ]},
-        ],
-        tools=[{"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
-               {"name": "get_time", "input_schema": {"type": "object"}}],
-    ))
+    out = to_openai(
+        an(
+            [
+                user("Weather and time?"),
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "Two tools.", "signature": "SIG1"},
+                        {"type": "redacted_thinking", "data": "ENC"},
+                        {"type": "text", "text": "Checking."},
+                        {"type": "tool_use", "id": "toolu_A", "name": "get_weather", "input": {"city": "Paris"}},
+                        {"type": "tool_use", "id": "toolu_B", "name": "get_time", "input": {}},
+                    ],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "toolu_A",
+                            "content": [{"type": "text", "text": "18°C"}, {"type": "text", "text": "sunny"}],
+                        },
+                        {"type": "tool_result", "tool_use_id": "toolu_B", "content": "14:05", "is_error": True},
+                        {"type": "text", "text": "Also tomorrow?"},
+                    ],
+                },
+            ],
+            tools=[
+                {"name": "get_weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}},
+                {"name": "get_time", "input_schema": {"type": "object"}},
+            ],
+        )
+    )
     assert out["messages"] == [
         {"role": "user", "content": "Weather and time?"},
         {
             "role": "assistant",
             "content": "Checking.",
             "tool_calls": [
-                {"id": "toolu_A", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
+                {
+                    "id": "toolu_A",
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                },
                 {"id": "toolu_B", "type": "function", "function": {"name": "get_time", "arguments": "{}"}},
             ],
             "reasoning_content": "Two tools.",
@@ -753,48 +919,105 @@ def test_anthropic_tool_loop_becomes_tool_messages():
 
 
 def test_tool_only_assistant_has_null_content_and_results_only_user_adds_no_user_message():
-    out = to_openai(an([
-        user("go"),
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {"a": [1, 2]}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]},
-    ], tools=[{"name": "f", "input_schema": {"type": "object"}}]))
-    assert out["messages"][1] == {"role": "assistant", "content": None, "tool_calls": [
-        {"id": "t1", "type": "function", "function": {"name": "f", "arguments": '{"a": [1, 2]}'}},
-    ]}
+    out = to_openai(
+        an(
+            [
+                user("go"),
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "t1", "name": "f", "input": {"a": [1, 2]}}],
+                },
+                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1"}]},
+            ],
+            tools=[{"name": "f", "input_schema": {"type": "object"}}],
+        )
+    )
+    assert out["messages"][1] == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "t1", "type": "function", "function": {"name": "f", "arguments": '{"a": [1, 2]}'}},
+        ],
+    }
     assert out["messages"][2:] == [{"role": "tool", "tool_call_id": "t1", "content": ""}]
 
 
 def test_images_in_tool_results_move_to_a_user_message():
-    out = to_openai(an([
-        user("screenshot please"),
-        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "shot", "input": {}}]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [
-            {"type": "text", "text": "captured"},
-            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
-        ]}]},
-    ], tools=[{"name": "shot", "input_schema": {"type": "object"}}]))
+    out = to_openai(
+        an(
+            [
+                user("screenshot please"),
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "shot", "input": {}}]},
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t1",
+                            "content": [
+                                {"type": "text", "text": "captured"},
+                                {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                            ],
+                        }
+                    ],
+                },
+            ],
+            tools=[{"name": "shot", "input_schema": {"type": "object"}}],
+        )
+    )
     assert out["messages"][2:] == [
         {"role": "tool", "tool_call_id": "t1", "content": "captured"},
-        {"role": "user", "content": [
-            {"type": "text", "text": "Image output of tool call t1:"},
-            {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
-        ]},
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "Image output of tool call t1:"},
+                {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{PNG}"}},
+            ],
+        },
     ]
 
 
 def test_assistant_server_tool_blocks_are_rejected_naming_the_type():
-    err = rejects(to_openai, an([user(), {"role": "assistant", "content": [{"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}]}]), "messages[1].content[0]")
+    err = rejects(
+        to_openai,
+        an(
+            [
+                user(),
+                {
+                    "role": "assistant",
+                    "content": [{"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}],
+                },
+            ]
+        ),
+        "messages[1].content[0]",
+    )
     assert "server_tool_use" in err.message
 
 
 def test_anthropic_tools_and_server_tools():
-    out = to_openai(an(tools=[
-        {"name": "get_weather", "description": "Weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
-         "cache_control": {"type": "ephemeral"}, "strict": True},
-        {"type": "custom", "name": "noargs"},
-    ]))
+    out = to_openai(
+        an(
+            tools=[
+                {
+                    "name": "get_weather",
+                    "description": "Weather",
+                    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+                    "cache_control": {"type": "ephemeral"},
+                    "strict": True,
+                },
+                {"type": "custom", "name": "noargs"},
+            ]
+        )
+    )
     assert out["tools"] == [
-        {"type": "function", "function": {"name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}},
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+            },
+        },
         {"type": "function", "function": {"name": "noargs", "parameters": {"type": "object", "properties": {}}}},
     ]
     err = rejects(to_openai, an(tools=[{"type": "web_search_20250305", "name": "web_search"}]), "tools[0]")
@@ -811,7 +1034,11 @@ def test_anthropic_tools_and_server_tools():
         ({"type": "tool", "name": "get_weather"}, {"type": "function", "function": {"name": "get_weather"}}, None),
         ({"type": "auto", "disable_parallel_tool_use": True}, "auto", False),
         ({"type": "any", "disable_parallel_tool_use": True}, "required", False),
-        ({"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True}, {"type": "function", "function": {"name": "get_weather"}}, False),
+        (
+            {"type": "tool", "name": "get_weather", "disable_parallel_tool_use": True},
+            {"type": "function", "function": {"name": "get_weather"}},
+            False,
+        ),
         ({"type": "auto", "disable_parallel_tool_use": False}, "auto", None),
         ({"type": "none", "disable_parallel_tool_use": True}, "none", None),
     ],
@@ -822,7 +1049,15 @@ def test_anthropic_tool_choice(choice, expected_choice, expected_parallel):
     assert out.get("parallel_tool_calls") == expected_parallel
 
 
-@pytest.mark.parametrize("choice", [{"type": "auto"}, {"type": "any", "disable_parallel_tool_use": True}, {"type": "tool", "name": "x"}, {"type": "none"}])
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"type": "auto"},
+        {"type": "any", "disable_parallel_tool_use": True},
+        {"type": "tool", "name": "x"},
+        {"type": "none"},
+    ],
+)
 @pytest.mark.parametrize("tools", [None, []])
 def test_anthropic_tool_choice_without_tools_is_dropped(choice, tools):
     params = {"tool_choice": choice}
@@ -833,24 +1068,29 @@ def test_anthropic_tool_choice_without_tools_is_dropped(choice, tools):
     assert not {"tools", "tool_choice", "parallel_tool_calls"} & set(out)
 
 
-@pytest.mark.parametrize("choice, param", [({"type": "tool"}, "tool_choice.name"), ({"type": "sometimes"}, "tool_choice"), ("auto", "tool_choice")])
+@pytest.mark.parametrize(
+    "choice, param",
+    [({"type": "tool"}, "tool_choice.name"), ({"type": "sometimes"}, "tool_choice"), ("auto", "tool_choice")],
+)
 def test_anthropic_bad_tool_choice_is_rejected(choice, param):
     rejects(to_openai, an(tools=[{"name": "x", "input_schema": {"type": "object"}}], tool_choice=choice), param)
 
 
 def test_anthropic_parameters():
-    out = to_openai(an(
-        max_tokens=2048,
-        temperature=0.7,
-        top_p=0.95,
-        top_k=20,
-        stop_sequences=["\n\nHuman:", "END"],
-        metadata={"user_id": "u-9"},
-        stream=True,
-        service_tier="auto",
-        container="c",
-        inference_geo="eu",
-    ))
+    out = to_openai(
+        an(
+            max_tokens=2048,
+            temperature=0.7,
+            top_p=0.95,
+            top_k=20,
+            stop_sequences=["\n\nHuman:", "END"],
+            metadata={"user_id": "u-9"},
+            stream=True,
+            service_tier="auto",
+            container="c",
+            inference_geo="eu",
+        )
+    )
     assert out == {
         "model": "gpt-x",
         "messages": [{"role": "user", "content": "Hi"}],
@@ -912,8 +1152,23 @@ def test_rich_anthropic_request_is_not_mutated():
     body = an(
         [
             {"role": "user", "content": [{"type": "text", "text": "hi", "cache_control": {"type": "ephemeral"}}]},
-            {"role": "assistant", "content": [{"type": "thinking", "thinking": "t", "signature": "s"}, {"type": "tool_use", "id": "t1", "name": "f", "input": {"x": {"y": 1}}}]},
-            {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}]}]},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "thinking", "thinking": "t", "signature": "s"},
+                    {"type": "tool_use", "id": "t1", "name": "f", "input": {"x": {"y": 1}}},
+                ],
+            },
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": "t1",
+                        "content": [{"type": "image", "source": {"type": "url", "url": "https://x/y.png"}}],
+                    }
+                ],
+            },
         ],
         system=[{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}],
         tools=[{"name": "f", "input_schema": {"type": "object", "properties": {"x": {"type": "object"}}}}],
@@ -937,7 +1192,11 @@ def test_openai_request_round_trips_through_anthropic():
         [
             {"role": "system", "content": "sys"},
             user("go"),
-            {"role": "assistant", "content": "calling", "tool_calls": [tool_call("call_1", "get_weather", '{"city": "Paris"}')]},
+            {
+                "role": "assistant",
+                "content": "calling",
+                "tool_calls": [tool_call("call_1", "get_weather", '{"city": "Paris"}')],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": "18°C"},
         ],
         tools=[WEATHER_TOOL],
@@ -954,9 +1213,17 @@ def test_openai_request_round_trips_through_anthropic():
         "messages": [
             {"role": "system", "content": "sys"},
             {"role": "user", "content": "go"},
-            {"role": "assistant", "content": "calling", "tool_calls": [
-                {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'}},
-            ]},
+            {
+                "role": "assistant",
+                "content": "calling",
+                "tool_calls": [
+                    {
+                        "id": "call_1",
+                        "type": "function",
+                        "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    },
+                ],
+            },
             {"role": "tool", "tool_call_id": "call_1", "content": "18°C"},
         ],
         "max_completion_tokens": 321,

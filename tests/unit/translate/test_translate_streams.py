@@ -12,6 +12,13 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from lumyx.translate import (
+    AnthropicToOpenAIStream,
+    OpenAIToAnthropicStream,
+    anthropic_request_to_openai,
+    openai_request_to_anthropic,
+)
 from tests.unit.translate.translate_support import (
     ANTHROPIC_TRANSCRIPTS,
     OPENAI_TRANSCRIPTS,
@@ -25,13 +32,6 @@ from tests.unit.translate.translate_support import (
     openai_transcript_tool_calls,
     transcript_has_done,
     transcript_payloads,
-)
-
-from lumyx.translate import (
-    AnthropicToOpenAIStream,
-    OpenAIToAnthropicStream,
-    anthropic_request_to_openai,
-    openai_request_to_anthropic,
 )
 
 # ---------------------------------------------------------------------------
@@ -98,7 +98,12 @@ OPENAI_EXPECTED = {
                 "signature": "EpMCCkYICBACGAIqQLvM3d0oFakeSignatureForBerlinWeatherThinkingBlock==",
             },
             {"type": "text", "text": "Let me check the weather in Berlin."},
-            {"type": "tool_use", "id": "toolu_01Fz8Qp2Rk5mWn7Lx3Vb9Ty4", "name": "get_weather", "input": {"city": "Berlin"}},
+            {
+                "type": "tool_use",
+                "id": "toolu_01Fz8Qp2Rk5mWn7Lx3Vb9Ty4",
+                "name": "get_weather",
+                "input": {"city": "Berlin"},
+            },
         ],
         {
             "output_tokens": 96,
@@ -209,7 +214,10 @@ def test_sequential_parallel_tool_calls_stream_live():
         {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": '{"lo'}}
     ]
     # the second call closes the first (whose JSON is complete) and opens its own block
-    assert [(e["type"], e.get("index")) for e in per_chunk[3]] == [("content_block_stop", 0), ("content_block_start", 1)]
+    assert [(e["type"], e.get("index")) for e in per_chunk[3]] == [
+        ("content_block_stop", 0),
+        ("content_block_start", 1),
+    ]
     assert [e["delta"]["partial_json"] for e in per_chunk[4] + per_chunk[5]] == ['{"timezone": ', '"Europe/Paris"}']
     # finish_reason alone waits for the usage chunk (include_usage)
     assert per_chunk[6] == []
@@ -242,7 +250,9 @@ def test_signature_closes_the_thinking_block_right_away():
     stream = OpenAIToAnthropicStream(model="m")
     outputs = [stream.feed(p) for p in payloads]
     signature_chunk = next(
-        i for i, p in enumerate(payloads) if any("signature" in d for d in p["choices"][0]["delta"].get("reasoning_details", ()))
+        i
+        for i, p in enumerate(payloads)
+        if any("signature" in d for d in p["choices"][0]["delta"].get("reasoning_details", ()))
     )
     assert outputs[signature_chunk] == [
         {
@@ -266,7 +276,11 @@ def test_truncated_openai_stream_still_gets_a_well_formed_ending():
     ending = stream.close()
     assert ending == [
         {"type": "content_block_stop", "index": 1},
-        {"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": None}, "usage": {"output_tokens": 0}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+            "usage": {"output_tokens": 0},
+        },
         {"type": "message_stop"},
     ]
     check_anthropic_events(events + ending, tool_json_complete=False)
@@ -382,8 +396,15 @@ def test_role_only_and_empty_chunks_make_no_empty_blocks():
 def test_usage_in_first_chunk_sets_message_start_input_tokens():
     _, result = _run_oa(
         [
-            _oa_chunk({"content": "x"}, usage={"prompt_tokens": 300, "completion_tokens": 0, "prompt_tokens_details": {"cached_tokens": 100}}),
-            _oa_chunk({}, "stop", {"prompt_tokens": 300, "completion_tokens": 2, "prompt_tokens_details": {"cached_tokens": 100}}),
+            _oa_chunk(
+                {"content": "x"},
+                usage={"prompt_tokens": 300, "completion_tokens": 0, "prompt_tokens_details": {"cached_tokens": 100}},
+            ),
+            _oa_chunk(
+                {},
+                "stop",
+                {"prompt_tokens": 300, "completion_tokens": 2, "prompt_tokens_details": {"cached_tokens": 100}},
+            ),
         ],
         input_tokens=7,
     )
@@ -393,7 +414,11 @@ def test_usage_in_first_chunk_sets_message_start_input_tokens():
 
 
 def test_cache_write_tokens_become_cache_creation_input_tokens():
-    usage = {"prompt_tokens": 1000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 600, "cache_write_tokens": 300}}
+    usage = {
+        "prompt_tokens": 1000,
+        "completion_tokens": 5,
+        "prompt_tokens_details": {"cached_tokens": 600, "cache_write_tokens": 300},
+    }
     _, result = _run_oa([_oa_chunk({"content": "x"}), _oa_chunk({}, "stop", usage)])
     assert result.message_delta["usage"] == {
         "output_tokens": 5,
@@ -405,10 +430,18 @@ def test_cache_write_tokens_become_cache_creation_input_tokens():
 
 @pytest.mark.parametrize(
     "finish, expected",
-    [("stop", "end_turn"), ("length", "max_tokens"), ("tool_calls", "tool_use"), ("content_filter", "refusal"), ("weird", "end_turn")],
+    [
+        ("stop", "end_turn"),
+        ("length", "max_tokens"),
+        ("tool_calls", "tool_use"),
+        ("content_filter", "refusal"),
+        ("weird", "end_turn"),
+    ],
 )
 def test_finish_reason_mapping_in_stream(finish, expected):
-    _, result = _run_oa([_oa_chunk({"content": "x"}), _oa_chunk({}, finish, {"prompt_tokens": 1, "completion_tokens": 1})])
+    _, result = _run_oa(
+        [_oa_chunk({"content": "x"}), _oa_chunk({}, finish, {"prompt_tokens": 1, "completion_tokens": 1})]
+    )
     assert result.message.stop_reason == expected
 
 
@@ -498,7 +531,7 @@ def test_text_after_buffered_tool_calls_flushes_them_first():
         _oa_chunk({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "a", "arguments": ""}}]}),
         _oa_chunk({"tool_calls": [{"index": 1, "id": "c2", "function": {"name": "b", "arguments": '{"q"'}}]}),
         _oa_chunk({"tool_calls": [{"index": 0, "function": {"arguments": '{"p": 1}'}}]}),
-        _oa_chunk({"tool_calls": [{"index": 1, "function": {"arguments": ': 2}'}}]}),
+        _oa_chunk({"tool_calls": [{"index": 1, "function": {"arguments": ": 2}"}}]}),
         _oa_chunk({"content": "and some text"}),
         _oa_chunk({}, "tool_calls", {"prompt_tokens": 1, "completion_tokens": 1}),
     ]
@@ -513,8 +546,20 @@ def test_text_after_buffered_tool_calls_flushes_them_first():
 def test_tool_calls_all_at_index_zero_are_kept_apart():
     # some servers send every call with index 0, each with its own id
     chunks = [
-        _oa_chunk({"tool_calls": [{"index": 0, "id": "c1", "type": "function", "function": {"name": "a", "arguments": '{"n": 1}'}}]}),
-        _oa_chunk({"tool_calls": [{"index": 0, "id": "c2", "type": "function", "function": {"name": "b", "arguments": '{"n": 2}'}}]}),
+        _oa_chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "c1", "type": "function", "function": {"name": "a", "arguments": '{"n": 1}'}}
+                ]
+            }
+        ),
+        _oa_chunk(
+            {
+                "tool_calls": [
+                    {"index": 0, "id": "c2", "type": "function", "function": {"name": "b", "arguments": '{"n": 2}'}}
+                ]
+            }
+        ),
         _oa_chunk({}, "tool_calls", {"prompt_tokens": 1, "completion_tokens": 1}),
     ]
     _, result = _run_oa(chunks)
@@ -547,7 +592,17 @@ def test_tool_calls_without_index_are_numbered_in_order():
 
 def test_tool_call_ids_are_made_anthropic_safe_and_missing_ones_generated():
     chunks = [
-        _oa_chunk({"tool_calls": [{"index": 0, "id": "functions.get_weather:0", "function": {"name": "get_weather", "arguments": "{}"}}]}),
+        _oa_chunk(
+            {
+                "tool_calls": [
+                    {
+                        "index": 0,
+                        "id": "functions.get_weather:0",
+                        "function": {"name": "get_weather", "arguments": "{}"},
+                    }
+                ]
+            }
+        ),
         _oa_chunk({"tool_calls": [{"index": 1, "function": {"name": "other", "arguments": "{}"}}]}),
         _oa_chunk({}, "tool_calls", {"prompt_tokens": 1, "completion_tokens": 1}),
     ]
@@ -596,7 +651,9 @@ def test_choices_other_than_the_first_are_ignored():
 
 SIG_TOOLS = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds2TdlpyKMd3Sa4g5Ai1KwdY8e2cFSJvK5EyBG/4oSHaTmxBj0w9j5emuSeETq6n6p8sVmQ=="
 SIG_REDACTED = "ErUBCkYIBRgCIkB2bXo1cnhlY2RjYXRlZ29yeXNpZ25hdHVyZWZvcnRoaW5raW5nYmxvY2sxEgxmYWtlc2lnbmF0dXJl"
-REDACTED_DATA = "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB2URj2pbc0Zh7g="
+REDACTED_DATA = (
+    "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpPkNRj2YfWXGmKDxH4mPnZ5sQ7vB2URj2pbc0Zh7g="
+)
 
 # name -> (finish_reason, content, reasoning_content, reasoning_details, tool calls (id, name, arguments), usage)
 ANTHROPIC_EXPECTED = {
@@ -606,7 +663,12 @@ ANTHROPIC_EXPECTED = {
         "",
         [],
         [],
-        {"prompt_tokens": 25, "completion_tokens": 15, "total_tokens": 40, "prompt_tokens_details": {"cached_tokens": 0}},
+        {
+            "prompt_tokens": 25,
+            "completion_tokens": 15,
+            "total_tokens": 40,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     ),
     "redacted_thinking_interleaved": (
         "length",
@@ -614,10 +676,19 @@ ANTHROPIC_EXPECTED = {
         "Now I should summarise the search results briefly.",
         [
             {"type": "reasoning.encrypted", "data": REDACTED_DATA},
-            {"type": "reasoning.text", "text": "Now I should summarise the search results briefly.", "signature": SIG_REDACTED},
+            {
+                "type": "reasoning.text",
+                "text": "Now I should summarise the search results briefly.",
+                "signature": SIG_REDACTED,
+            },
         ],
         [],
-        {"prompt_tokens": 318, "completion_tokens": 64, "total_tokens": 382, "prompt_tokens_details": {"cached_tokens": 0}},
+        {
+            "prompt_tokens": 318,
+            "completion_tokens": 64,
+            "total_tokens": 382,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     ),
     "thinking_text_two_tools": (
         "tool_calls",
@@ -649,7 +720,12 @@ ANTHROPIC_EXPECTED = {
         "",
         [],
         [("toolu_01NVqL8ReZ3kF7mSgB2HxJ4p", "search_docs", None)],
-        {"prompt_tokens": 402, "completion_tokens": 8, "total_tokens": 410, "prompt_tokens_details": {"cached_tokens": 0}},
+        {
+            "prompt_tokens": 402,
+            "completion_tokens": 8,
+            "total_tokens": 410,
+            "prompt_tokens_details": {"cached_tokens": 0},
+        },
     ),
     "usage_in_message_delta": (
         "stop",
@@ -657,7 +733,12 @@ ANTHROPIC_EXPECTED = {
         "",
         [],
         [],
-        {"prompt_tokens": 2730, "completion_tokens": 9, "total_tokens": 2739, "prompt_tokens_details": {"cached_tokens": 1200}},
+        {
+            "prompt_tokens": 2730,
+            "completion_tokens": 9,
+            "total_tokens": 2739,
+            "prompt_tokens_details": {"cached_tokens": 1200},
+        },
     ),
 }
 COMPLETE_ANTHROPIC = [n for n in ANTHROPIC_TRANSCRIPTS if n != "error_mid_stream"]
@@ -767,8 +848,14 @@ def _message_start(usage=None, mid="msg_01Test"):
     return {
         "type": "message_start",
         "message": {
-            "id": mid, "type": "message", "role": "assistant", "model": "claude", "content": [],
-            "stop_reason": None, "stop_sequence": None, "usage": usage,
+            "id": mid,
+            "type": "message",
+            "role": "assistant",
+            "model": "claude",
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage,
         },
     }
 
@@ -787,7 +874,11 @@ def _stop(index):
 
 def _message_end(stop_reason="end_turn", usage=None):
     return [
-        {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}, "usage": usage or {"output_tokens": 5}},
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "usage": usage or {"output_tokens": 5},
+        },
         {"type": "message_stop"},
     ]
 
@@ -833,7 +924,19 @@ def test_server_tool_blocks_and_citations_produce_nothing_and_do_not_shift_tool_
             _block_start(1, {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []}),
             _stop(1),
             _block_start(2, {"type": "text", "text": ""}),
-            _delta(2, {"type": "citations_delta", "citation": {"type": "web_search_result_location", "url": "u", "title": "t", "encrypted_index": "e", "cited_text": "c"}}),
+            _delta(
+                2,
+                {
+                    "type": "citations_delta",
+                    "citation": {
+                        "type": "web_search_result_location",
+                        "url": "u",
+                        "title": "t",
+                        "encrypted_index": "e",
+                        "cited_text": "c",
+                    },
+                },
+            ),
             _delta(2, {"type": "text_delta", "text": "Found it."}),
             _stop(2),
             _block_start(3, {"type": "tool_use", "id": "toolu_9", "name": "save", "input": {}}),
@@ -871,13 +974,26 @@ def test_unsigned_thinking_gets_its_detail_at_block_stop():
 @pytest.mark.parametrize(
     "stop_reason, finish",
     [
-        ("end_turn", "stop"), ("stop_sequence", "stop"), ("pause_turn", "stop"), ("max_tokens", "length"),
-        ("model_context_window_exceeded", "length"), ("tool_use", "tool_calls"), ("refusal", "content_filter"),
+        ("end_turn", "stop"),
+        ("stop_sequence", "stop"),
+        ("pause_turn", "stop"),
+        ("max_tokens", "length"),
+        ("model_context_window_exceeded", "length"),
+        ("tool_use", "tool_calls"),
+        ("refusal", "content_filter"),
         ("something_new", "stop"),
     ],
 )
 def test_stop_reason_mapping_in_stream(stop_reason, finish):
-    result = _run_an([_message_start(), _block_start(0, {"type": "text", "text": ""}), _delta(0, {"type": "text_delta", "text": "x"}), _stop(0), *_message_end(stop_reason)])
+    result = _run_an(
+        [
+            _message_start(),
+            _block_start(0, {"type": "text", "text": ""}),
+            _delta(0, {"type": "text_delta", "text": "x"}),
+            _stop(0),
+            *_message_end(stop_reason),
+        ]
+    )
     assert result.finish_reason == finish
 
 
@@ -898,12 +1014,22 @@ def test_usage_keeps_largest_input_and_last_output_counts():
         ]
     )
     assert result.usage == {
-        "prompt_tokens": 60, "completion_tokens": 30, "total_tokens": 90, "prompt_tokens_details": {"cached_tokens": 10},
+        "prompt_tokens": 60,
+        "completion_tokens": 30,
+        "total_tokens": 90,
+        "prompt_tokens_details": {"cached_tokens": 10},
     }
 
 
 def test_anthropic_stream_without_message_start_still_gets_an_id_and_role():
-    result = _run_an([_block_start(0, {"type": "text", "text": ""}), _delta(0, {"type": "text_delta", "text": "hi"}), _stop(0), *_message_end()])
+    result = _run_an(
+        [
+            _block_start(0, {"type": "text", "text": ""}),
+            _delta(0, {"type": "text_delta", "text": "hi"}),
+            _stop(0),
+            *_message_end(),
+        ]
+    )
     assert result.content == "hi"
     assert result.chunks[0]["id"].startswith("chatcmpl-")
 
@@ -944,15 +1070,23 @@ def test_openai_client_sends_streamed_thinking_back_as_the_original_blocks(name)
     if not assistant.get("tool_calls"):
         messages.append({"role": "user", "content": "go on"})
     body = openai_request_to_anthropic(
-        {"model": "claude", "messages": messages, "reasoning_effort": "low", "tools": [
-            {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}} for n in ("get_weather", "get_time")
-        ]},
+        {
+            "model": "claude",
+            "messages": messages,
+            "reasoning_effort": "low",
+            "tools": [
+                {"type": "function", "function": {"name": n, "parameters": {"type": "object"}}}
+                for n in ("get_weather", "get_time")
+            ],
+        },
         default_max_tokens=4096,
     )
     expected = []
     for block in original:
         if block["type"] == "tool_use":
-            expected.append({"type": "tool_use", "id": block["id"], "name": block["name"], "input": json.loads(block["json"])})
+            expected.append(
+                {"type": "tool_use", "id": block["id"], "name": block["name"], "input": json.loads(block["json"])}
+            )
         else:
             expected.append(block)
     assert body["messages"][1] == {"role": "assistant", "content": expected}
@@ -971,7 +1105,12 @@ def test_anthropic_client_sends_streamed_openai_answer_back():
             "messages": [
                 {"role": "user", "content": "Weather in Berlin?"},
                 assistant,
-                {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_01Fz8Qp2Rk5mWn7Lx3Vb9Ty4", "content": "21°C"}]},
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "tool_result", "tool_use_id": "toolu_01Fz8Qp2Rk5mWn7Lx3Vb9Ty4", "content": "21°C"}
+                    ],
+                },
             ],
         }
     )
@@ -979,7 +1118,11 @@ def test_anthropic_client_sends_streamed_openai_answer_back():
         "role": "assistant",
         "content": "Let me check the weather in Berlin.",
         "tool_calls": [
-            {"id": "toolu_01Fz8Qp2Rk5mWn7Lx3Vb9Ty4", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "Berlin"}'}}
+            {
+                "id": "toolu_01Fz8Qp2Rk5mWn7Lx3Vb9Ty4",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Berlin"}'},
+            }
         ],
         "reasoning_content": "I need the current weather in Berlin, so I will call get_weather.",
         "reasoning_details": [
@@ -1005,7 +1148,7 @@ def _valid_anthropic_events():
 
 def _drop_type(events, kind):
     index = next(i for i, e in enumerate(events) if e["type"] == kind)
-    return events[:index] + events[index + 1:]
+    return events[:index] + events[index + 1 :]
 
 
 ANTHROPIC_BREAKAGES = {
@@ -1017,7 +1160,9 @@ ANTHROPIC_BREAKAGES = {
         {**e, "index": e["index"] + 1} if e.get("index") is not None and e["index"] >= 1 else e for e in ev
     ],
     "wrong delta type": lambda ev: [
-        {**e, "delta": {"type": "text_delta", "text": "x"}} if e.get("delta", {}).get("type") == "input_json_delta" else e
+        {**e, "delta": {"type": "text_delta", "text": "x"}}
+        if e.get("delta", {}).get("type") == "input_json_delta"
+        else e
         for e in ev
     ],
     "empty text block": lambda ev: [
@@ -1026,10 +1171,13 @@ ANTHROPIC_BREAKAGES = {
     ],
     "broken tool json": lambda ev: [
         {**e, "delta": {"type": "input_json_delta", "partial_json": '{"city": '}}
-        if e.get("delta", {}).get("type") == "input_json_delta" else e
+        if e.get("delta", {}).get("type") == "input_json_delta"
+        else e
         for e in ev
     ],
-    "invalid stop reason": lambda ev: ev[:-2] + [{**ev[-2], "delta": {"stop_reason": "done", "stop_sequence": None}}, ev[-1]],
+    "invalid stop reason": lambda ev: (
+        ev[:-2] + [{**ev[-2], "delta": {"stop_reason": "done", "stop_sequence": None}}, ev[-1]]
+    ),
 }
 
 
@@ -1039,26 +1187,57 @@ def test_anthropic_checker_rejects_broken_streams(breakage):
     check_anthropic_events(valid)
     events = ANTHROPIC_BREAKAGES[breakage](valid)
     assert events != valid
-    with pytest.raises(Exception):
+    with pytest.raises((AssertionError, KeyError, TypeError, ValueError, IndexError)):
         check_anthropic_events(events)
 
 
 OPENAI_BREAKAGES = {
     "no finish chunk": lambda ch: [c for c in ch if not (c["choices"] and c["choices"][0]["finish_reason"])],
     "two usage chunks": lambda ch: ch + [ch[-1]],
-    "content after finish": lambda ch: ch[:-1] + [{**ch[1], "choices": [{"index": 0, "delta": {"content": "late"}, "finish_reason": None}]}, ch[-1]],
+    "content after finish": lambda ch: (
+        ch[:-1] + [{**ch[1], "choices": [{"index": 0, "delta": {"content": "late"}, "finish_reason": None}]}, ch[-1]]
+    ),
     "tool index skips": lambda ch: [
-        {**c, "choices": [{**c["choices"][0], "delta": {"tool_calls": [{**tc, "index": tc["index"] * 2} for tc in c["choices"][0]["delta"]["tool_calls"]]}}]}
-        if c["choices"] and "tool_calls" in c["choices"][0]["delta"] else c
+        {
+            **c,
+            "choices": [
+                {
+                    **c["choices"][0],
+                    "delta": {
+                        "tool_calls": [
+                            {**tc, "index": tc["index"] * 2} for tc in c["choices"][0]["delta"]["tool_calls"]
+                        ]
+                    },
+                }
+            ],
+        }
+        if c["choices"] and "tool_calls" in c["choices"][0]["delta"]
+        else c
         for c in ch
     ],
     "reasoning detail without index": lambda ch: [
-        {**c, "choices": [{**c["choices"][0], "delta": {"reasoning_details": [{k: v for k, v in d.items() if k != "index"} for d in c["choices"][0]["delta"]["reasoning_details"]]}}]}
-        if c["choices"] and "reasoning_details" in c["choices"][0]["delta"] else c
+        {
+            **c,
+            "choices": [
+                {
+                    **c["choices"][0],
+                    "delta": {
+                        "reasoning_details": [
+                            {k: v for k, v in d.items() if k != "index"}
+                            for d in c["choices"][0]["delta"]["reasoning_details"]
+                        ]
+                    },
+                }
+            ],
+        }
+        if c["choices"] and "reasoning_details" in c["choices"][0]["delta"]
+        else c
         for c in ch
     ],
     "invalid finish reason": lambda ch: [
-        {**c, "choices": [{**c["choices"][0], "finish_reason": "done"}]} if c["choices"] and c["choices"][0]["finish_reason"] else c
+        {**c, "choices": [{**c["choices"][0], "finish_reason": "done"}]}
+        if c["choices"] and c["choices"][0]["finish_reason"]
+        else c
         for c in ch
     ],
     "two ids": lambda ch: ch[:-1] + [{**ch[-1], "id": "chatcmpl-other"}],
@@ -1071,5 +1250,5 @@ def test_openai_checker_rejects_broken_streams(breakage):
     check_openai_chunks(chunks, include_usage=True)
     broken = OPENAI_BREAKAGES[breakage](chunks)
     assert broken != chunks
-    with pytest.raises(Exception):
+    with pytest.raises((AssertionError, KeyError, TypeError, ValueError, IndexError)):
         check_openai_chunks(broken, include_usage=True)

@@ -105,9 +105,7 @@ def openai_transcript_tool_calls(payloads: list[dict]) -> dict[int, dict]:
 
 def openai_transcript_text(payloads: list[dict], key: str = "content") -> str:
     return "".join(
-        (choice.get("delta") or {}).get(key) or ""
-        for payload in payloads
-        for choice in payload.get("choices") or ()
+        (choice.get("delta") or {}).get(key) or "" for payload in payloads for choice in payload.get("choices") or ()
     )
 
 
@@ -285,7 +283,7 @@ def check_openai_chunks(chunks: list[dict], *, include_usage: bool, finished: bo
     calls: dict[int, dict] = {}
     finish_reason = None
     usage_chunks = [c for c in chunks if "usage" in c]
-    for position, chunk in enumerate(chunks):
+    for _position, chunk in enumerate(chunks):
         if not chunk["choices"]:
             assert "usage" in chunk, "a chunk without choices must carry usage"
             continue

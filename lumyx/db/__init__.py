@@ -1,0 +1,95 @@
+"""The database: the SQLAlchemy object every model and query uses, the engine's
+settings on SQLite and PostgreSQL, and the migrations (alembic through Flask-Migrate).
+
+Imports nothing of Lumyx's features: ``db`` sits below everything that stores data.
+``db.models`` is the schema, ``db.driver`` the pooled driver connections of the
+hot path's holds and settlements.
+"""
+
+import sqlite3
+import time
+from datetime import datetime
+
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import Pool
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """SQLite as a server database: write-ahead logging, so readers never wait for
+    the writer and a commit appends to the log instead of rewriting pages;
+    synchronous=NORMAL, durable across crashes of the server process (only a
+    power loss can take the last commits); foreign keys enforced."""
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+PING_AFTER_IDLE_S = 1.0
+
+
+@event.listens_for(Pool, "checkin")
+def _idle_from(_dbapi_connection, record) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+    """A PostgreSQL connection that sat in the pool for over a second is pinged
+    before use and, when the ping fails, replaced (the pool connects anew): a
+    database that restarted, or a network that dropped idle connections, costs
+    no request an error. A connection in steady use is not pinged, since the
+    round trip would cost every request a millisecond; should its database go
+    away, that request answers 503 and the pool starts over."""
+    idle_since = record.info.get("idle_since")
+    if (
+        idle_since is None
+        or time.monotonic() - idle_since < PING_AFTER_IDLE_S
+        or isinstance(dbapi_connection, sqlite3.Connection)
+    ):
+        return
+    try:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True  # outside any transaction, as SQLAlchemy's own ping
+        try:
+            dbapi_connection.execute("SELECT 1")
+        finally:
+            dbapi_connection.autocommit = autocommit
+    except Exception as exc:
+        raise DisconnectionError("the pooled connection no longer answers") from exc
+
+
+def sqlite_time(moment: datetime) -> str:
+    """A naive UTC datetime as SQLAlchemy stores it in SQLite (so that both compare and group alike)."""
+    return moment.isoformat(" ", "microseconds")
+
+
+def commit_without_waiting(conn) -> None:
+    """Lets this transaction's commit return before PostgreSQL has flushed it to disk.
+
+    For the free-model count and the usage row of a request that held nothing,
+    whose loss in a database crash leaves the books consistent: they cost no
+    disk flush on the request's path. Holds and settlements do the same inside
+    their own statement (lumyx.billing.ledger), rate-limit counters through their
+    connection's settings. Payments and credit grants wait. A no-op on SQLite,
+    whose WAL commits do not wait for the disk.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")

@@ -1,0 +1,24 @@
+"""The database schema, one module per concern."""
+
+from lumyx.db.models.api_key import ApiKey
+from lumyx.db.models.catalog import CatalogModel, Provider
+from lumyx.db.models.ledger import LedgerEntry
+from lumyx.db.models.payment import Payment
+from lumyx.db.models.persona import Persona
+from lumyx.db.models.usage import FreeUsage, Hold, RateCounter, UsageHourly, UsageRecord
+from lumyx.db.models.user import User
+
+__all__ = [
+    "ApiKey",
+    "CatalogModel",
+    "FreeUsage",
+    "Hold",
+    "LedgerEntry",
+    "Payment",
+    "Persona",
+    "Provider",
+    "RateCounter",
+    "UsageHourly",
+    "UsageRecord",
+    "User",
+]

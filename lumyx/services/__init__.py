@@ -1,1 +1,0 @@
-"""Business logic. Plain arguments in, plain values out; never flask.request."""

@@ -1,0 +1,389 @@
+"""Usage: recording each metered request, and the Usage API's report.
+
+Each request is one ``usage_records`` row plus an upsert into ``usage_hourly``
+(per account, model and UTC hour), in the transaction of its charge. Totals,
+the daily series and the per-model breakdown read the hourly rollup, so the
+report costs the same with a thousand rows or a million; only the page of
+recent activity reads raw rows, through the (user, created_at) index.
+
+Dates are the account's local days: ``start_date``/``end_date`` as dates
+cover whole local days (both inclusive); with a time they are instants
+(naive ones in the account's timezone). The ``daily`` series is always the
+last 30 local days, zero-filled, whatever the filters.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+
+from lumyx import money
+from lumyx.billing import free_cap, ledger
+from lumyx.db import db, sqlite_time
+from lumyx.db.driver import postgres_statement, sqlite_transaction
+from lumyx.db.models import UsageHourly, UsageRecord, User
+from lumyx.db.models.user import PLANS
+
+DEFAULT_LIMIT, MAX_LIMIT = 50, 100
+MAX_PAGE = 1_000_000
+DAILY_DAYS = 30
+_records, _hourly = UsageRecord.__table__, UsageHourly.__table__
+_ADD_RECORD = _records.insert()
+_rollup_statements: dict[str, object] = {}
+
+
+class UsageQueryError(ValueError):
+    """A bad filter; the message names it."""
+
+    def __init__(self, message: str, param: str):
+        super().__init__(message)
+        self.param = param
+
+
+# -- recording ---------------------------------------------------------------
+
+
+def _rollup_statement(dialect: str):
+    statement = _rollup_statements.get(dialect)
+    if statement is None:
+        insert = (postgresql if dialect == "postgresql" else sqlite).insert(_hourly)
+        statement = insert.on_conflict_do_update(
+            index_elements=[_hourly.c.user_id, _hourly.c.hour, _hourly.c.model_id],
+            set_={
+                name: _hourly.c[name] + insert.excluded[name]
+                for name in ("requests", "prompt_tokens", "completion_tokens", "cost", "latency_ms")
+            },
+        )
+        _rollup_statements[dialect] = statement
+    return statement
+
+
+_ROW_COLUMNS = (
+    "id",
+    "user_id",
+    "api_key_id",
+    "model_id",
+    "provider_id",
+    "operation",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "cached_tokens",
+    "tokens_reported",
+    "latency_ms",
+    "status_code",
+    "error_code",
+    "stream",
+    "partial",
+    "thinking_used",
+    "created_at",
+)
+_DEFAULTS = {
+    column.name: column.default.arg
+    for column in _records.columns
+    if column.default is not None and column.default.is_scalar
+}
+_ROLLED_UP = ("prompt_tokens", "completion_tokens", "cost", "latency_ms")
+# PostgreSQL: the hold's settlement (lumyx.billing.ledger.SETTLE_PG), the usage row
+# and its hour in one statement; it answers what was charged.
+_SETTLE_AND_RECORD_PG = text(f"""
+WITH {ledger.SETTLE_PG},
+recorded AS (
+    INSERT INTO usage_records ({", ".join(_ROW_COLUMNS)}, cost, unpaid)
+    SELECT {", ".join(":" + c for c in _ROW_COLUMNS)}, paid.charged, GREATEST(:cost - paid.charged, 0)
+    FROM (SELECT COALESCE((SELECT charged FROM charge), 0) AS charged) AS paid
+    RETURNING user_id, model_id, input_tokens, output_tokens, cost, latency_ms)
+INSERT INTO usage_hourly (user_id, hour, model_id, requests, {", ".join(_ROLLED_UP)})
+SELECT user_id, :hour, model_id, 1, input_tokens, output_tokens, cost, latency_ms FROM recorded
+ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = usage_hourly.requests + 1,
+    {", ".join(f"{c} = usage_hourly.{c} + excluded.{c}" for c in _ROLLED_UP)}
+RETURNING (SELECT charged FROM charge)""")
+
+
+# SQLite: the same, as statements run in one transaction after ledger.settle_sqlite.
+_RECORD_SQLITE = (
+    f"INSERT INTO usage_records ({', '.join(_ROW_COLUMNS)}, cost, unpaid) "
+    f"VALUES ({', '.join(':' + c for c in _ROW_COLUMNS)}, :charged, MAX(:cost - :charged, 0))"
+)
+_ROLLUP_SQLITE = (
+    f"INSERT INTO usage_hourly (user_id, hour, model_id, requests, {', '.join(_ROLLED_UP)}) "
+    "VALUES (:user_id, :hour, :model_id, 1, :input_tokens, :output_tokens, :charged, :latency_ms) "
+    "ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = requests + 1, "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _ROLLED_UP)
+)
+
+
+def settle_and_record(row: dict, cost: int, note: str) -> int:
+    """Settles hold ``row["id"]`` charging ``cost`` µcr (see ledger.settle_sqlite) and writes
+    the usage row with what was charged, atomically; returns what was charged. Raises
+    IntegrityError when the request was settled already. One statement on PostgreSQL."""
+    params = {column: row.get(column, _DEFAULTS.get(column)) for column in _ROW_COLUMNS}
+    params.update(
+        ref=row["id"],
+        cost=cost,
+        note=note[:500],
+        now=row["created_at"],
+        hour=row["created_at"].replace(minute=0, second=0, microsecond=0),
+    )
+    if db.engine.dialect.name == "postgresql":
+        rows = postgres_statement(_SETTLE_AND_RECORD_PG, params)[1]
+        return (rows[0][0] if rows else 0) or 0
+    params.update(
+        created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]), hour=sqlite_time(params["hour"])
+    )
+    with sqlite_transaction() as conn:
+        params["charged"] = ledger.settle_sqlite(conn, params)
+        conn.execute(_RECORD_SQLITE, params)
+        conn.execute(_ROLLUP_SQLITE, params)
+    return params["charged"]
+
+
+def record(conn, row: dict) -> None:
+    """Writes one usage row and adds it to its hour, in the transaction of ``conn``."""
+    conn.execute(_ADD_RECORD, row)
+    conn.execute(
+        _rollup_statement(conn.dialect.name),
+        {
+            "user_id": row["user_id"],
+            "hour": row["created_at"].replace(minute=0, second=0, microsecond=0),
+            "model_id": row["model_id"],
+            "requests": 1,
+            "prompt_tokens": row.get("input_tokens", 0),
+            "completion_tokens": row.get("output_tokens", 0),
+            "cost": row.get("cost", 0),
+            "latency_ms": row.get("latency_ms", 0),
+        },
+    )
+
+
+# -- the report --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    start: datetime | None  # naive UTC, inclusive
+    end: datetime | None  # naive UTC, exclusive
+    model: str | None
+    limit: int
+    page: int
+
+
+def _to_utc(moment: datetime, zone: ZoneInfo) -> datetime:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    return _to_utc(datetime.combine(day, time.min), zone)
+
+
+def _bound(raw: str | None, param: str, zone: ZoneInfo, *, end: bool) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    text = raw.strip()
+    try:
+        if len(text) == 10:
+            day = date.fromisoformat(text)
+            return _local_midnight(day + timedelta(days=1) if end else day, zone)
+        return _to_utc(datetime.fromisoformat(text.replace("Z", "+00:00")), zone)
+    except ValueError:
+        raise UsageQueryError(f"'{param}' must be an ISO 8601 date (e.g. 2026-03-01) or date-time.", param) from None
+    except OverflowError:
+        raise UsageQueryError(f"'{param}' is out of range.", param) from None
+
+
+def _positive_int(raw: str | None, param: str, default: int, maximum: int | None = None) -> int:
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise UsageQueryError(f"'{param}' must be a whole number.", param) from None
+    if value < 1 or (maximum is not None and value > maximum):
+        limit = f"between 1 and {maximum}" if maximum else "at least 1"
+        raise UsageQueryError(f"'{param}' must be {limit}.", param)
+    return value
+
+
+def parse_filters(args: dict, tz_name: str) -> Filters:
+    """Filters from query parameters; raises UsageQueryError on a bad value."""
+    zone = free_cap.zone(tz_name)
+    start = _bound(args.get("start_date"), "start_date", zone, end=False)
+    end = _bound(args.get("end_date"), "end_date", zone, end=True)
+    if start and end and end <= start:
+        raise UsageQueryError("'end_date' must not be before 'start_date'.", "end_date")
+    model = args.get("model") or None
+    if model is not None and len(model) > 200:
+        raise UsageQueryError("'model' is too long.", "model")
+    return Filters(
+        start=start,
+        end=end,
+        model=model,
+        limit=_positive_int(args.get("limit"), "limit", DEFAULT_LIMIT, MAX_LIMIT),
+        page=_positive_int(args.get("page"), "page", 1, MAX_PAGE),
+    )
+
+
+def _credits(micro: int) -> float:
+    return round(micro / money.MICRO_PER_CREDIT, 6)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _hour_aligned(moment: datetime | None) -> bool:
+    return moment is None or (moment.minute == 0 and moment.second == 0 and moment.microsecond == 0)
+
+
+def _where(table, user_id: int, filters: Filters, column):
+    conditions = [table.c.user_id == user_id]
+    if filters.start is not None:
+        conditions.append(column >= filters.start)
+    if filters.end is not None:
+        conditions.append(column < filters.end)
+    if filters.model is not None:
+        conditions.append(table.c.model_id == filters.model)
+    return conditions
+
+
+def _totals(user_id: int, filters: Filters) -> tuple[dict, list[dict], int]:
+    """(summary, by_model, total requests) for the filters."""
+    if _hour_aligned(filters.start) and _hour_aligned(filters.end):
+        table, column = _hourly, _hourly.c.hour
+        requests = func.sum(table.c.requests)
+        prompt, completion = func.sum(table.c.prompt_tokens), func.sum(table.c.completion_tokens)
+        cost, latency = func.sum(table.c.cost), func.sum(table.c.latency_ms)
+    else:
+        table, column = _records, _records.c.created_at
+        requests = func.count()
+        prompt, completion = func.sum(table.c.input_tokens), func.sum(table.c.output_tokens)
+        cost, latency = func.sum(table.c.cost), func.sum(table.c.latency_ms)
+    rows = db.session.execute(
+        select(table.c.model_id, requests, prompt, completion, cost, latency)
+        .where(*_where(table, user_id, filters, column))
+        .group_by(table.c.model_id)
+    ).all()
+    by_model = []
+    total = {"requests": 0, "prompt": 0, "completion": 0, "cost": 0, "latency": 0}
+    for model_id, n, p, c, micro, lat in rows:
+        n, p, c, micro, lat = (int(v or 0) for v in (n, p, c, micro, lat))
+        by_model.append({"model_id": model_id, "requests": n, "tokens": p + c, "cost": _credits(micro)})
+        for key, value in (("requests", n), ("prompt", p), ("completion", c), ("cost", micro), ("latency", lat)):
+            total[key] += value
+    by_model.sort(key=lambda m: (-m["cost"], -m["requests"], m["model_id"]))
+    summary = {
+        "total_requests": total["requests"],
+        "total_prompt_tokens": total["prompt"],
+        "total_completion_tokens": total["completion"],
+        "total_tokens": total["prompt"] + total["completion"],
+        "total_cost": _credits(total["cost"]),
+        "avg_latency_ms": round(total["latency"] / total["requests"]) if total["requests"] else 0,
+    }
+    return summary, by_model, total["requests"]
+
+
+def _daily(user_id: int, zone: ZoneInfo) -> list[dict]:
+    today = datetime.now(zone).date()
+    first = today - timedelta(days=DAILY_DAYS - 1)
+    days = {first + timedelta(days=i): [0, 0, 0] for i in range(DAILY_DAYS)}
+    rows = db.session.execute(
+        select(
+            _hourly.c.hour,
+            func.sum(_hourly.c.requests),
+            func.sum(_hourly.c.prompt_tokens + _hourly.c.completion_tokens),
+            func.sum(_hourly.c.cost),
+        )
+        .where(_hourly.c.user_id == user_id, _hourly.c.hour >= _local_midnight(first, zone))
+        .group_by(_hourly.c.hour)
+    ).all()
+    for hour, n, tokens, micro in rows:
+        day = hour.replace(tzinfo=UTC).astimezone(zone).date()
+        if day in days:
+            bucket = days[day]
+            bucket[0] += int(n or 0)
+            bucket[1] += int(tokens or 0)
+            bucket[2] += int(micro or 0)
+    return [
+        {"date": day.isoformat(), "requests": n, "tokens": tokens, "cost": _credits(micro)}
+        for day, (n, tokens, micro) in days.items()
+    ]
+
+
+_RECENT_COLUMNS = (
+    _records.c.id,
+    _records.c.model_id,
+    _records.c.input_tokens,
+    _records.c.output_tokens,
+    _records.c.cost,
+    _records.c.latency_ms,
+    _records.c.status_code,
+    _records.c.thinking_used,
+    _records.c.created_at,
+)
+
+
+def _recent(user_id: int, filters: Filters) -> list[dict]:
+    rows = db.session.execute(
+        select(*_RECENT_COLUMNS)
+        .where(*_where(_records, user_id, filters, _records.c.created_at))
+        .order_by(_records.c.created_at.desc(), _records.c.id.desc())
+        .limit(filters.limit)
+        .offset((filters.page - 1) * filters.limit)
+    ).all()
+    return [
+        {
+            "id": rid,
+            "model_id": model_id,
+            "prompt_tokens": p,
+            "completion_tokens": c,
+            "total_tokens": p + c,
+            "cost": _credits(micro),
+            "latency_ms": latency,
+            "status_code": status,
+            "thinking_used": bool(thinking),
+            "created_at": _iso(created),
+        }
+        for rid, model_id, p, c, micro, latency, status, thinking, created in rows
+    ]
+
+
+def report(user_id: int, filters: Filters, free_daily_limit: int) -> dict:
+    """The Usage API's answer for one account."""
+    user = db.session.execute(select(User.balance, User.held, User.plan, User.timezone).where(User.id == user_id)).one()
+    zone = free_cap.zone(user.timezone)
+    summary, by_model, total = _totals(user_id, filters)
+    used = free_cap.used(user_id, user.timezone)
+    _day, resets_at = free_cap.local_day(user.timezone)
+    result = {
+        "object": "usage",
+        "account": {
+            "credits_remaining": _credits(user.balance - user.held),
+            "vip_tier": PLANS.index(user.plan) if user.plan in PLANS else 0,
+        },
+        "free_model_daily_limit": {
+            "limit": free_daily_limit,
+            "used": used,
+            "remaining": max(free_daily_limit - used, 0) if free_daily_limit else None,
+            "resets_at": _iso(resets_at.replace(tzinfo=None)),
+            "timezone": user.timezone,
+        },
+        "summary": summary,
+        "daily": _daily(user_id, zone),
+        "by_model": by_model,
+        "recent_activity": _recent(user_id, filters),
+        "pagination": {
+            "page": filters.page,
+            "limit": filters.limit,
+            "total": total,
+            "total_pages": math.ceil(total / filters.limit) if total else 0,
+        },
+    }
+    db.session.rollback()
+    return result
