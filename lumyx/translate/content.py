@@ -21,13 +21,31 @@ Anthropic -> OpenAI (:func:`block_to_openai_part`):
 * ``document`` blocks: base64 PDF -> ``file`` part, plain-text source -> text
   part; other sources are rejected.
 * Any other block type in user content is rejected.
+
+Anthropic assistant content -> OpenAI assistant message (:func:`assistant_blocks_to_openai`),
+the same for a request's assistant turns and for a response:
+
+* ``text`` blocks are concatenated into ``content``; it is ``null`` when the
+  message only has tool calls, and ``""`` when it has neither.
+* ``tool_use`` blocks -> ``tool_calls`` (``input`` serialised as JSON).
+* ``thinking`` blocks -> ``reasoning_content`` (concatenated) and
+  ``reasoning_details`` ``reasoning.text`` entries with their signatures;
+  ``redacted_thinking`` -> ``reasoning.encrypted`` entries.
+* Other blocks are skipped here; a request rejects them before (see
+  :data:`ASSISTANT_BLOCK_TYPES`), a response drops them.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+
 from lumyx.translate.errors import TranslationError
+from lumyx.translate.reasoning import encrypted_detail, reasoning_text_detail
 
 IMAGE_MEDIA_TYPES = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+ASSISTANT_BLOCK_TYPES = frozenset({"text", "tool_use", "thinking", "redacted_thinking"})
+"""The Anthropic assistant content blocks an OpenAI assistant message can carry."""
 
 
 def has_text(text: object) -> bool:
@@ -188,3 +206,44 @@ def simplify_parts(parts: list[dict]) -> str | list[dict]:
     if len(parts) == 1 and parts[0]["type"] == "text":
         return parts[0]["text"]
     return parts
+
+
+def assistant_blocks_to_openai(blocks: Iterable[dict]) -> tuple[str | None, dict]:
+    """``(content, fields)`` of the OpenAI assistant message for Anthropic assistant content blocks.
+
+    ``fields`` holds ``tool_calls``, ``reasoning_content`` and ``reasoning_details``,
+    in this order, each only when there is one; see the module documentation.
+    """
+    texts: list[str] = []
+    reasoning: list[str] = []
+    details: list[dict] = []
+    tool_calls: list[dict] = []
+    for block in blocks:
+        kind = block.get("type")
+        if kind == "text":
+            texts.append(block.get("text") or "")
+        elif kind == "tool_use":
+            tool_calls.append(
+                {
+                    "id": block.get("id"),
+                    "type": "function",
+                    "function": {
+                        "name": block.get("name"),
+                        "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False),
+                    },
+                }
+            )
+        elif kind == "thinking":
+            reasoning.append(block.get("thinking") or "")
+            details.append(reasoning_text_detail(block.get("thinking") or "", block.get("signature")))
+        elif kind == "redacted_thinking":
+            details.append(encrypted_detail(block.get("data") or ""))
+    text = "".join(texts)
+    fields: dict = {}
+    if tool_calls:
+        fields["tool_calls"] = tool_calls
+    if reasoning:
+        fields["reasoning_content"] = "".join(reasoning)
+    if details:
+        fields["reasoning_details"] = details
+    return (text if text or not tool_calls else None), fields

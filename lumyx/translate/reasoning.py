@@ -178,24 +178,17 @@ def reasoning_effort_for_openai(body: dict) -> str | None:
     return None
 
 
-def details_from_blocks(blocks: list[dict]) -> list[dict]:
-    """``reasoning_details`` for Anthropic ``thinking`` / ``redacted_thinking`` blocks (other blocks are skipped)."""
-    details = []
-    for block in blocks:
-        kind = block.get("type")
-        if kind == "thinking":
-            details.append(reasoning_text_detail(block.get("thinking") or "", block.get("signature")))
-        elif kind == "redacted_thinking":
-            details.append({"type": "reasoning.encrypted", "data": block.get("data") or ""})
-    return details
-
-
 def reasoning_text_detail(text: str, signature: str | None) -> dict:
     """One ``reasoning.text`` entry of ``reasoning_details``."""
     detail = {"type": "reasoning.text", "text": text}
     if signature:
         detail["signature"] = signature
     return detail
+
+
+def encrypted_detail(data: str) -> dict:
+    """One ``reasoning.encrypted`` entry of ``reasoning_details`` (a ``redacted_thinking`` block's data)."""
+    return {"type": "reasoning.encrypted", "data": data}
 
 
 def blocks_from_details(details: object, reasoning_content: object, *, signed_only: bool) -> list[dict]:

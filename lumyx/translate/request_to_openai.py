@@ -16,7 +16,8 @@ Messages
 * An ``assistant`` message becomes ``content`` (text blocks concatenated;
   ``null`` when there are only tool calls), ``tool_calls`` (one per
   ``tool_use`` block, ``input`` serialised as JSON) and, for ``thinking`` /
-  ``redacted_thinking`` blocks, ``reasoning_content`` and ``reasoning_details``.
+  ``redacted_thinking`` blocks, ``reasoning_content`` and ``reasoning_details``
+  (:func:`lumyx.translate.content.assistant_blocks_to_openai`, as for a response).
   Server tool blocks and other block types are rejected, naming the type.
 
 Parameters
@@ -39,11 +40,15 @@ Parameters
 
 from __future__ import annotations
 
-import json
-
-from lumyx.translate.content import block_to_openai_part, image_part_from_block, simplify_parts
+from lumyx.translate.content import (
+    ASSISTANT_BLOCK_TYPES,
+    assistant_blocks_to_openai,
+    block_to_openai_part,
+    image_part_from_block,
+    simplify_parts,
+)
 from lumyx.translate.errors import TranslationError
-from lumyx.translate.reasoning import reasoning_effort_for_openai, reasoning_text_detail
+from lumyx.translate.reasoning import reasoning_effort_for_openai
 from lumyx.translate.tools import anthropic_tool_choice_to_openai, anthropic_tools_to_openai
 
 
@@ -195,40 +200,11 @@ def _assistant_message(content: object, param: str) -> dict:
         return {"role": "assistant", "content": content}
     if not isinstance(content, list):
         raise TranslationError("content must be a string or an array of content blocks", f"{param}.content")
-    texts: list[str] = []
-    reasoning: list[str] = []
-    details: list[dict] = []
-    tool_calls: list[dict] = []
     for j, block in enumerate(content):
         kind = block.get("type") if isinstance(block, dict) else None
-        if kind == "text":
-            texts.append(block.get("text") or "")
-        elif kind == "tool_use":
-            tool_calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False),
-                    },
-                }
-            )
-        elif kind == "thinking":
-            reasoning.append(block.get("thinking") or "")
-            details.append(reasoning_text_detail(block.get("thinking") or "", block.get("signature")))
-        elif kind == "redacted_thinking":
-            details.append({"type": "reasoning.encrypted", "data": block.get("data") or ""})
-        else:
+        if kind not in ASSISTANT_BLOCK_TYPES:
             raise TranslationError(
                 f"assistant content block type {kind!r} is not supported for this model", f"{param}.content[{j}]"
             )
-    text = "".join(texts)
-    message: dict = {"role": "assistant", "content": text if text or not tool_calls else None}
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    if reasoning:
-        message["reasoning_content"] = "".join(reasoning)
-    if details:
-        message["reasoning_details"] = details
-    return message
+    text, fields = assistant_blocks_to_openai(content)
+    return {"role": "assistant", "content": text, **fields}

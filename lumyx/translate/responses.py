@@ -4,12 +4,10 @@ Anthropic ``Message`` -> OpenAI ``chat.completion``:
 
 * ``id`` ``msg_X`` -> ``chatcmpl-X``; ``created`` is the current time;
   ``model`` is the model name the client asked for.
-* ``text`` blocks are concatenated into ``message.content``; it is ``null``
-  when the message only has tool calls, and ``""`` when it has neither.
-* ``tool_use`` blocks -> ``message.tool_calls`` (``input`` serialised as JSON).
-* ``thinking`` blocks -> ``message.reasoning_content`` (concatenated) and
-  ``reasoning_details`` ``reasoning.text`` entries with their signatures;
-  ``redacted_thinking`` -> ``reasoning.encrypted`` entries.
+* The content blocks become ``message`` as for an assistant turn of a
+  request (:func:`lumyx.translate.content.assistant_blocks_to_openai`):
+  ``content`` (``null`` with only tool calls), ``tool_calls``,
+  ``reasoning_content`` and ``reasoning_details``; ``refusal`` is ``null``.
 * Server tool blocks (``server_tool_use``, ``web_search_tool_result``, ...)
   and citations are dropped.
 * ``stop_reason`` -> ``finish_reason`` (:mod:`lumyx.translate.stop_reasons`);
@@ -36,52 +34,17 @@ from __future__ import annotations
 import json
 import time
 
-from lumyx.translate.content import text_block
+from lumyx.translate.content import assistant_blocks_to_openai, text_block
 from lumyx.translate.ids import anthropic_id_from_openai, openai_id_from_anthropic, tool_use_id
-from lumyx.translate.reasoning import blocks_from_details, reasoning_text_detail
+from lumyx.translate.reasoning import blocks_from_details
 from lumyx.translate.stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
 from lumyx.translate.usage import anthropic_usage_to_openai, openai_usage_to_anthropic
 
 
 def anthropic_response_to_openai(resp: dict, *, model: str) -> dict:
     """Translate an Anthropic Messages response into an OpenAI chat completion."""
-    texts: list[str] = []
-    reasoning: list[str] = []
-    details: list[dict] = []
-    tool_calls: list[dict] = []
-    for block in resp.get("content") or ():
-        kind = block.get("type")
-        if kind == "text":
-            texts.append(block.get("text") or "")
-        elif kind == "tool_use":
-            tool_calls.append(
-                {
-                    "id": block.get("id"),
-                    "type": "function",
-                    "function": {
-                        "name": block.get("name"),
-                        "arguments": json.dumps(block.get("input") or {}, ensure_ascii=False),
-                    },
-                }
-            )
-        elif kind == "thinking":
-            reasoning.append(block.get("thinking") or "")
-            details.append(reasoning_text_detail(block.get("thinking") or "", block.get("signature")))
-        elif kind == "redacted_thinking":
-            details.append({"type": "reasoning.encrypted", "data": block.get("data") or ""})
-
-    text = "".join(texts)
-    message: dict = {
-        "role": "assistant",
-        "content": text if text or not tool_calls else None,
-        "refusal": None,
-    }
-    if tool_calls:
-        message["tool_calls"] = tool_calls
-    if reasoning:
-        message["reasoning_content"] = "".join(reasoning)
-    if details:
-        message["reasoning_details"] = details
+    content, fields = assistant_blocks_to_openai(resp.get("content") or ())
+    message: dict = {"role": "assistant", "content": content, "refusal": None, **fields}
     return {
         "id": openai_id_from_anthropic(resp.get("id")),
         "object": "chat.completion",

@@ -54,10 +54,9 @@ Event sequence produced by :class:`OpenAIToAnthropicStream`:
 
 from __future__ import annotations
 
-import json
-
 from lumyx.translate.ids import anthropic_id_from_openai, tool_use_id
 from lumyx.translate.stop_reasons import openai_finish_to_anthropic
+from lumyx.translate.tools import is_complete_json
 from lumyx.translate.usage import read_openai_usage
 
 _PENDING, _OPEN, _CLOSED = 0, 1, 2
@@ -75,15 +74,7 @@ class _ToolCall:
 
     def arguments_complete(self) -> bool:
         text = "".join(self.args)
-        return text.strip() == "" or _complete_json(text)
-
-
-def _complete_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return False
-    return True
+        return text.strip() == "" or is_complete_json(text)
 
 
 class OpenAIToAnthropicStream:
@@ -281,10 +272,14 @@ class OpenAIToAnthropicStream:
         if tool_calls:
             self._tool_calls(tool_calls, out)
 
-    def _thinking(self, text: str, out: list[dict]) -> None:
+    def _open_thinking(self, out: list[dict]) -> None:
+        """Make sure a thinking block is the open one."""
         if self._open != "thinking":
             self._flush_tools(out)
             self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
+
+    def _thinking(self, text: str, out: list[dict]) -> None:
+        self._open_thinking(out)
         out.append(
             {
                 "type": "content_block_delta",
@@ -312,9 +307,7 @@ class OpenAIToAnthropicStream:
                     self._thinking(text, out)
                 signature = detail.get("signature")
                 if signature:
-                    if self._open != "thinking":
-                        self._flush_tools(out)
-                        self._open_block("thinking", {"type": "thinking", "thinking": "", "signature": ""}, out)
+                    self._open_thinking(out)
                     out.append(
                         {
                             "type": "content_block_delta",
@@ -369,7 +362,7 @@ class OpenAIToAnthropicStream:
             self._pending.append(call)
             return
         current = self._open_tool
-        if current is not None and not _complete_json("".join(current.args)):
+        if current is not None and not is_complete_json("".join(current.args)):
             self._pending.append(call)
             return
         self._close_open(out)

@@ -52,8 +52,10 @@ import json
 import time
 
 from lumyx.translate.ids import openai_id_from_anthropic
+from lumyx.translate.reasoning import encrypted_detail, reasoning_text_detail
 from lumyx.translate.stop_reasons import anthropic_stop_to_openai
-from lumyx.translate.usage import openai_usage
+from lumyx.translate.tools import is_complete_json
+from lumyx.translate.usage import openai_usage, token_count
 
 _TEXT, _THINKING, _TOOL, _OTHER = 0, 1, 2, 3
 
@@ -68,15 +70,7 @@ class _Block:
         self.signed = False
 
     def arguments_complete(self) -> bool:
-        try:
-            json.loads("".join(self.parts))
-        except ValueError:
-            return False
-        return True
-
-
-def _int(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+        return is_complete_json("".join(self.parts))
 
 
 class AnthropicToOpenAIStream:
@@ -127,17 +121,17 @@ class AnthropicToOpenAIStream:
             return
         current = self.usage
         for key in ("input_tokens", "cache_read_input_tokens", "cache_creation_input_tokens"):
-            value = _int(usage.get(key))
+            value = token_count(usage.get(key))
             if value > current[key]:
                 current[key] = value
-        output = _int(usage.get("output_tokens"))
+        output = token_count(usage.get("output_tokens"))
         if from_start:
             current["output_tokens"] = max(current["output_tokens"], output)
         elif "output_tokens" in usage:
             current["output_tokens"] = output
         details = usage.get("output_tokens_details")
         if isinstance(details, dict) and details.get("thinking_tokens") is not None:
-            self.reasoning_tokens = _int(details["thinking_tokens"])
+            self.reasoning_tokens = token_count(details["thinking_tokens"])
 
     def _usage_chunk(self) -> dict:
         u = self.usage
@@ -203,8 +197,7 @@ class AnthropicToOpenAIStream:
                 signature = delta.get("signature")
                 if signature and block is not None and block.kind == _THINKING:
                     block.signed = True
-                    detail = {"type": "reasoning.text", "text": "".join(block.parts), "signature": signature}
-                    out.append(self._detail_chunk(detail))
+                    out.append(self._detail_chunk(reasoning_text_detail("".join(block.parts), signature)))
             return out
         if kind == "content_block_start":
             out = [] if self._started else self._begin()
@@ -214,8 +207,7 @@ class AnthropicToOpenAIStream:
             block = self._blocks.get(event.get("index"))
             if block is not None and block.kind == _THINKING and not block.signed and block.parts:
                 block.signed = True
-                detail = {"type": "reasoning.text", "text": "".join(block.parts)}
-                return [self._detail_chunk(detail)]
+                return [self._detail_chunk(reasoning_text_detail("".join(block.parts), None))]
             if block is not None and block.kind == _TOOL and not "".join(block.parts).strip():
                 block.parts = ["{}"]
                 return [self._chunk({"tool_calls": [{"index": block.tool_index, "function": {"arguments": "{}"}}]})]
@@ -261,12 +253,10 @@ class AnthropicToOpenAIStream:
                 out.append(self._chunk({"reasoning_content": block["thinking"]}))
             if block.get("signature"):
                 state.signed = True
-                detail = {"type": "reasoning.text", "text": "".join(state.parts), "signature": block["signature"]}
-                out.append(self._detail_chunk(detail))
+                out.append(self._detail_chunk(reasoning_text_detail("".join(state.parts), block["signature"])))
         elif kind == "redacted_thinking":
             self._blocks[index] = _Block(_OTHER)
-            detail = {"type": "reasoning.encrypted", "data": block.get("data") or ""}
-            out.append(self._detail_chunk(detail))
+            out.append(self._detail_chunk(encrypted_detail(block.get("data") or "")))
         elif kind == "tool_use":
             k = self._tool_count
             self._tool_count += 1

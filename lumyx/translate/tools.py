@@ -29,9 +29,16 @@ Anthropic -> OpenAI:
 * ``tool_choice``: the reverse of the mapping above;
   ``disable_parallel_tool_use: true`` -> ``parallel_tool_calls: false``.
 * Without tools, ``tool_choice`` is dropped.
+
+Streamed tool call arguments arrive in fragments; :func:`is_complete_json` tells
+whether those seen so far form a whole JSON value (a stream cut off inside a
+tool call leaves them incomplete, and a client must not run that call).
 """
 
 from __future__ import annotations
+
+import json
+from collections.abc import Iterator
 
 from lumyx.translate.errors import TranslationError
 
@@ -41,15 +48,21 @@ def _empty_schema() -> dict:
     return {"type": "object", "properties": {}}
 
 
-def openai_tools_to_anthropic(tools: list) -> list[dict]:
-    """Anthropic ``tools`` for OpenAI ``tools``."""
+def _each_tool(tools: object) -> Iterator[tuple[int, str, dict]]:
+    """``(index, param, tool)`` for each tool of a request's ``tools`` array, rejecting what is not an object."""
     if not isinstance(tools, list):
         raise TranslationError("tools must be an array", "tools")
-    result = []
     for i, tool in enumerate(tools):
         param = f"tools[{i}]"
         if not isinstance(tool, dict):
             raise TranslationError("each tool must be an object", param)
+        yield i, param, tool
+
+
+def openai_tools_to_anthropic(tools: list) -> list[dict]:
+    """Anthropic ``tools`` for OpenAI ``tools``."""
+    result = []
+    for i, param, tool in _each_tool(tools):
         function = tool.get("function")
         kind = tool.get("type", "function")
         if kind != "function" or not isinstance(function, dict):
@@ -103,13 +116,8 @@ def openai_tool_choice_to_anthropic(choice: object, parallel_tool_calls: object)
 
 def anthropic_tools_to_openai(tools: list) -> list[dict]:
     """OpenAI ``tools`` for Anthropic ``tools``."""
-    if not isinstance(tools, list):
-        raise TranslationError("tools must be an array", "tools")
     result = []
-    for i, tool in enumerate(tools):
-        param = f"tools[{i}]"
-        if not isinstance(tool, dict):
-            raise TranslationError("each tool must be an object", param)
+    for _, param, tool in _each_tool(tools):
         if tool.get("defer_loading") is True:
             continue  # found through Anthropic's tool search, which OpenAI has no equivalent of
         kind = tool.get("type")
@@ -152,3 +160,12 @@ def anthropic_tool_choice_to_openai(choice: object) -> tuple[object, bool | None
         raise TranslationError(f"tool_choice type {kind!r} is not supported for this model", "tool_choice")
     parallel = False if choice.get("disable_parallel_tool_use") is True and kind != "none" else None
     return converted, parallel
+
+
+def is_complete_json(text: str) -> bool:
+    """True when ``text`` parses as JSON (streamed tool call arguments that are whole)."""
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True

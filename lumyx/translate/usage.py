@@ -21,7 +21,8 @@ Missing or null counts are treated as 0.
 from __future__ import annotations
 
 
-def _int(value: object) -> int:
+def token_count(value: object) -> int:
+    """A reported token count: an integer (not a bool), else 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
@@ -54,12 +55,12 @@ def anthropic_usage_to_openai(usage: dict | None) -> dict:
     details = usage.get("output_tokens_details")
     reasoning = None
     if isinstance(details, dict) and details.get("thinking_tokens") is not None:
-        reasoning = _int(details.get("thinking_tokens"))
+        reasoning = token_count(details.get("thinking_tokens"))
     return openai_usage(
-        _int(usage.get("input_tokens")),
-        _int(usage.get("output_tokens")),
-        _int(usage.get("cache_read_input_tokens")),
-        _int(usage.get("cache_creation_input_tokens")),
+        token_count(usage.get("input_tokens")),
+        token_count(usage.get("output_tokens")),
+        token_count(usage.get("cache_read_input_tokens")),
+        token_count(usage.get("cache_creation_input_tokens")),
         reasoning,
     )
 
@@ -73,12 +74,12 @@ def read_openai_usage(usage: dict | None) -> tuple[int, int, int, int, int | Non
     completion_details = usage.get("completion_tokens_details")
     reasoning = None
     if isinstance(completion_details, dict) and completion_details.get("reasoning_tokens") is not None:
-        reasoning = _int(completion_details.get("reasoning_tokens"))
+        reasoning = token_count(completion_details.get("reasoning_tokens"))
     return (
-        _int(usage.get("prompt_tokens")),
-        _int(usage.get("completion_tokens")),
-        _int(prompt_details.get("cached_tokens")),
-        _int(prompt_details.get("cache_write_tokens")),
+        token_count(usage.get("prompt_tokens")),
+        token_count(usage.get("completion_tokens")),
+        token_count(prompt_details.get("cached_tokens")),
+        token_count(prompt_details.get("cache_write_tokens")),
         reasoning,
     )
 
