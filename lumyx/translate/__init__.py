@@ -1,28 +1,55 @@
-"""Translation between the OpenAI Chat Completions and Anthropic Messages wire formats.
+"""Translation between wire formats: pure functions and small stream state
+machines over JSON-decoded dicts. No HTTP, no I/O, no Flask; input dicts are
+never mutated. May import the standard library and itself, nothing else.
 
-Pure functions and small stream state machines over JSON-decoded dicts: no
-HTTP, no I/O. Input dicts are never mutated.
+Layout
+------
+* One subpackage per pair of wire formats, holding for each direction a
+  request translator, a response translator and a stream state machine:
+  :mod:`.chat_messages` (OpenAI Chat Completions ⇄ Anthropic Messages).
+* Beside them, the pieces every pair shares: :mod:`.content` (content parts and
+  blocks), :mod:`.tools` (tool definitions, ``tool_choice``, streamed
+  arguments), :mod:`.reasoning` (reasoning settings and reasoning content),
+  :mod:`.usage`, :mod:`.stop_reasons`, :mod:`.ids` and :mod:`.errors`.
 
-* Requests: :func:`openai_request_to_anthropic`, :func:`anthropic_request_to_openai`
-  (rules in :mod:`.request_to_anthropic`, :mod:`.request_to_openai`,
-  :mod:`.content`, :mod:`.tools`, :mod:`.reasoning`).
-* Responses: :func:`anthropic_response_to_openai`, :func:`openai_response_to_anthropic`
-  (:mod:`.responses`, :mod:`.usage`, :mod:`.stop_reasons`, :mod:`.ids`).
-* Streams: :class:`AnthropicToOpenAIStream` (:mod:`.stream_to_openai`),
-  :class:`OpenAIToAnthropicStream` (:mod:`.stream_to_anthropic`).
+Every module's docstring is the rule book of what it translates.
+
+A new pair
+----------
+The OpenAI Responses API slots in as two more pairs, each a subpackage of its
+own beside :mod:`.chat_messages`: ``responses_chat/`` (Responses ⇄ Chat
+Completions) and ``responses_messages/`` (Responses ⇄ Messages). Each holds the
+same six pieces (request, response and stream, per direction), takes what is
+shared from the modules above (adding a rule there only where every pair
+follows it, e.g. Responses ids in :mod:`.ids`, its usage fields in
+:mod:`.usage`), and exports its functions here. The gateway's table of
+(client format, upstream format) → translators then gains one line per
+direction.
+
+What is exported here
+---------------------
+* Requests: :func:`openai_request_to_anthropic`, :func:`anthropic_request_to_openai`.
+* Responses: :func:`anthropic_response_to_openai`, :func:`openai_response_to_anthropic`.
+* Streams: :class:`AnthropicToOpenAIStream`, :class:`OpenAIToAnthropicStream`.
+* Reasoning budgets and stop reasons: :func:`effort_to_budget`,
+  :func:`budget_to_effort`, :func:`anthropic_stop_to_openai`,
+  :func:`openai_finish_to_anthropic`.
 
 A request that cannot be expressed in the upstream's format raises
 :class:`TranslationError` (the gateway answers 400).
 """
 
+from lumyx.translate.chat_messages import (
+    AnthropicToOpenAIStream,
+    OpenAIToAnthropicStream,
+    anthropic_request_to_openai,
+    anthropic_response_to_openai,
+    openai_request_to_anthropic,
+    openai_response_to_anthropic,
+)
 from lumyx.translate.errors import TranslationError
 from lumyx.translate.reasoning import budget_to_effort, effort_to_budget
-from lumyx.translate.request_to_anthropic import openai_request_to_anthropic
-from lumyx.translate.request_to_openai import anthropic_request_to_openai
-from lumyx.translate.responses import anthropic_response_to_openai, openai_response_to_anthropic
 from lumyx.translate.stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
-from lumyx.translate.stream_to_anthropic import OpenAIToAnthropicStream
-from lumyx.translate.stream_to_openai import AnthropicToOpenAIStream
 
 __all__ = [
     "TranslationError",

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from lumyx.translate import TranslationError, anthropic_request_to_openai, openai_request_to_anthropic
-from lumyx.translate.request_to_anthropic import JSON_OBJECT_INSTRUCTION, JSON_SCHEMA_INSTRUCTION
+from lumyx.translate.chat_messages.request_to_anthropic import JSON_OBJECT_INSTRUCTION, JSON_SCHEMA_INSTRUCTION
 from tests.unit.translate.translate_support import validate_anthropic_request, validate_openai_request
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
