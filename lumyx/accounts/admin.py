@@ -1,14 +1,13 @@
 """What the admin pages do to accounts: find them, change a plan, adjust credits
-through the ledger (with a note)."""
+through the ledger (with a note). An account's recent ledger entries are read
+by lumyx.accounts.ledger_history."""
 
 from __future__ import annotations
-
-import math
 
 from sqlalchemy import func, select
 
 from lumyx import money
-from lumyx.accounts.web import Page
+from lumyx.accounts.paging import Page, page_of
 from lumyx.billing import ledger
 from lumyx.db import db
 from lumyx.db.models import LedgerEntry, User
@@ -28,11 +27,7 @@ def search(text: str = "", page: int = 1, limit: int = 25) -> Page:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         condition = func.lower(User.email).like(pattern, escape="\\")
         query, count = query.where(condition), count.where(condition)
-    total = db.session.scalar(count) or 0
-    pages = max(1, math.ceil(total / limit))
-    page = min(max(1, page), pages)
-    users = list(db.session.scalars(query.order_by(User.id.desc()).offset((page - 1) * limit).limit(limit)))
-    return Page(users, page, limit, total)
+    return page_of(query.order_by(User.id.desc()), count, page, limit)
 
 
 def set_plan(user_id: int, plan: str) -> User:
@@ -63,11 +58,3 @@ def adjust_credits(user_id: int, amount: str, note: str, admin_email: str) -> Le
         raise AdminError("cannot remove that much: the balance (less what is held) would go below zero") from None
     except LookupError:
         raise AdminError(f"no user {user_id}") from None
-
-
-def recent_ledger(user_id: int, limit: int = 10) -> list[LedgerEntry]:
-    return list(
-        db.session.scalars(
-            select(LedgerEntry).where(LedgerEntry.user_id == user_id).order_by(LedgerEntry.id.desc()).limit(limit)
-        )
-    )

@@ -1,4 +1,5 @@
-"""API keys: minted with 256 random bits, stored as a SHA-256, shown once.
+"""API keys: minted with 256 random bits, stored as a SHA-256, shown once;
+listed and revoked by their owner, touched when used.
 
 A key reads ``lx-<secret>``; ``nova_<secret>`` names the same key, so
 snippets with either prefix work. Authentication is cached per worker for a
@@ -107,3 +108,25 @@ def touch(key_id: int) -> None:
     """Record that a key was used (called after the response, at most once a minute)."""
     db.session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
     db.session.commit()
+
+
+def list_keys(user_id: int, *, include_revoked: bool = True) -> list[ApiKey]:
+    """The user's keys: live ones first, newest first."""
+    query = select(ApiKey).where(ApiKey.user_id == user_id)
+    if not include_revoked:
+        query = query.where(ApiKey.revoked_at.is_(None))
+    return list(
+        db.session.scalars(query.order_by(ApiKey.revoked_at.is_not(None), ApiKey.created_at.desc(), ApiKey.id.desc()))
+    )
+
+
+def revoke_key(user_id: int, key_id: int) -> bool:
+    """Revokes one of the user's own keys; False when there is no such live key."""
+    result = db.session.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1

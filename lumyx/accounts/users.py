@@ -1,11 +1,14 @@
-"""Users: creation, lookup, and the admin account of LUMYX_ADMIN_EMAIL."""
+"""Users: creation (sign-up and the command line), lookup, the log-in check,
+the timezone setting, and the admin account of LUMYX_ADMIN_EMAIL."""
 
 from __future__ import annotations
 
+import functools
 import re
+from zoneinfo import available_timezones
 
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from lumyx.billing import ledger
 from lumyx.db import db
@@ -14,6 +17,8 @@ from lumyx.db.models.user import PLANS
 
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
+# Checked when the email is unknown, so a log-in takes as long either way.
+_DUMMY_HASH = generate_password_hash("lumyx-no-such-user")
 
 
 class AccountError(ValueError):
@@ -68,3 +73,25 @@ def ensure_admin(email: str, password: str) -> User:
         user.is_admin = True
         db.session.commit()
     return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The user with this email and password, or None (same work either way)."""
+    user = find_by_email(email or "")
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    return user if check_password_hash(user.password_hash, password or "") else None
+
+
+@functools.lru_cache(maxsize=1)
+def timezones() -> tuple[str, ...]:
+    """The IANA zone names, sorted (what the settings page offers)."""
+    return tuple(sorted(name for name in available_timezones() if "/" in name or name == "UTC"))
+
+
+def set_timezone(user: User, name: str) -> None:
+    if name not in timezones():
+        raise AccountError(f"unknown timezone {name!r}")
+    user.timezone = name
+    db.session.commit()

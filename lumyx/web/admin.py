@@ -8,6 +8,8 @@ from flask_login import current_user
 
 from lumyx import runtime
 from lumyx.accounts import admin as admin_users
+from lumyx.accounts.ledger_history import recent_ledger
+from lumyx.accounts.paging import page_number
 from lumyx.catalog import filters as catalog_filters
 from lumyx.db import db
 from lumyx.db.models import User
@@ -29,11 +31,7 @@ def index():
 @admin_required
 def users():
     text = (request.args.get("q") or "").strip()[:320]
-    try:
-        number = int(request.args.get("page", 1))
-    except ValueError:
-        number = 1
-    found = admin_users.search(text, number)
+    found = admin_users.search(text, page_number(request.args.get("page")))
     return page("admin/users.html", "admin/partials/_users.html", private=True, found=found, q=text)
 
 
@@ -45,7 +43,7 @@ def _user_page(
         user=user,
         plan_form=plan_form or PlanForm(plan=user.plan),
         credit_form=credit_form or AdjustCreditsForm(formdata=None),
-        ledger=admin_users.recent_ledger(user.id),
+        ledger=recent_ledger(user.id),
     )
     response.status_code = status
     return response

@@ -8,7 +8,6 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from lumyx.accounts import users as accounts
-from lumyx.accounts import web as web_accounts
 from lumyx.web.extensions import limiter
 from lumyx.web.forms import LoginForm, RegisterForm
 from lumyx.web.security import LOGIN_LIMIT, REGISTER_LIMIT
@@ -32,7 +31,7 @@ def login():
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
-        user = web_accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")))
@@ -48,7 +47,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = web_accounts.register(form.email.data, form.password.data)
+            user = accounts.create_user(form.email.data, form.password.data)
         except accounts.AccountError as exc:
             message = str(exc)
             if "already exists" in message:

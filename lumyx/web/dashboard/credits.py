@@ -8,7 +8,8 @@ import logging
 from flask import abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from lumyx.accounts import web as web_accounts
+from lumyx.accounts.ledger_history import ledger_page
+from lumyx.accounts.paging import Page, page_number
 from lumyx.billing import payments
 from lumyx.web.dashboard import bp
 from lumyx.web.forms import ActionForm, CustomAmountForm
@@ -18,12 +19,8 @@ log = logging.getLogger("lumyx.web.credits")
 LEDGER_PAGE_SIZE = 20
 
 
-def _ledger_page() -> web_accounts.Page:
-    try:
-        number = int(request.args.get("page", 1))
-    except ValueError:
-        number = 1
-    return web_accounts.ledger_page(current_user.id, number, LEDGER_PAGE_SIZE)
+def _ledger_page() -> Page:
+    return ledger_page(current_user.id, page_number(request.args.get("page")), LEDGER_PAGE_SIZE)
 
 
 def _credits_page(custom: CustomAmountForm, status: int = 200):

@@ -7,7 +7,6 @@ from flask_login import current_user, login_required
 
 from lumyx import runtime
 from lumyx.accounts import keys as key_service
-from lumyx.accounts import web as web_accounts
 from lumyx.web.dashboard import bp
 from lumyx.web.forms import ActionForm, NewKeyForm
 from lumyx.web.render import private, wants_partial
@@ -20,7 +19,7 @@ def _page(form: NewKeyForm, new_key: str | None = None, new_name: str | None = N
         action=ActionForm(),
         new_key=new_key,
         new_name=new_name,
-        keys=web_accounts.list_keys(current_user.id),
+        keys=key_service.list_keys(current_user.id),
     ), status
 
 
@@ -46,12 +45,12 @@ def create_key():
 def revoke_key(key_id: int):
     if not ActionForm().validate_on_submit():
         abort(400)
-    if not web_accounts.revoke_key(current_user.id, key_id):
+    if not key_service.revoke_key(current_user.id, key_id):
         abort(404)
     # This worker forgets the key at once; other workers within LUMYX_AUTH_CACHE_SECONDS.
     runtime.get().keys.clear()
     if wants_partial():
-        row = next(k for k in web_accounts.list_keys(current_user.id) if k.id == key_id)
+        row = next(k for k in key_service.list_keys(current_user.id) if k.id == key_id)
         return private("dashboard/partials/_key_row.html", key=row, action=ActionForm())
     flash("The key is revoked. Requests with it are refused within a few seconds.", "success")
     return redirect(url_for(".keys"))

@@ -6,7 +6,6 @@ from flask import flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from lumyx.accounts import users as accounts
-from lumyx.accounts import web as web_accounts
 from lumyx.web.dashboard import bp
 from lumyx.web.forms import SettingsForm
 from lumyx.web.render import private
@@ -16,10 +15,10 @@ from lumyx.web.render import private
 @login_required
 def settings():
     form = SettingsForm(timezone=current_user.timezone)
-    form.timezone.choices = [(name, name.replace("_", " ")) for name in web_accounts.timezones()]
+    form.timezone.choices = [(name, name.replace("_", " ")) for name in accounts.timezones()]
     if form.validate_on_submit():
         try:
-            web_accounts.set_timezone(current_user, form.timezone.data)
+            accounts.set_timezone(current_user, form.timezone.data)
         except accounts.AccountError as exc:
             form.timezone.errors.append(str(exc))
         else:
