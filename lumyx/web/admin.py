@@ -32,7 +32,11 @@ def index():
 def users():
     text = (request.args.get("q") or "").strip()[:320]
     found = admin_users.search(text, page_number(request.args.get("page")))
-    return page("admin/users.html", "admin/partials/_users.html", private=True, found=found, q=text)
+
+    def page_url(number: int) -> str:
+        return url_for(".users", q=text or None, page=number)
+
+    return page("admin/users.html", "admin/partials/_users.html", private=True, found=found, q=text, page_url=page_url)
 
 
 def _user_page(

@@ -23,6 +23,10 @@ def _ledger_page() -> Page:
     return ledger_page(current_user.id, page_number(request.args.get("page")), LEDGER_PAGE_SIZE)
 
 
+def _ledger_page_url(number: int) -> str:
+    return url_for(".credits", page=number)
+
+
 def _credits_page(custom: CustomAmountForm, status: int = 200):
     response = page(
         "dashboard/credits.html",
@@ -33,6 +37,7 @@ def _credits_page(custom: CustomAmountForm, status: int = 200):
         packages=list(payments.PACKAGES.values()),
         configured=payments.is_configured(),
         ledger=_ledger_page(),
+        page_url=_ledger_page_url,
         min_custom=payments.MIN_CUSTOM_CENTS // 100,
         max_custom=payments.MAX_CUSTOM_CENTS // 100,
     )
