@@ -22,7 +22,7 @@ Completions) and ``responses_messages/`` (Responses ⇄ Messages). Each holds th
 same six pieces (request, response and stream, per direction), takes what is
 shared from the modules above (adding a rule there only where every pair
 follows it, e.g. Responses ids in :mod:`.ids`, its usage fields in
-:mod:`.usage`), and exports its functions here. The gateway's table of
+:mod:`.usage`), and its functions are exported here. The gateway's table of
 (client format, upstream format) → translators then gains one line per
 direction.
 
@@ -39,14 +39,11 @@ A request that cannot be expressed in the upstream's format raises
 :class:`TranslationError` (the gateway answers 400).
 """
 
-from lumyx.translate.chat_messages import (
-    AnthropicToOpenAIStream,
-    OpenAIToAnthropicStream,
-    anthropic_request_to_openai,
-    anthropic_response_to_openai,
-    openai_request_to_anthropic,
-    openai_response_to_anthropic,
-)
+from lumyx.translate.chat_messages.request_to_anthropic import openai_request_to_anthropic
+from lumyx.translate.chat_messages.request_to_openai import anthropic_request_to_openai
+from lumyx.translate.chat_messages.response_bodies import anthropic_response_to_openai, openai_response_to_anthropic
+from lumyx.translate.chat_messages.stream_to_anthropic import OpenAIToAnthropicStream
+from lumyx.translate.chat_messages.stream_to_openai import AnthropicToOpenAIStream
 from lumyx.translate.errors import TranslationError
 from lumyx.translate.reasoning import budget_to_effort, effort_to_budget
 from lumyx.translate.stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic

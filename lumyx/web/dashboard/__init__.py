@@ -1,16 +1,12 @@
-"""The account dashboard: usage, API keys, credits, settings. One blueprint,
-one small module per page."""
+"""The account dashboard: usage, API keys, credits, personas, settings. One
+blueprint (:mod:`.blueprint`), one small module per page; importing the package
+registers every page's routes on :data:`bp`.
 
-from flask import Blueprint, redirect, url_for
-from flask_login import login_required
+May import accounts, billing, usage, agents, the catalog and the web side's
+forms and rendering.
+"""
 
-bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
+from lumyx.web.dashboard import credits, keys, personas, settings, usage  # noqa: F401  (routes register on import)
+from lumyx.web.dashboard.blueprint import bp
 
-
-@bp.get("")
-@login_required
-def index():
-    return redirect(url_for(".usage"))
-
-
-from lumyx.web.dashboard import credits, keys, personas, settings, usage  # noqa: E402,F401  (routes register on import)
+__all__ = ["bp"]

@@ -11,7 +11,7 @@ from flask_login import current_user, login_required
 from lumyx.accounts.ledger_history import ledger_page
 from lumyx.accounts.paging import Page, page_number
 from lumyx.billing import payments
-from lumyx.web.dashboard import bp
+from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.forms import ActionForm, CustomAmountForm
 from lumyx.web.render import page, private
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from lumyx import runtime
 from lumyx.accounts import keys as key_service
-from lumyx.web.dashboard import bp
+from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.forms import ActionForm, NewKeyForm
 from lumyx.web.render import private, wants_partial
 

@@ -15,7 +15,7 @@ from lumyx.agents import personas as persona_service
 from lumyx.db import db
 from lumyx.db.models import Persona
 from lumyx.errors import ApiError
-from lumyx.web.dashboard import bp
+from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.forms import ActionForm
 from lumyx.web.render import page, private, wants_partial
 

@@ -6,7 +6,7 @@ from flask import flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from lumyx.accounts import users as accounts
-from lumyx.web.dashboard import bp
+from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.forms import SettingsForm
 from lumyx.web.render import private
 

@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 
 from lumyx import runtime
 from lumyx.usage import records as usage_service
-from lumyx.web.dashboard import bp
+from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.render import page
 
 ACTIVITY_PAGE_SIZE = 20
