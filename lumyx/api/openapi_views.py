@@ -1,8 +1,8 @@
 """GET /openapi.json: the OpenAPI 3.1 description of the API (lumyx/api/openapi.yaml).
 
-Needs no key. Served at the site root and under each API prefix
-(``/v1/openapi.json``, ``/api/v1/openapi.json``…). The file is read once per
-worker and kept as ready JSON bytes.
+Needs no key. Served under each API prefix (``/v1/openapi.json``,
+``/api/v1/openapi.json``…) and, as a page of the site, at its root (lumyx.web).
+The file is read once per worker and kept as ready JSON bytes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import orjson
 import yaml
 from flask import Response
 
-from lumyx.api.blueprint import api
+from lumyx.api.blueprints import api
 
 SPEC_PATH = Path(__file__).with_name("openapi.yaml")
 
@@ -28,7 +28,3 @@ def spec_json() -> bytes:
 @api.get("/openapi.json")
 def openapi_json() -> Response:
     return Response(spec_json(), mimetype="application/json", headers={"Cache-Control": "public, max-age=300"})
-
-
-# The root path is outside the API prefixes: registered on the app when the blueprint is.
-api.record_once(lambda state: state.app.add_url_rule("/openapi.json", "openapi_json", openapi_json, methods=["GET"]))
