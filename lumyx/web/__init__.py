@@ -10,22 +10,20 @@ matches is answered by ``unmatched_page`` (under ``/webhooks/``:
 as no view runs.
 
 May import the features (accounts, billing, catalog, agents, usage, limits),
-the layers below them, lumyx.runtime, and the API's OpenAPI view; never the
-API's blueprints.
+the layers below them and lumyx.runtime; never lumyx.api.
 """
 
-from flask import Blueprint, Flask, render_template, request
+from flask import Blueprint, Flask, Response, render_template, request
 
 from lumyx import runtime
-from lumyx.api.openapi_views import openapi_json
 from lumyx.catalog import filters as catalog_filters
 from lumyx.web import admin, auth, catalog, dashboard, docs, extensions, render, security
 from lumyx.web.webhooks import webhooks
+from lumyx.wire import openapi
 
-# The pages of no section, the site's static files (/static/…, with the pages'
-# headers), and the API's description at the site's root.
+# The pages of no section, the site's static files (/static/…, with the pages' headers),
+# and the API's description at the site's root.
 pages = Blueprint("pages", __name__, static_folder="../../static", static_url_path="/static")
-pages.add_url_rule("/openapi.json", view_func=openapi_json)
 unmatched_page = Blueprint("unmatched_page", __name__)
 unmatched_webhook = Blueprint("unmatched_webhook", __name__)
 
@@ -41,6 +39,12 @@ def home():
         available=[m for m in models if catalog_filters.is_available(m)],
         origin=request.host_url.rstrip("/"),
     )
+
+
+@pages.get("/openapi.json")
+def openapi_json():
+    """The API's OpenAPI description (the API serves it under its prefixes too)."""
+    return Response(openapi.spec_json(), mimetype="application/json", headers={"Cache-Control": openapi.CACHE_CONTROL})
 
 
 BLUEPRINTS = (
