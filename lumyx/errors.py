@@ -2,7 +2,7 @@
 
 The API's blueprints answer errors as JSON in their own wire format, OpenAI's
 or Anthropic's (lumyx.api.blueprints); the web side answers a short HTML page
-(lumyx.web.error_pages). On either side a database that is down answers 503
+(lumyx.web.render). On either side a database that is down answers 503
 (retry shortly), input the database cannot store 400 and anything unexpected
 500, each logged here. No error ever carries a traceback or an upstream key.
 
