@@ -1,21 +1,97 @@
-"""Lumyx: a self-hostable LLM API gateway and developer portal."""
+"""Lumyx: a self-hostable LLM API gateway and developer portal.
+
+One Flask app serves two sides that share nothing per request: the API
+(lumyx.api: keys, plan limits, JSON errors in the endpoint's wire format) and
+the web pages (lumyx.web: sessions, CSRF, log-ins, form throttles, security
+headers, HTML error pages). Each side's hooks and error handlers belong to its
+own blueprints; the app itself has none. A URL that no route matches is given
+to the blueprint that owns that part of the URL space (``Lumyx.unmatched_urls``),
+so unknown URLs and wrong methods are answered by the right side too.
+
+The package may import every other package of lumyx (it assembles them).
+"""
 
 from __future__ import annotations
 
 import logging
 
 from flask import Flask
+from flask.ctx import RequestContext
+from flask.sessions import NullSession, SessionMixin
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import BaseConverter, Map, Rule
 
-from lumyx import config, errors, log_redaction
+from lumyx import config, log_redaction
+
+
+class RestOfPath(BaseConverter):
+    """``<rest:name>``: the rest of a URL path, slashes included, possibly empty."""
+
+    regex = ".*"
+    part_isolating = False
+
+
+class _Unopened(NullSession):
+    """The session of a request until something uses it."""
+
+
+UNOPENED = _Unopened()
+
+
+class LumyxRequestContext(RequestContext):
+    """Flask's request context, with two differences.
+
+    * The session cookie is read when something first uses the session. The
+      web pages do (their hooks and views); the API never does, so an API
+      request neither reads nor sets a cookie.
+    * A request that no route matches (an unknown URL, or a method its routes do
+      not take) is given to the blueprint that owns that URL in
+      ``Lumyx.unmatched_urls``: its error handlers answer the 404 or 405, and its
+      hooks run, as for any request it serves.
+    """
+
+    def __init__(self, app: Lumyx, environ: dict, request=None, session: SessionMixin | None = None) -> None:
+        super().__init__(app, environ, request, UNOPENED if session is None else session)
+
+    @property
+    def session(self) -> SessionMixin:
+        if self._session is UNOPENED:
+            interface = self.app.session_interface
+            session = interface.open_session(self.app, self.request)
+            self._session = interface.make_null_session(self.app) if session is None else session
+        self._session.accessed = True
+        return self._session
+
+    def match_request(self) -> None:
+        super().match_request()
+        if isinstance(self.request.routing_exception, NotFound | MethodNotAllowed):
+            try:
+                owner, _ = self.app.unmatched_urls.bind_to_environ(self.request.environ).match(return_rule=True)
+            except HTTPException:
+                return  # no owner: the app's own (Flask's) answer
+            self.request.url_rule = owner
 
 
 class Lumyx(Flask):
-    """Flask, remembering which views and hooks need wrapping for async (Flask
-    otherwise inspects each of them again on every request)."""
+    """Flask, with the request context above, the table of which blueprint
+    answers URLs no route matches, and a memory of which views and hooks need
+    wrapping for async (Flask otherwise inspects each of them again on every
+    request)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._synchronous: dict = {}
+        # Which blueprint answers a URL no route matches: each side adds the parts of the URL space it owns.
+        self.unmatched_urls = Map(converters={"rest": RestOfPath}, merge_slashes=False)
+
+    def answer_unmatched(self, blueprint: str, *rules: str) -> None:
+        """URLs of ``rules`` (werkzeug rule strings; ``<rest:rest>`` takes any rest of
+        the path) that no route matches are answered by the blueprint named."""
+        for rule in rules:
+            self.unmatched_urls.add(Rule(rule, endpoint=f"{blueprint}.unmatched"))
+
+    def request_context(self, environ: dict) -> LumyxRequestContext:
+        return LumyxRequestContext(self, environ)
 
     def ensure_sync(self, func):
         try:
@@ -28,48 +104,26 @@ class Lumyx(Flask):
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    app = Lumyx(__name__, template_folder="../templates", static_folder="../static", instance_path=str(config.INSTANCE))
+    # No static folder of the app's own: the web pages serve /static/ (lumyx.web), with their headers.
+    app = Lumyx(__name__, template_folder="../templates", static_folder=None, instance_path=str(config.INSTANCE))
     app.config.from_mapping(config.from_environment())
     if overrides:
         app.config.from_mapping(overrides)
     app.json.sort_keys = False
     _logging()
 
-    from lumyx import api, cli, errors, runtime, web
+    from lumyx import api, cli, runtime, web
     from lumyx.db import db, migrate, models  # noqa: F401  (the models register with the metadata)
     from lumyx.limits import plans as rate_limits
-    from lumyx.web import extensions
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
-    extensions.login_manager.init_app(app)
-    extensions.csrf.init_app(app)
-    errors.register(app)
     runtime.init_app(app)
-    api.init_app(app)
     rate_limits.configure(app)
-    extensions.limiter.init_app(app)
+    api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
-    _app_hooks_for_web_pages(app)
     return app
-
-
-def _app_hooks_for_web_pages(app: Flask) -> None:
-    """The app-wide request hooks are the web pages' (CSRF, the remember-me cookie,
-    Flask-Limiter's form limits, security headers); API requests pass them by.
-    The API's own hooks (its key, its plan limits) are its blueprint's."""
-
-    def unless_api(hook):
-        def hook_for_web_pages(*args):
-            if errors.is_api_request():
-                return args[0] if args else None  # after_request's response as it was
-            return hook(*args)
-
-        return hook_for_web_pages
-
-    for hooks in (app.before_request_funcs, app.after_request_funcs, app.teardown_request_funcs):
-        hooks[None] = [unless_api(hook) for hook in hooks.get(None, [])]
 
 
 def _logging() -> None:

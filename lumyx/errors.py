@@ -1,8 +1,12 @@
-"""One exception tree for the product.
+"""One exception tree for the product, and the log line of each kind of failure.
 
-API routes answer errors as JSON in the wire format of the endpoint (OpenAI-
-shaped or Anthropic-shaped); everything else answers a short HTML page. No
-error ever carries a traceback or an upstream key.
+The API's blueprints answer errors as JSON in their own wire format, OpenAI's
+or Anthropic's (lumyx.api.blueprints); the web side answers a short HTML page
+(lumyx.web.render). On either side a database that is down answers 503
+(retry shortly), input the database cannot store 400 and anything unexpected
+500, each logged here. No error ever carries a traceback or an upstream key.
+
+Imports nothing of lumyx: every layer may raise these errors.
 """
 
 from __future__ import annotations
@@ -10,10 +14,9 @@ from __future__ import annotations
 import logging
 
 import orjson
-from flask import Flask, Response, render_template, request
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError
+from flask import Response, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
-from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger("lumyx.errors")
 
@@ -90,75 +93,22 @@ def bad_request(message: str, param: str | None = None) -> ApiError:
     return ApiError(400, "invalid_request", message, param=param)
 
 
-def is_api_request() -> bool:
-    path = request.path
-    return path.startswith(("/v1/", "/api/")) or path in ("/v1", "/api")
+def database_unavailable(err: Exception) -> None:
+    """Logs a database that is down or unreachable (each side then answers 503: retry shortly)."""
+    log.error(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.path,
+        type(getattr(err, "orig", None) or err).__name__,
+    )
 
 
-def request_wire() -> str:
-    """The wire format of the current API request: Anthropic for messages, else OpenAI."""
-    return "anthropic" if "/messages" in request.path else "openai"
+def unstorable_input() -> None:
+    """Logs a value the database refuses to hold, such as a NUL byte in PostgreSQL text
+    (the client's input: each side then answers 400)."""
+    log.warning("input the database cannot store on %s %s", request.method, request.path)
 
 
-def register(app: Flask) -> None:
-    @app.errorhandler(ApiError)
-    def _api_error(err: ApiError):
-        return err.response(request_wire())
-
-    @app.errorhandler(HTTPException)
-    def _http_error(err: HTTPException):
-        if not is_api_request():
-            return _html(err.code or 500, err.name, err.description), err.code
-        code = STATUS_CODES.get(err.code or 500, "invalid_request")
-        message = {
-            404: "Unknown endpoint: " + request.path,
-            405: f"Method {request.method} is not allowed on {request.path}.",
-            413: "Request body is too large.",
-            429: f"Rate limit exceeded for this API key ({err.description}); retry after the time "
-            "in the Retry-After header.",
-        }.get(err.code, err.description or err.name)
-        return ApiError(err.code or 500, code, message).response(request_wire())
-
-    def _database_unavailable(err: Exception):
-        # The database is down or unreachable: say so at once, and let the client retry.
-        log.error(
-            "database unavailable on %s %s: %s",
-            request.method,
-            request.path,
-            type(getattr(err, "orig", None) or err).__name__,
-        )
-        if is_api_request():
-            return ApiError(
-                503,
-                "service_unavailable",
-                "The service's database is not reachable; retry shortly.",
-                headers={"retry-after": "5"},
-            ).response(request_wire())
-        return _html(503, "Service unavailable", "The database is not reachable; retry shortly."), 503
-
-    for kind in DATABASE_DOWN:
-        app.register_error_handler(kind, _database_unavailable)
-
-    @app.errorhandler(DataError)
-    def _unstorable(err: DataError):
-        # A value the database refuses to hold (PostgreSQL: a NUL byte in text): the client's input.
-        log.warning("input the database cannot store on %s %s", request.method, request.path)
-        if is_api_request():
-            return bad_request(
-                "A value in the request contains characters that cannot be stored (such as a NUL byte)."
-            ).response(request_wire())
-        return _html(400, "Bad request", "A value contains characters that cannot be stored."), 400
-
-    @app.errorhandler(Exception)
-    def _unexpected(err: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        if is_api_request():
-            return ApiError(500, "internal_error", "Internal server error.").response(request_wire())
-        return _html(500, "Internal server error", "Something went wrong on our side."), 500
-
-
-def _html(status: int, title: str, description: str | None):
-    try:
-        return render_template("error.html", status=status, title=title, description=description)
-    except Exception:  # the error page itself must never fail
-        return f"<h1>{status} {title}</h1>"
+def unexpected() -> None:
+    """Logs the exception being handled, with its traceback (each side then answers 500)."""
+    log.exception("unhandled error on %s %s", request.method, request.path)

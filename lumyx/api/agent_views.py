@@ -11,8 +11,7 @@ from lumyx.agents import loop as agents
 from lumyx.agents import personas
 from lumyx.agents import tools as agent_tools
 from lumyx.api.auth import require_key
-from lumyx.api.blueprint import api
-from lumyx.api.body import json_body
+from lumyx.api.blueprints import api, json_body
 from lumyx.api.respond import SSE_HEADERS
 from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway

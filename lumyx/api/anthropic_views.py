@@ -7,8 +7,7 @@ from flask import request
 from lumyx import runtime
 from lumyx.agents import personas
 from lumyx.api.auth import require_key
-from lumyx.api.blueprint import api
-from lumyx.api.body import json_body
+from lumyx.api.blueprints import anthropic, json_body
 from lumyx.api.respond import respond
 from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway
@@ -44,11 +43,11 @@ def _start(operation: str, validate) -> Call:
     )
 
 
-@api.post("/messages")
+@anthropic.post("/messages")
 def messages():
     return respond(_start(MESSAGES, wire.validate_messages))
 
 
-@api.post("/messages/count_tokens")
+@anthropic.post("/messages/count_tokens")
 def count_tokens():
     return respond(_start(COUNT_TOKENS, wire.validate_count_tokens))

@@ -7,7 +7,7 @@ from flask import Response
 
 from lumyx import runtime
 from lumyx.api.auth import require_key
-from lumyx.api.blueprint import api
+from lumyx.api.blueprints import api
 from lumyx.errors import ApiError
 
 

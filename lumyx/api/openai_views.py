@@ -5,8 +5,7 @@ from __future__ import annotations
 from lumyx import runtime
 from lumyx.agents import personas
 from lumyx.api.auth import require_key
-from lumyx.api.blueprint import api
-from lumyx.api.body import json_body
+from lumyx.api.blueprints import api, json_body
 from lumyx.api.respond import respond
 from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway

@@ -1,34 +1,17 @@
-"""GET /openapi.json: the OpenAPI 3.1 description of the API (lumyx/api/openapi.yaml).
+"""GET /openapi.json: the OpenAPI 3.1 description of the API (lumyx.wire.openapi).
 
-Needs no key. Served at the site root and under each API prefix
-(``/v1/openapi.json``, ``/api/v1/openapi.json``…). The file is read once per
-worker and kept as ready JSON bytes.
+Needs no key. Served under each API prefix (``/v1/openapi.json``,
+``/api/v1/openapi.json``…); the site serves the same at its root (lumyx.web).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
-import orjson
-import yaml
 from flask import Response
 
-from lumyx.api.blueprint import api
-
-SPEC_PATH = Path(__file__).with_name("openapi.yaml")
-
-
-@lru_cache(maxsize=1)
-def spec_json() -> bytes:
-    with SPEC_PATH.open(encoding="utf-8") as fh:
-        return orjson.dumps(yaml.safe_load(fh))
+from lumyx.api.blueprints import api
+from lumyx.wire import openapi
 
 
 @api.get("/openapi.json")
 def openapi_json() -> Response:
-    return Response(spec_json(), mimetype="application/json", headers={"Cache-Control": "public, max-age=300"})
-
-
-# The root path is outside the API prefixes: registered on the app when the blueprint is.
-api.record_once(lambda state: state.app.add_url_rule("/openapi.json", "openapi_json", openapi_json, methods=["GET"]))
+    return Response(openapi.spec_json(), mimetype="application/json", headers={"Cache-Control": openapi.CACHE_CONTROL})

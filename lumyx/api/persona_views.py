@@ -8,8 +8,7 @@ from flask import Response, request
 from lumyx import runtime
 from lumyx.agents import personas
 from lumyx.api.auth import require_key
-from lumyx.api.blueprint import api
-from lumyx.api.body import json_body
+from lumyx.api.blueprints import api, json_body
 
 
 def _json(payload, status: int = 200) -> Response:

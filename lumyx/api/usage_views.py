@@ -7,7 +7,7 @@ from flask import Response, request
 
 from lumyx import runtime
 from lumyx.api.auth import require_key
-from lumyx.api.blueprint import api
+from lumyx.api.blueprints import api
 from lumyx.errors import bad_request
 from lumyx.usage import records as usage
 

@@ -1,5 +1,6 @@
-"""Rendering helpers shared by the web blueprints: a page or, for an HTMX
-request, only its partial; and the formatting filters the templates use."""
+"""Rendering shared by the web blueprints: a page or, for an HTMX request, only
+its partial; the HTML error page, the web side's answer to any error; and the
+formatting filters the templates use."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
-from flask import Flask, make_response, render_template, request
+from flask import Blueprint, Flask, make_response, render_template, request
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException
 
-from lumyx import money
+from lumyx import errors, money
 
 
 def wants_partial() -> bool:
@@ -31,6 +34,42 @@ def private(template: str, **context):
     response = make_response(render_template(template, **context))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+def error_page(status: int, title: str, description: str | None):
+    """The short HTML page of an error: its status, its name, what happened."""
+    try:
+        return render_template("error.html", status=status, title=title, description=description)
+    except Exception:  # the error page itself must never fail
+        return f"<h1>{status} {title}</h1>"
+
+
+def answer_errors(blueprint: Blueprint) -> None:
+    """Every error of a request the blueprint serves answers the HTML error page."""
+    blueprint.register_error_handler(HTTPException, _http_error)
+    for kind in errors.DATABASE_DOWN:
+        blueprint.register_error_handler(kind, _database_unavailable)
+    blueprint.register_error_handler(DataError, _unstorable_input)
+    blueprint.register_error_handler(Exception, _unexpected)
+
+
+def _http_error(err: HTTPException):
+    return error_page(err.code or 500, err.name, err.description), err.code
+
+
+def _database_unavailable(err: Exception):
+    errors.database_unavailable(err)
+    return error_page(503, "Service unavailable", "The database is not reachable; retry shortly."), 503
+
+
+def _unstorable_input(err: DataError):
+    errors.unstorable_input()
+    return error_page(400, "Bad request", "A value contains characters that cannot be stored."), 400
+
+
+def _unexpected(err: Exception):
+    errors.unexpected()
+    return error_page(500, "Internal server error", "Something went wrong on our side."), 500
 
 
 def credits(micro: int | None, places: int = 2) -> str:

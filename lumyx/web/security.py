@@ -1,21 +1,21 @@
 """What keeps the web pages safe: the session cookie, who is logged in, the
 Content-Security-Policy (no inline script, ever), throttling of log-in and
 registration (Flask-Limiter, on the counter store of lumyx.limits.plans),
-and the admin gate."""
+the admin gate, and the request hooks every web blueprint runs (web_side)."""
 
 from __future__ import annotations
 
 import ipaddress
 from functools import wraps
 
-from flask import Flask, abort, request
+from flask import Blueprint, Flask, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from lumyx.db import db
 from lumyx.db.models import User
-from lumyx.errors import is_api_request
-from lumyx.web.extensions import login_manager
+from lumyx.web.extensions import login_manager, web_hooks
+from lumyx.web.render import answer_errors
 
 CONTENT_SECURITY_POLICY = "; ".join(
     (
@@ -48,13 +48,8 @@ def is_loopback(host: str) -> bool:
 class SessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie session, marked Secure unless this is plain HTTP on
     a loopback address (LUMYX_COOKIE_SECURE=auto, the default); "true" or
-    "false" decide it outright. API requests have none."""
-
-    def open_session(self, app: Flask, request):
-        # The API authenticates every request by its key: no cookie is read or set.
-        if is_api_request():
-            return self.make_null_session(app)
-        return super().open_session(app, request)
+    "false" decide it outright. A request reads its cookie only when something
+    uses the session (lumyx.LumyxRequestContext): API requests never do."""
 
     def get_cookie_secure(self, app: Flask) -> bool:
         setting = app.config.get("LUMYX_COOKIE_SECURE", "auto")
@@ -87,10 +82,7 @@ def admin_required(view):
     return wrapper
 
 
-def _security_headers(response):
-    # An app-wide hook: API requests never reach it (lumyx/__init__.py).
-    if request.path.startswith("/webhooks/"):
-        return response
+def security_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -104,4 +96,39 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Log in to see that page."
     login_manager.login_message_category = "info"
-    app.after_request(_security_headers)
+
+
+def web_side(blueprint: Blueprint, *, checks: bool = True, headers: bool = True, errors: bool = True) -> Blueprint:
+    """Gives a web blueprint the web side's request hooks and error answers: the
+    hooks of its extensions (lumyx.web.extensions: the CSRF check and the form
+    throttles before the view, unless ``checks`` is False; the throttles' headers
+    and the remember-me cookie after it), the pages' security headers unless
+    ``headers`` is False, and the HTML error page unless ``errors`` is False."""
+    if errors:
+        answer_errors(blueprint)
+    if checks:
+        blueprint.before_request(_extensions_before)
+    blueprint.after_request(_extensions_after)
+    blueprint.teardown_request(_extensions_teardown)
+    if headers:
+        blueprint.after_request(security_headers)  # (runs first: Flask runs after-hooks last-added first)
+    return blueprint
+
+
+def _extensions_before():
+    for hook in web_hooks().before:
+        answer = hook()
+        if answer is not None:
+            return answer
+    return None
+
+
+def _extensions_after(response):
+    for hook in reversed(web_hooks().after):
+        response = hook(response)
+    return response
+
+
+def _extensions_teardown(exc: BaseException | None) -> None:
+    for hook in reversed(web_hooks().teardown):
+        hook(exc)

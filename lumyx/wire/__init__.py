@@ -1,1 +1,3 @@
-"""The two wire formats: what a valid request looks like, checked cheaply."""
+"""The two wire formats: what a valid request looks like, checked cheaply; and
+the OpenAPI description of the API that speaks them (openapi.py). Imports
+only lumyx.errors."""

@@ -1,3 +1,0 @@
-from flask import Blueprint
-
-api = Blueprint("api", __name__)

@@ -1,0 +1,125 @@
+"""The API's blueprints, the hooks every API request passes, its error answers,
+and reading a request's JSON body.
+
+``api`` serves the OpenAI-format endpoints and the API's others (models, health,
+usage, personas, agents, openapi.json); ``anthropic`` the Anthropic-format ones
+(messages, messages/count_tokens). Before any of their views runs, the request
+is identified by its key and counted against the key's plan limits
+(lumyx.limits.plans.PlanLimiter); the response carries the X-RateLimit-*
+headers, and a 429 its Retry-After.
+
+Errors answer as JSON in the wire format of the blueprint that serves the
+endpoint: OpenAI's shape on ``api``, Anthropic's on ``anthropic``. A URL under
+the API's prefixes that no route matches, or a method its routes do not take,
+is answered by ``unmatched_api`` (under ``…/messages``: ``unmatched_anthropic``)
+in the same shape; no key is identified or counted for it, as no view runs.
+"""
+
+from __future__ import annotations
+
+import orjson
+from flask import Blueprint, current_app, g, request
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import HTTPException
+
+from lumyx import errors
+from lumyx.api.auth import identify
+from lumyx.errors import DATABASE_DOWN, STATUS_CODES, ApiError, bad_request
+
+api = Blueprint("api", __name__)
+anthropic = Blueprint("anthropic", __name__)
+unmatched_api = Blueprint("unmatched_api", __name__)
+unmatched_anthropic = Blueprint("unmatched_anthropic", __name__)
+
+
+def identify_and_count() -> None:
+    identify()
+    key = g.api_key
+    if key is None:
+        return
+    verdict = g.rate_limit = current_app.extensions["lumyx_plan_limits"].hit(key.key_id, key.plan)
+    if verdict is not None and verdict.exceeded:
+        raise ApiError(
+            429,
+            "rate_limit_exceeded",
+            f"Rate limit exceeded for this API key ({verdict.limit}); retry after the time in the Retry-After header.",
+        )
+
+
+def rate_limit_headers(response):
+    verdict = g.get("rate_limit")
+    if verdict is not None:
+        response.headers.update(verdict.headers())
+    return response
+
+
+def http_error(err: HTTPException) -> ApiError:
+    """An HTTP error (unknown URL, wrong method, body too large…) as the API tells it."""
+    code = STATUS_CODES.get(err.code or 500, "invalid_request")
+    message = {
+        404: "Unknown endpoint: " + request.path,
+        405: f"Method {request.method} is not allowed on {request.path}.",
+        413: "Request body is too large.",
+        429: f"Rate limit exceeded for this API key ({err.description}); retry after the time "
+        "in the Retry-After header.",
+    }.get(err.code, err.description or err.name)
+    return ApiError(err.code or 500, code, message)
+
+
+def database_unavailable(err: Exception) -> ApiError:
+    errors.database_unavailable(err)
+    return ApiError(
+        503,
+        "service_unavailable",
+        "The service's database is not reachable; retry shortly.",
+        headers={"retry-after": "5"},
+    )
+
+
+def unstorable_input(err: DataError) -> ApiError:
+    errors.unstorable_input()
+    return bad_request("A value in the request contains characters that cannot be stored (such as a NUL byte).")
+
+
+def unexpected(err: Exception) -> ApiError:
+    errors.unexpected()
+    return ApiError(500, "internal_error", "Internal server error.")
+
+
+def _answer_errors(blueprint: Blueprint, wire: str) -> None:
+    """Every error of a request the blueprint serves answers JSON in the ``wire`` format."""
+    blueprint.register_error_handler(ApiError, lambda err: err.response(wire))
+    for kind, answer in (
+        (HTTPException, http_error),
+        *((kind, database_unavailable) for kind in DATABASE_DOWN),
+        (DataError, unstorable_input),
+        (Exception, unexpected),
+    ):
+        blueprint.register_error_handler(kind, lambda err, answer=answer: answer(err).response(wire))
+
+
+for _keyed in (api, anthropic):
+    _keyed.before_request(identify_and_count)
+    _keyed.after_request(rate_limit_headers)
+for _blueprint, _wire in (
+    (api, "openai"),
+    (unmatched_api, "openai"),
+    (anthropic, "anthropic"),
+    (unmatched_anthropic, "anthropic"),
+):
+    _answer_errors(_blueprint, _wire)
+
+
+def json_body() -> dict:
+    """The request's body, which must be a JSON object; a clear 400 for anything else."""
+    raw = request.get_data(cache=False)
+    if not raw:
+        raise bad_request("Request body is empty; send a JSON object.")
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        reason = "it is not valid UTF-8" if "utf-8" in str(exc).lower() else "it is not valid JSON"
+        raise bad_request(f"Could not parse the request body: {reason}.") from None
+    if not isinstance(body, dict):
+        raise bad_request("Request body must be a JSON object.")
+    return body
