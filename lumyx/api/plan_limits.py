@@ -4,8 +4,9 @@ response carries the X-RateLimit-* headers, and a 429 its Retry-After."""
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import g
 
+from lumyx import runtime
 from lumyx.api.auth import identify
 from lumyx.api.blueprint import api
 from lumyx.errors import ApiError
@@ -17,7 +18,7 @@ def identify_and_count() -> None:
     key = g.api_key
     if key is None:
         return
-    verdict = g.rate_limit = current_app.extensions["lumyx_plan_limits"].hit(key.key_id, key.plan)
+    verdict = g.rate_limit = runtime.get().plan_limits.hit(key.key_id, key.plan)
     if verdict is not None and verdict.exceeded:
         raise ApiError(
             429,
