@@ -6,6 +6,9 @@ import os
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 worker_class = "gevent"
+# Each worker imports the app after the fork, and so makes its own runtime: caches,
+# pools and connections (lumyx/runtime.py).
+preload_app = False
 http_parser = "fast"  # gunicorn-h1c: requests parsed in C
 worker_connections = int(os.environ.get("LUMYX_WORKER_CONNECTIONS", "4000"))
 keepalive = 75

@@ -51,7 +51,12 @@ def main() -> None:
         database_url = postgres.rsplit("/", 1)[0] + "/" + name
     else:
         database_url = f"sqlite:///{tmp}/bench.db"
-    os.environ.update(DATABASE_URL=database_url, SECRET_KEY="bench", LUMYX_FREE_DAILY_LIMIT="1000000000")
+    os.environ.update(
+        DATABASE_URL=database_url,
+        SECRET_KEY="bench",
+        LUMYX_FREE_DAILY_LIMIT="1000000000",
+        LUMYX_LIMITS_PRO="100000000/minute;100000000/day",  # the pro account's limits, out of reach
+    )
     priced = Path(tmp) / "priced.yaml"
     priced.write_text(
         "models:\n  - {id: bench-priced, pricing: {input: 1.0, output: 2.0}, max_output_tokens: 1000,\n"
@@ -66,7 +71,6 @@ def main() -> None:
     from lumyx.accounts import keys
     from lumyx.accounts import users as accounts
     from lumyx.catalog import file as catalog_file
-    from lumyx.limits import plans as rate_limits
 
     app = create_app()
     logging.getLogger("lumyx").setLevel(logging.WARNING)
@@ -77,7 +81,6 @@ def main() -> None:
         user = accounts.create_user("bench@example.com", "bench-password", credits_micro=10**15, plan="enterprise")
         _row, key = keys.create_key(user)
         # A second account on a rate-limited plan, its limits raised out of reach, to time the check itself.
-        rate_limits.PLAN_LIMITS["pro"] = "100000000/minute;100000000/day"
         limited = accounts.create_user("bench-pro@example.com", "bench-password", credits_micro=10**15, plan="pro")
         _row, limited_key = keys.create_key(limited)
 

@@ -60,7 +60,9 @@ def create_key(user: User, name: str = "") -> tuple[ApiKey, str]:
 
 
 class KeyCache:
-    """Per-worker memory of recent key look-ups, hits and misses alike."""
+    """Per-worker memory of recent key look-ups, hits and misses alike. An entry
+    lasts ``ttl_seconds``; :meth:`clear` drops them all (a key revoked, a plan
+    changed), as does reaching CACHE_MAX_ENTRIES."""
 
     def __init__(self, ttl_seconds: float):
         self.ttl = ttl_seconds

@@ -18,11 +18,11 @@ in the same shape; no key is identified or counted for it, as no view runs.
 from __future__ import annotations
 
 import orjson
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, g, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
-from lumyx import errors
+from lumyx import errors, runtime
 from lumyx.api.auth import identify
 from lumyx.errors import DATABASE_DOWN, STATUS_CODES, ApiError, bad_request
 
@@ -37,7 +37,7 @@ def identify_and_count() -> None:
     key = g.api_key
     if key is None:
         return
-    verdict = g.rate_limit = current_app.extensions["lumyx_plan_limits"].hit(key.key_id, key.plan)
+    verdict = g.rate_limit = runtime.get().plan_limits.hit(key.key_id, key.plan)
     if verdict is not None and verdict.exceeded:
         raise ApiError(
             429,

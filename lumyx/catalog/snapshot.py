@@ -218,4 +218,5 @@ class CatalogCache:
         self._checked_at = time.monotonic()
 
     def invalidate(self) -> None:
-        self._checked_at = 0.0
+        """The next use checks the database for changes, however recent the last check."""
+        self._checked_at = float("-inf")

@@ -76,6 +76,14 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         raise DisconnectionError("the pooled connection no longer answers") from exc
 
 
+def forget_inherited_pools(app) -> None:
+    """In a forked child: the app's engines start pools of their own and leave
+    the parent's connections open for the parent (SQLAlchemy's way for os.fork)."""
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
 def sqlite_time(moment: datetime) -> str:
     """A naive UTC datetime as SQLAlchemy stores it in SQLite (so that both compare and group alike)."""
     return moment.isoformat(" ", "microseconds")

@@ -12,7 +12,8 @@ for one as it would for the pool. On SQLite one suffices (its transactions
 never wait on the network); on PostgreSQL there is one per request writing at
 that moment, in autocommit mode. One idle for over a second is pinged before
 use and replaced when the ping fails, as the pool does (lumyx/db/__init__.py). A
-forked child, and a new engine, take their own.
+new engine takes its own. :data:`connections` is the worker's; the worker's
+runtime (lumyx.runtime) makes a forked child forget its parent's.
 
 The driver's errors come out as SQLAlchemy's (IntegrityError, OperationalError),
 as everywhere else; after any but a duplicate the connection is closed.
@@ -20,7 +21,6 @@ as everywhere else; after any but a duplicate the connection is closed.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -34,14 +34,18 @@ from lumyx.db import PING_AFTER_IDLE_S, db
 KEEP_IDLE = 8  # connections kept checked out for the next requests; more go back to the pool
 
 
-class _Connections:
+class DriverConnections:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.idle: list[tuple[object, float]] = []  # (pooled connection, idle since)
+        self.inherited: list[tuple[object, float]] = []
 
     def forget(self) -> None:
-        """In a forked child: the parent's connections are the parent's to close."""
-        self.__init__()
+        """In a forked child: the parent's connections are the parent's. They are
+        kept here, never used: closing one, or letting the pool reset it as it
+        collects it, would speak on the parent's socket and end its session."""
+        self.inherited += self.idle
+        self.engine, self.idle = None, []
 
     @staticmethod
     def _give_up(pooled, broken: bool) -> None:
@@ -106,8 +110,7 @@ class _Connections:
             self._give_up(pooled, broken=False)
 
 
-_connections = _Connections()
-os.register_at_fork(after_in_child=_connections.forget)
+connections = DriverConnections()  # this process's
 
 
 @contextmanager
@@ -115,7 +118,7 @@ def sqlite_transaction() -> Iterator[sqlite3.Connection]:
     """A write transaction on a SQLite driver connection. It takes the write lock
     when it begins, commits when the block ends and rolls back when it raises.
     Dates go in as :func:`lumyx.db.sqlite_time` writes them."""
-    with _connections.connection(db.engine) as conn:
+    with connections.connection(db.engine) as conn:
         try:
             conn.execute("BEGIN IMMEDIATE")
             yield conn
@@ -128,7 +131,9 @@ def sqlite_transaction() -> Iterator[sqlite3.Connection]:
             raise
 
 
-_compiled: dict[str, str] = {}  # a statement's text, in psycopg's parameter style
+# A statement's text in psycopg's parameter style, compiled once per process: the
+# same for every engine (only PostgreSQL's statements come here), never invalidated.
+_compiled: dict[str, str] = {}
 
 
 def postgres_statement(statement, params: dict) -> tuple[int, list[tuple]]:
@@ -138,7 +143,7 @@ def postgres_statement(statement, params: dict) -> tuple[int, list[tuple]]:
     sql = _compiled.get(statement.text)
     if sql is None:
         sql = _compiled[statement.text] = str(statement.compile(dialect=engine.dialect))
-    with _connections.connection(engine) as conn:
+    with connections.connection(engine) as conn:
         try:
             cursor = conn.execute(sql, params)
             return cursor.rowcount, cursor.fetchall() if cursor.description else []

@@ -7,7 +7,7 @@
 | enterprise | unlimited | unlimited |
 
 Counters live in Redis when ``REDIS_URL`` is set, else in a file beside a SQLite
-database, or in a PostgreSQL database's own table (:mod:`.rate_storage`); every
+database, or in a PostgreSQL database's own table (:mod:`lumyx.limits.storage`); every
 worker shares them. When the counter store stops answering, each worker falls
 back to counting in its own memory (so N workers allow up to N times the limit)
 and says so in its log, and returns to the shared store as soon as it answers
@@ -20,6 +20,8 @@ throttled per client address by Flask-Limiter's decorators, on the same store.
 
 An operator may change the free and pro limits with ``LUMYX_LIMITS_FREE`` and
 ``LUMYX_LIMITS_PRO`` (``<n>/minute;<n>/day``); the docs page shows what is set.
+The limits in force are the app's plan limiter's (each worker's runtime holds
+one, lumyx.runtime), read from those settings when it is made.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ from sqlalchemy.engine import make_url
 log = logging.getLogger("lumyx.rate_limits")
 
 DEFAULT_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
-PLAN_LIMITS = dict(DEFAULT_LIMITS)
 _LIMIT = re.compile(r"^\s*(\d+)\s*/\s*minute\s*;\s*(\d+)\s*/\s*day\s*$")
 
 
@@ -52,13 +53,18 @@ def parse(value: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
-def table() -> list[tuple[str, str, str]]:
-    """(plan, per minute, per day) as the docs show them."""
-    rows = []
-    for plan in ("free", "pro"):
-        minute, day = parse(PLAN_LIMITS[plan])
-        rows.append((plan.title(), f"{minute:,}", f"{day:,}"))
-    return rows + [("Enterprise", "Unlimited", "Unlimited")]
+def limits_of(config) -> dict[str, str]:
+    """Each limited plan's limits: its setting (``LUMYX_LIMITS_<PLAN>``) when set,
+    else the default. A setting that does not parse stops the server, naming it."""
+    limits = {}
+    for plan, default in DEFAULT_LIMITS.items():
+        name = f"LUMYX_LIMITS_{plan.upper()}"
+        try:
+            minute, day = parse(config.get(name) or default)
+        except ValueError as exc:
+            raise SystemExit(f"{name}: {exc}") from None
+        limits[plan] = f"{minute}/minute;{day}/day"
+    return limits
 
 
 def client_address() -> str:
@@ -97,9 +103,10 @@ class PlanLimiter:
 
     RECHECK_MAX_S = 16
 
-    def __init__(self, storage_uri: str, storage_options: dict, prefix: str):
+    def __init__(self, storage_uri: str, storage_options: dict, prefix: str, limits: dict[str, str] | None = None):
         from lumyx.limits.storage import MemoryCounters  # (registers the lumyx-* schemes; imports the models)
 
+        self.limits = dict(DEFAULT_LIMITS if limits is None else limits)  # by plan; a plan not here is unlimited
         self.shared: Storage = storage_from_string(storage_uri, **storage_options)
         self.memory = MemoryCounters()
         self.prefix = prefix
@@ -107,6 +114,24 @@ class PlanLimiter:
         self._down = False
         self._recheck_at = 0.0
         self._recheck_after = 1.0
+
+    @classmethod
+    def for_app(cls, config) -> PlanLimiter:
+        """The limiter an app's settings describe (after :func:`configure`)."""
+        return cls(
+            config["RATELIMIT_STORAGE_URI"],
+            config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+            config["RATELIMIT_KEY_PREFIX"],
+            limits_of(config),
+        )
+
+    def table(self) -> list[tuple[str, str, str]]:
+        """(plan, per minute, per day) as the docs show them."""
+        rows = []
+        for plan in ("free", "pro"):
+            minute, day = parse(self.limits[plan])
+            rows.append((plan.title(), f"{minute:,}", f"{day:,}"))
+        return rows + [("Enterprise", "Unlimited", "Unlimited")]
 
     def _limits(self, spec: str) -> list[RateLimitItem]:
         items = self._parsed.get(spec)
@@ -116,7 +141,7 @@ class PlanLimiter:
 
     def hit(self, key_id: int, plan: str) -> Verdict | None:
         """Counts one request of key ``key_id``; None when its plan is unlimited."""
-        spec = PLAN_LIMITS.get(plan)
+        spec = self.limits.get(plan)
         if spec is None:
             return None
         items = self._limits(spec)
@@ -166,16 +191,11 @@ def host_counters_path(database_url: str) -> str:
 
 
 def configure(app: Flask) -> None:
-    """The counter store's settings for this app: the plan limiter's, and
-    Flask-Limiter's (read by Limiter.init_app)."""
+    """The counter store's settings for this app: the plan limiter's (made by
+    the worker's runtime on first use), and Flask-Limiter's (read by
+    Limiter.init_app). A plan limit setting that does not parse stops here."""
     config = app.config
-    for plan in DEFAULT_LIMITS:
-        name = f"LUMYX_LIMITS_{plan.upper()}"
-        try:
-            minute, day = parse(config.get(name) or DEFAULT_LIMITS[plan])
-        except ValueError as exc:
-            raise SystemExit(f"{name}: {exc}") from None
-        PLAN_LIMITS[plan] = f"{minute}/minute;{day}/day"
+    limits_of(config)
     from lumyx.limits import storage  # noqa: F401  (registers the lumyx-redis://, lumyx-host:// and lumyx-db:// schemes)
 
     redis_url = config.get("REDIS_URL")
@@ -205,6 +225,3 @@ def configure(app: Flask) -> None:
     config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
     config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
-    app.extensions["lumyx_plan_limits"] = PlanLimiter(
-        config["RATELIMIT_STORAGE_URI"], config.get("RATELIMIT_STORAGE_OPTIONS", {}), config["RATELIMIT_KEY_PREFIX"]
-    )

@@ -13,6 +13,9 @@ Each, and :class:`MemoryCounters` (a worker's own while the shared store is
 down), increments a request's counters in turn in one step (``incr_in_turn``:
 one Lua script, one lock, one transaction) and answers each count and when its
 window ends: all the plan limiter and its headers need, in one round trip.
+
+Each store notices by its process id that it was forked (redis-py's pool does
+the same): a child never uses its parent's connections, descriptor or locks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import time
 from limits.storage import MemoryStorage, RedisStorage, Storage
 from sqlalchemy import bindparam, case, create_engine, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from lumyx.db.models import RateCounter
@@ -74,6 +78,7 @@ class DatabaseStorage(Storage):
             # A counter lost in a database crash is harmless: no disk flush per hit.
             options["connect_args"] = {**options.get("connect_args", {}), "options": "-c synchronous_commit=off"}
         self.engine = create_engine(database_url, **options)
+        self._pid = os.getpid()
         insert = (postgresql if self.engine.dialect.name == "postgresql" else sqlite).insert(_table)
         expired = _table.c.expires_at <= bindparam("now")
         self._upsert = (
@@ -93,6 +98,14 @@ class DatabaseStorage(Storage):
     def base_exceptions(self) -> type[Exception]:
         return SQLAlchemyError
 
+    def _pool(self) -> Engine:
+        """The engine, with a pool of this process's own: a forked child starts an
+        empty one and leaves the parent's connections open for the parent."""
+        if self._pid != os.getpid():
+            self.engine.dispose(close=False)
+            self._pid = os.getpid()
+        return self.engine
+
     def _incr(self, conn, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         now = time.time()
         count, ends_at = conn.execute(
@@ -101,15 +114,15 @@ class DatabaseStorage(Storage):
         return count, ends_at
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        with self.engine.begin() as conn:
+        with self._pool().begin() as conn:
             return self._incr(conn, key, expiry, amount)[0]
 
     def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
-        with self.engine.begin() as conn:
+        with self._pool().begin() as conn:
             return _in_turn(lambda key, expiry: self._incr(conn, key, expiry), counters)
 
     def _row(self, key: str) -> tuple[int, float]:
-        with self.engine.connect() as conn:
+        with self._pool().connect() as conn:
             row = conn.execute(self._get, {"key": key}).first()
         if row is None or row[1] <= time.time():
             return 0, time.time()
@@ -123,18 +136,18 @@ class DatabaseStorage(Storage):
 
     def check(self) -> bool:
         try:
-            with self.engine.connect() as conn:
+            with self._pool().connect() as conn:
                 conn.execute(select(1))
             return True
         except SQLAlchemyError:
             return False
 
     def reset(self) -> int | None:
-        with self.engine.begin() as conn:
+        with self._pool().begin() as conn:
             return conn.execute(_table.delete()).rowcount
 
     def clear(self, key: str) -> None:
-        with self.engine.begin() as conn:
+        with self._pool().begin() as conn:
             conn.execute(_table.delete().where(_table.c.key == key))
 
 

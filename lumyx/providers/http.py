@@ -1,14 +1,15 @@
 """Pooled HTTP to upstreams (geventhttpclient), with failures mapped to UpstreamFailure.
 
-One client per upstream address and timeout in each worker process; connections
-are kept alive and reused. The sockets are gevent's, so a worker holds many
-upstream requests at once, and responses are parsed in C (llhttp): an upstream
-call, and each chunk of a stream, costs a fraction of a pure-Python client's.
+One client per upstream address and timeout in each worker process
+(:data:`clients`, which the worker's runtime, lumyx.runtime, empties in a
+forked child); connections are kept alive and reused. The sockets are gevent's,
+so a worker holds many upstream requests at once, and responses are parsed in
+C (llhttp): an upstream call, and each chunk of a stream, costs a fraction of a
+pure-Python client's.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 from collections.abc import Iterator
 
@@ -24,17 +25,6 @@ CONNECT_TIMEOUT_S = 10.0
 MAX_ERROR_BODY = 64 * 1024
 MAX_CONNECTIONS = 4096  # open at once to one upstream, per worker
 BLOCK_SIZE = 64 * 1024
-
-_clients: dict[tuple, HTTPClient] = {}  # by address and timeout
-_targets: dict[tuple[str, float], tuple[HTTPClient, str]] = {}  # by URL and timeout
-
-
-def _forget_connections() -> None:
-    _clients.clear()
-    _targets.clear()
-
-
-os.register_at_fork(after_in_child=_forget_connections)  # a forked worker opens connections of its own
 
 
 class _CouldNotConnect(Exception):
@@ -76,30 +66,45 @@ class _Tls(_Connections, SSLConnectionPool):
     pass
 
 
-def _client(url: str, timeout_s: float) -> tuple[HTTPClient, str]:
-    """The client for ``url``'s upstream, and the path to ask it for."""
-    target = _targets.get((url, timeout_s))
-    if target is None:
-        parsed = URL(url)
-        address = (parsed.scheme, parsed.host, parsed.port, timeout_s)
-        client = _clients.get(address)
-        if client is None:
-            client = _clients[address] = HTTPClient.from_url(
-                parsed,
-                concurrency=MAX_CONNECTIONS,
-                block_size=BLOCK_SIZE,
-                connection_timeout=min(CONNECT_TIMEOUT_S, timeout_s),
-                network_timeout=timeout_s,
-            )
-            # geventhttpclient builds its pool inside the client; this is how ours gets the two changes.
-            client._connection_pool.__class__ = _Tls if client.ssl else _Plain
-        target = _targets[(url, timeout_s)] = (client, parsed.request_uri)
-    return target
+class UpstreamClients:
+    """This process's clients: one per upstream address and timeout, each with
+    its pool of kept-alive connections."""
+
+    def __init__(self) -> None:
+        self.by_address: dict[tuple, HTTPClient] = {}  # (scheme, host, port, timeout)
+        self.by_url: dict[tuple[str, float], tuple[HTTPClient, str]] = {}  # (URL, timeout): client, path
+
+    def forget(self) -> None:
+        """In a forked child: the parent's connections are the parent's; new ones are opened."""
+        self.by_address, self.by_url = {}, {}
+
+    def target(self, url: str, timeout_s: float) -> tuple[HTTPClient, str]:
+        """The client for ``url``'s upstream, and the path to ask it for."""
+        target = self.by_url.get((url, timeout_s))
+        if target is None:
+            parsed = URL(url)
+            address = (parsed.scheme, parsed.host, parsed.port, timeout_s)
+            client = self.by_address.get(address)
+            if client is None:
+                client = self.by_address[address] = HTTPClient.from_url(
+                    parsed,
+                    concurrency=MAX_CONNECTIONS,
+                    block_size=BLOCK_SIZE,
+                    connection_timeout=min(CONNECT_TIMEOUT_S, timeout_s),
+                    network_timeout=timeout_s,
+                )
+                # geventhttpclient builds its pool inside the client; this is how ours gets the two changes.
+                client._connection_pool.__class__ = _Tls if client.ssl else _Plain
+            target = self.by_url[(url, timeout_s)] = (client, parsed.request_uri)
+        return target
+
+
+clients = UpstreamClients()  # this process's
 
 
 def post(url: str, payload: dict, headers: dict, timeout_s: float, secret: str | None) -> HTTPSocketPoolResponse:
     """POST JSON; returns the open response (2xx) or raises UpstreamFailure."""
-    client, path = _client(url, timeout_s)
+    client, path = clients.target(url, timeout_s)
     try:
         response = client.request("POST", path, body=orjson.dumps(payload), headers=headers)
     except _CouldNotConnect as failed:

@@ -1,8 +1,10 @@
 """How models have been answering: request counts, upstream failures and latency
 per model over a recent window, read from usage_records.
 
-One grouped query covers every model and is remembered for a few seconds per
-worker, so the catalog, model and admin pages never scan the table per model.
+One grouped query covers every model (another every provider), and is
+remembered for 30 seconds by each worker process (:data:`cache`, listed with
+the worker's other state in lumyx.runtime), so the catalog, model and admin
+pages never scan the table per model.
 """
 
 from __future__ import annotations
@@ -44,9 +46,6 @@ class Health:
 
 EMPTY = Health()
 
-_lock = threading.Lock()
-_cached: dict[str, tuple[float, dict[str, Health]]] = {}
-
 
 def _query(column, window: timedelta) -> dict[str, Health]:
     since = utcnow() - window
@@ -69,28 +68,47 @@ def _query(column, window: timedelta) -> dict[str, Health]:
     }
 
 
-def _recent(by: str, max_age: float | None) -> dict[str, Health]:
-    max_age = CACHE_SECONDS if max_age is None else max_age
-    cached = _cached.get(by)
-    if cached is not None and time.monotonic() - cached[0] < max_age:
+class HealthCache:
+    """The last answer of each grouped query (per model, per provider) and when
+    it was read; a newer one is read once it is older than asked (30 s unless
+    a caller asks otherwise), or after :meth:`clear`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._read: dict[str, tuple[float, dict[str, Health]]] = {}  # by "model" or "provider"
+
+    def recent(self, by: str, max_age: float | None) -> dict[str, Health]:
+        max_age = CACHE_SECONDS if max_age is None else max_age
+        cached = self._read.get(by)
+        if cached is not None and time.monotonic() - cached[0] < max_age:
+            return cached[1]
+        with self._lock:
+            cached = self._read.get(by)
+            if cached is None or time.monotonic() - cached[0] >= max_age:
+                column = UsageRecord.model_id if by == "model" else UsageRecord.provider_id
+                cached = (time.monotonic(), _query(column, WINDOW))
+                self._read[by] = cached
         return cached[1]
-    with _lock:
-        cached = _cached.get(by)
-        if cached is None or time.monotonic() - cached[0] >= max_age:
-            column = UsageRecord.model_id if by == "model" else UsageRecord.provider_id
-            cached = (time.monotonic(), _query(column, WINDOW))
-            _cached[by] = cached
-    return cached[1]
+
+    def clear(self) -> None:
+        self._read.clear()
+
+    def forget(self) -> None:
+        """In a forked child: nothing read, and a lock no thread of the parent holds."""
+        self.__init__()
+
+
+cache = HealthCache()  # this process's
 
 
 def recent(max_age: float | None = None) -> dict[str, Health]:
     """Health of every model that had requests in the last 24 hours."""
-    return _recent("model", max_age)
+    return cache.recent("model", max_age)
 
 
 def recent_by_provider(max_age: float | None = None) -> dict[str, Health]:
     """Health of every provider that served (or failed) requests in the last 24 hours."""
-    return _recent("provider", max_age)
+    return cache.recent("provider", max_age)
 
 
 def of(model_id: str, max_age: float | None = None) -> Health:
@@ -98,4 +116,4 @@ def of(model_id: str, max_age: float | None = None) -> Health:
 
 
 def clear_cache() -> None:
-    _cached.clear()
+    cache.clear()

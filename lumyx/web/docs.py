@@ -10,7 +10,6 @@ from lumyx.billing import payments
 from lumyx.catalog import filters as catalog_filters
 from lumyx.catalog.samples import KEY_PLACEHOLDER, Renderer
 from lumyx.errors import ANTHROPIC_TYPES
-from lumyx.limits import plans as rate_limits
 
 bp = Blueprint("docs", __name__, url_prefix="/docs")
 
@@ -84,7 +83,7 @@ def section(slug: str):
         context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100
         context["max_custom"] = payments.MAX_CUSTOM_CENTS // 100
     elif slug == "rate-limits":
-        context["plans"] = rate_limits.table()
+        context["plans"] = runtime.get().plan_limits.table()
         context["free_daily_limit"] = runtime.get().free_daily_limit
     elif slug == "errors":
         context["errors"] = [

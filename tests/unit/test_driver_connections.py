@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.exc import IntegrityError, OperationalError, TimeoutError
 
-from lumyx.db.driver import _Connections
+from lumyx.db.driver import DriverConnections as _Connections
 
 
 @pytest.fixture

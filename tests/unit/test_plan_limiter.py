@@ -15,7 +15,7 @@ from lumyx.limits.storage import MemoryCounters
 
 @pytest.fixture
 def limiter(monkeypatch):
-    monkeypatch.setitem(rate_limits.PLAN_LIMITS, "pro", "2/minute;3/day")
+    monkeypatch.setitem(rate_limits.DEFAULT_LIMITS, "pro", "2/minute;3/day")
     limiter = PlanLimiter("memory://", {}, "test")
     limiter.shared = MemoryCounters()
     return limiter
