@@ -4,7 +4,7 @@
   the prompt plus the largest answer allowed) is held with one conditional
   UPDATE; a balance of zero or below the hold answers 402. Afterwards the actual
   cost is charged, the rest released, and the usage row written — all in one
-  transaction, exactly once (see :func:`lumyx.usage.records.settle_and_record`).
+  transaction, exactly once (see :func:`lumyx.billing.holds.settle_and_record`).
 * Free models cost nothing and count against a daily request cap per account,
   reset at midnight in the account's timezone; over it answers 429.
 * Tokens are the upstream's own report. When it gave none (or the stream ended
@@ -32,14 +32,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from lumyx import money
-from lumyx.billing import free_cap, ledger
+from lumyx.billing import free_cap, holds
 from lumyx.db import commit_without_waiting, db
 from lumyx.db.models import Hold
 from lumyx.db.models._types import utcnow
 from lumyx.errors import DATABASE_DOWN, ApiError
 from lumyx.gateway import tokens
 from lumyx.gateway.call import Call
-from lumyx.usage import records as usage
+from lumyx.usage import recording
 
 log = logging.getLogger("lumyx.billing")
 
@@ -107,7 +107,7 @@ def admit(call: Call, free_daily_limit: int) -> None:
     amount = max(money.cost_micro(prompt, output, model.price_input, model.price_output), 1)
     held = _hold(call, amount)
     if not held and output and not asked_output(call) and model.price_output:
-        spare = ledger.available(user_id) - money.cost_micro(prompt, 0, model.price_input, 0)
+        spare = holds.available(user_id) - money.cost_micro(prompt, 0, model.price_input, 0)
         affordable = spare * money.TOKENS_PER_PRICE_UNIT // model.price_output if spare > 0 else 0
         if affordable >= MIN_CAPPED_OUTPUT:
             output = min(output, affordable)
@@ -125,7 +125,7 @@ def admit(call: Call, free_daily_limit: int) -> None:
 
 
 def _hold(call: Call, amount: int) -> bool:
-    if not ledger.hold(call.key.user_id, amount, call.request_id, model_id=call.model.id, api_key_id=call.key.key_id):
+    if not holds.hold(call.key.user_id, amount, call.request_id, model_id=call.model.id, api_key_id=call.key.key_id):
         return False
     call.hold = amount
     _in_flight.add(call.request_id)
@@ -158,14 +158,14 @@ def settle(call: Call) -> None:
     )
     try:
         if call.hold:
-            usage.settle_and_record(_usage_row(call), cost, note=f"{call.model.id} {call.request_id}")
+            holds.settle_and_record(_usage_row(call), cost, note=f"{call.model.id} {call.request_id}")
             return
         with db.engine.begin() as conn:
             commit_without_waiting(conn)
             if call.free_day and call.route is None:
                 # The request got no answer: it does not count against the cap.
                 free_cap.uncount(conn, call.key.user_id, call.free_day)
-            usage.record(conn, {**_usage_row(call), "unpaid": cost})
+            recording.record(conn, {**_usage_row(call), "unpaid": cost})
     except IntegrityError:
         # Its usage row (or ledger entry) exists: settled already, by the janitor.
         log.warning("%s was settled already", call.request_id)
@@ -219,7 +219,7 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
     settled_count = 0
     for hold_id, user_id, api_key_id, model_id in orphans:
         try:
-            usage.settle_and_record(
+            holds.settle_and_record(
                 {
                     "id": hold_id,
                     "user_id": user_id,
