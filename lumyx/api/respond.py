@@ -26,25 +26,9 @@ SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 SSE_WRITERS: dict[str, Callable[[object], bytes]] = {"openai": openai_event, "anthropic": anthropic_event}
 
 
-class EventStream:
-    """A response body of SSE: the events written in the client's format."""
-
-    __slots__ = ("events", "write")
-
-    def __init__(self, events: Iterator, client_format: str):
-        self.events = events
-        self.write = SSE_WRITERS[client_format]
-
-    def __iter__(self) -> Iterator[bytes]:
-        return map(self.write, self.events)
-
-    def close(self) -> None:
-        self.events.close()
-
-
 def sse_body(events: Iterator, client_format: str) -> Iterator[bytes]:
-    """The events written as SSE, as a generator (for ``stream_with_context``);
-    closing it closes the events."""
+    """A response body of SSE: the events written in the client's format as they
+    come. Closing it closes the events."""
     try:
         yield from map(SSE_WRITERS[client_format], events)
     finally:
@@ -72,7 +56,7 @@ def respond(call: Call) -> Response:
         response = Response(orjson.dumps(result), mimetype="application/json")
     else:
         response = Response(
-            EventStream(result, call.input.client_format), mimetype="text/event-stream", headers=SSE_HEADERS
+            sse_body(result, call.input.client_format), mimetype="text/event-stream", headers=SSE_HEADERS
         )
         response.call_on_close(client_watch.watch(request.environ, call.link))
     # The server closes the response once the client has all of it, or has gone:
