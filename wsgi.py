@@ -6,7 +6,7 @@ from gevent import monkey
 monkey.patch_all()
 
 from lumyx import create_app  # noqa: E402
-from lumyx.billing import charges as billing  # noqa: E402
+from lumyx.billing import janitor  # noqa: E402
 
 app = create_app()
-billing.start_janitor(app)
+janitor.start_janitor(app)

@@ -11,8 +11,7 @@ from flask import Flask, current_app
 from lumyx import money
 from lumyx.accounts import keys
 from lumyx.accounts import users as accounts
-from lumyx.billing import charges as billing
-from lumyx.billing import ledger
+from lumyx.billing import janitor, ledger
 from lumyx.catalog import file as catalog_file
 
 
@@ -111,7 +110,7 @@ def settle_holds(minutes):
     """Release credit holds left by stopped workers (each worker also does this every minute)."""
     from datetime import timedelta
 
-    count = billing.settle_orphans(timedelta(minutes=minutes))
+    count = janitor.settle_orphans(timedelta(minutes=minutes))
     click.echo(f"released {count} orphaned holds")
 
 

@@ -3,7 +3,8 @@
 An OpenAI chat request plus server-side tools. Each step is one model call —
 a real gateway call (its own :class:`Call`, through ``gateway.serve`` and
 ``gateway.finish``: admitted, metered, billed and logged like any other, with
-its own usage row). When the model calls server tools, the gateway runs them,
+its own usage row; a streamed step's events are read as the gateway yields
+them). When the model calls server tools, the gateway runs them,
 appends the assistant message and one ``tool`` message per result, and calls
 the model again, until:
 
@@ -20,7 +21,8 @@ a forced tool cannot loop to the limit. Without streaming the answer is a
 ``chat.completion`` plus ``steps`` and ``agent``; with streaming, the content
 of every step streams as ``chat.completion.chunk`` deltas as it comes, and the
 steps as extra chunks with no choices and an ``agent_event`` field (see the
-README, "Agents chat"). The usage reported is the sum over the steps.
+README, "Agents chat"), yielded as events for the API to write. The usage
+reported is the sum over the steps.
 """
 
 from __future__ import annotations
@@ -32,17 +34,15 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import orjson
-
 from lumyx.accounts.keys import KeyContext
 from lumyx.agents.personas import PersonaSpec
 from lumyx.agents.tools import BUILTINS, ServerTool, ToolError, http_tool
 from lumyx.catalog.snapshot import ModelInfo
 from lumyx.errors import ApiError, bad_request
 from lumyx.gateway import pipeline as gateway
-from lumyx.gateway.call import Call
+from lumyx.gateway.call import Call, new_call
+from lumyx.gateway.streams import DONE
 from lumyx.providers.base import CHAT
-from lumyx.providers.sse import OPENAI_DONE, openai_event
 from lumyx.wire import checks
 
 log = logging.getLogger("lumyx.agents")
@@ -101,27 +101,19 @@ class _StreamFailed(Exception):
         self.event = event
 
 
-def _sse_json(events: Iterator[bytes]) -> Iterator[dict]:
-    """The JSON payloads of the gateway's OpenAI-format SSE bytes."""
-    buffer = b""
-    for piece in events:
-        buffer += piece
-        while b"\n\n" in buffer:
-            block, buffer = buffer.split(b"\n\n", 1)
-            data = b"\n".join(line[5:].lstrip() for line in block.split(b"\n") if line.startswith(b"data:"))
-            if not data or data == b"[DONE]":
-                continue
-            try:
-                payload = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(payload, dict):
-                yield payload
-
-
 def _name(tool_call: dict) -> str:
     fn = tool_call.get("function")
     return fn.get("name", "") if isinstance(fn, dict) else ""
+
+
+def _listed(tool_call: dict, status: str) -> dict:
+    """A tool call the loop did not run, as ``steps`` lists it."""
+    return {
+        "id": tool_call["id"],
+        "name": _name(tool_call),
+        "status": status,
+        "arguments": (tool_call.get("function") or {}).get("arguments"),
+    }
 
 
 def _step_usage(call: Call) -> dict:
@@ -155,11 +147,9 @@ class AgentRun:
         self.base = {k: v for k, v in body.items() if k not in ("messages", "tools", "tool_choice", "stream")}
         self.client_tools = list(body.get("tools") or ())
         self.tool_choice = body.get("tool_choice")
-        reasoning = body.get("reasoning")
-        self.exclude_reasoning = isinstance(reasoning, dict) and reasoning.get("exclude") is True
         self.calls: list[Call] = []
         self.steps: list[dict] = []
-        self._pending: tuple[Call, Iterator[bytes]] | None = None
+        self._pending: tuple[Call, Iterator] | None = None
 
     # -- one model call ------------------------------------------------------
 
@@ -173,32 +163,18 @@ class AgentRun:
         return body
 
     def _new_call(self, number: int) -> Call:
-        call = Call(
-            key=self.key,
-            model=self.model,
-            operation=CHAT,
-            client_wire="openai",
-            body=self._body(number),
-            stream=self.stream,
-            exclude_reasoning=self.exclude_reasoning,
-        )
+        call = new_call(self.key, self.model, CHAT, "openai", self._body(number), stream=self.stream)
         self.calls.append(call)
         return call
 
     def _serve(self, call: Call):
         try:
             return gateway.serve(call, self.free_daily_limit)
-        except ApiError as error:
-            error.headers["x-request-id"] = call.request_id
-            self._finish(call)
-            raise
-        except BaseException:
-            self._finish(call)
-            raise
-
-    def _finish(self, call: Call) -> None:
-        if not call.finished:
+        except BaseException as error:
+            if isinstance(error, ApiError):
+                error.headers["x-request-id"] = call.request_id
             gateway.finish(call, self.keys)
+            raise
 
     def close(self) -> None:
         """Settles any call still open (the client went away before or during the stream)."""
@@ -206,12 +182,12 @@ class AgentRun:
             self._pending[1].close()
             self._pending = None
         for call in self.calls:
-            self._finish(call)
+            gateway.finish(call, self.keys)
 
     def _whole_step(self, number: int):
         call = self._new_call(number)
         result = self._serve(call)
-        self._finish(call)
+        gateway.finish(call, self.keys)
         choices = result.get("choices") or [{}]
         yield from ()
         return call, dict(choices[0].get("message") or {}), choices[0].get("finish_reason")
@@ -228,7 +204,9 @@ class AgentRun:
         calls: dict[int, dict] = {}
         finish = failed = None
         try:
-            for chunk in _sse_json(events):
+            for chunk in events:
+                if chunk is DONE:
+                    continue
                 if isinstance(chunk.get("error"), dict) and not chunk.get("choices"):
                     failed = chunk
                     break
@@ -257,7 +235,7 @@ class AgentRun:
                         yield "delta", out
         finally:
             events.close()  # mid-way (the client went away): the gateway marks the call partial
-            self._finish(call)
+            gateway.finish(call, self.keys)
         if failed is not None:
             raise _StreamFailed(failed)
         message: dict = {"role": "assistant", "content": "".join(content) if content else None}
@@ -331,15 +309,7 @@ class AgentRun:
             }
             self.steps.append(step)
             if not server:
-                for tc in client:
-                    step["tool_calls"].append(
-                        {
-                            "id": tc["id"],
-                            "name": _name(tc),
-                            "status": "client",
-                            "arguments": (tc.get("function") or {}).get("arguments"),
-                        }
-                    )
+                step["tool_calls"] += [_listed(tc, "client") for tc in client]
                 yield "event", {"type": "step", **step}
                 return (
                     message,
@@ -347,15 +317,7 @@ class AgentRun:
                     ("client_tool_calls" if client else "final_answer"),
                 )
             if number == self.options.max_steps:
-                for tc in tool_calls:
-                    step["tool_calls"].append(
-                        {
-                            "id": tc["id"],
-                            "name": _name(tc),
-                            "status": "not_run",
-                            "arguments": (tc.get("function") or {}).get("arguments"),
-                        }
-                    )
+                step["tool_calls"] += [_listed(tc, "not_run") for tc in tool_calls]
                 yield "event", {"type": "step", **step}
                 return {**message, "tool_calls": None}, "length", "max_steps"
             results = []
@@ -363,15 +325,7 @@ class AgentRun:
                 entry = yield from self._run_tool(number, tc, i < MAX_TOOL_CALLS_PER_STEP)
                 step["tool_calls"].append(entry)
                 results.append({"role": "tool", "tool_call_id": tc["id"], "content": entry["result"]})
-            for tc in client:
-                step["tool_calls"].append(
-                    {
-                        "id": tc["id"],
-                        "name": _name(tc),
-                        "status": "client",
-                        "arguments": (tc.get("function") or {}).get("arguments"),
-                    }
-                )
+            step["tool_calls"] += [_listed(tc, "client") for tc in client]
             yield "event", {"type": "step", **step}
             if client:
                 return {**message, "tool_calls": client}, "tool_calls", "client_tool_calls"
@@ -406,7 +360,7 @@ class AgentRun:
 
     def _final_message(self, message: dict) -> dict:
         out = {"role": "assistant", "content": message.get("content")}
-        if message.get("reasoning_content") and not self.exclude_reasoning:
+        if message.get("reasoning_content"):
             out["reasoning_content"] = message["reasoning_content"]
         if message.get("tool_calls"):
             out["tool_calls"] = [
@@ -446,20 +400,21 @@ class AgentRun:
             "agent": self._summary(stop_reason),
         }
 
-    def _chunk(self, delta: dict | None = None, finish: str | None = None, **extra) -> bytes:
+    def _chunk(self, delta: dict | None = None, finish: str | None = None, **extra) -> dict:
         chunk = {"id": self.id, "object": "chat.completion.chunk", "created": self.created, "model": self.model.id}
         chunk["choices"] = (
             [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]
         )
-        return openai_event({**chunk, **extra})
+        return {**chunk, **extra}
 
-    def start_stream(self) -> Iterator[bytes]:
-        """Makes the first model call now (its errors are the response's), then streams the rest."""
+    def start_stream(self) -> Iterator:
+        """Makes the first model call now (its errors are the response's), then streams the rest:
+        ``chat.completion.chunk`` dicts, then DONE."""
         call = self._new_call(1)
         self._pending = (call, self._serve(call))
         return self._events()
 
-    def _events(self) -> Iterator[bytes]:
+    def _events(self) -> Iterator:
         loop = self._loop()
         try:
             yield self._chunk({"role": "assistant", "content": ""})
@@ -477,17 +432,17 @@ class AgentRun:
                 yield self._chunk({"tool_calls": [{"index": i, **tc} for i, tc in enumerate(final["tool_calls"])]})
             yield self._chunk({}, finish)
             yield self._chunk(usage=self.usage(), agent=self._summary(stop_reason))
-            yield OPENAI_DONE
+            yield DONE
         except ApiError as error:
-            yield openai_event(error.openai_body())
-            yield OPENAI_DONE
+            yield error.openai_body()
+            yield DONE
         except _StreamFailed as failed:
-            yield openai_event(failed.event)
-            yield OPENAI_DONE
+            yield failed.event
+            yield DONE
         except Exception:
             log.exception("agent run %s failed", self.id)
-            yield openai_event(ApiError(500, "internal_error", "Internal server error.").openai_body())
-            yield OPENAI_DONE
+            yield ApiError(500, "internal_error", "Internal server error.").openai_body()
+            yield DONE
         finally:
             loop.close()
             self.close()

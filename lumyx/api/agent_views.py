@@ -12,9 +12,10 @@ from lumyx.agents import personas
 from lumyx.agents import tools as agent_tools
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import api, json_body
-from lumyx.api.respond import SSE_HEADERS
+from lumyx.api.respond import SSE_HEADERS, sse_body
 from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway
+from lumyx.wire import capabilities
 from lumyx.wire import openai as wire
 
 
@@ -29,17 +30,9 @@ def agent_chat_completions():
     body, options = agents.parse_options(body, persona, hosts)
     state = runtime.get()
     model = gateway.resolve(state.catalog.current(), body["model"])
-    if model.is_embedding:
-        raise bad_request(f"The model '{model.id}' is an embedding model; it cannot chat.", "model")
-    if (options.tools or body.get("tools")) and not model.supports("tools"):
-        raise bad_request(
-            f"The model '{model.id}' does not support tools.", "tools" if body.get("tools") else "server_tools"
-        )
-    if facts["has_image"] and not model.supports("vision"):
-        raise bad_request(f"The model '{model.id}' does not accept images.", "messages")
-    fmt = (body.get("response_format") or {}).get("type")
-    if fmt in ("json_object", "json_schema") and not model.supports("json_mode"):
-        raise bad_request(f"The model '{model.id}' does not support response_format {fmt}.", "response_format")
+    capabilities.require_capabilities(
+        model, body, "agents", has_image=facts["has_image"], server_tools=bool(options.tools)
+    )
     run = agents.AgentRun(
         key=key,
         model=model,
@@ -53,7 +46,9 @@ def agent_chat_completions():
         result = run.complete()
         return Response(orjson.dumps(result), mimetype="application/json", headers={"x-request-id": run.request_id})
     events = run.start_stream()
-    response = Response(stream_with_context(events), mimetype="text/event-stream", headers=SSE_HEADERS)
+    response = Response(
+        stream_with_context(sse_body(events, "openai")), mimetype="text/event-stream", headers=SSE_HEADERS
+    )
     response.headers["x-request-id"] = run.request_id
     app = current_app._get_current_object()
 

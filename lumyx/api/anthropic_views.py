@@ -9,11 +9,11 @@ from lumyx.agents import personas
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import anthropic, json_body
 from lumyx.api.respond import respond
-from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway
-from lumyx.gateway.call import Call
+from lumyx.gateway.call import Call, new_call
 from lumyx.providers.base import COUNT_TOKENS, MESSAGES
 from lumyx.wire import anthropic as wire
+from lumyx.wire import capabilities
 
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 
@@ -25,22 +25,10 @@ def _start(operation: str, validate) -> Call:
     body = wire.hoist_system_messages(body)
     body = personas.apply(body, personas.requested(key.user_id, body), "anthropic")
     model = gateway.resolve(runtime.get().catalog.current(), body["model"])
-    if model.is_embedding:
-        raise bad_request(f"The model '{model.id}' is an embedding model; it cannot answer messages.", "model")
-    if body.get("tools") and not model.supports("tools"):
-        raise bad_request(f"The model '{model.id}' does not support tools.", "tools")
-    if facts["has_image"] and not model.supports("vision"):
-        raise bad_request(f"The model '{model.id}' does not accept images.", "messages")
+    capabilities.require_capabilities(model, body, "messages", has_image=facts["has_image"])
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
-    return Call(
-        key=key,
-        model=model,
-        operation=operation,
-        client_wire="anthropic",
-        body=body,
-        stream=operation == MESSAGES and body.get("stream") is True,
-        client_headers=headers,
-    )
+    stream = operation == MESSAGES and body.get("stream") is True
+    return new_call(key, model, operation, "anthropic", body, stream=stream, client_headers=headers)
 
 
 @anthropic.post("/messages")

@@ -12,10 +12,10 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable
 
-from lumyx.gateway.call import Call
+from lumyx.gateway.call import ClientLink
 
 
-def watch(environ: dict, call: Call) -> Callable[[], None]:
+def watch(environ: dict, link: ClientLink) -> Callable[[], None]:
     """Starts watching; returns the function that stops it."""
     sock = environ.get("gunicorn.socket")
     if sock is None:
@@ -40,8 +40,6 @@ def watch(environ: dict, call: Call) -> Callable[[], None]:
                 gone = True
             break
         if gone:  # (readable with data: a next request, pipelined; nothing to do)
-            call.client_gone = True
-            if call.abort_upstream is not None:
-                call.abort_upstream()
+            link.client_left()
 
     return gevent.spawn(run).kill

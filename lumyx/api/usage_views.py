@@ -9,7 +9,7 @@ from lumyx import runtime
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import api
 from lumyx.errors import bad_request
-from lumyx.usage import records as usage
+from lumyx.usage import report as usage
 
 
 @api.get("/usage")

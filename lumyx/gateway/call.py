@@ -1,4 +1,16 @@
-"""One client request's journey through the gateway, as plain data."""
+"""One client request's call through the gateway, as plain data split by writer.
+
+* :class:`CallInput` — what the client asked, frozen once the view has read
+  and checked the request.
+* :class:`~lumyx.billing.admission.Admission` — what billing held or counted
+  for it (written by billing's admission only; the pipeline keeps it).
+* :class:`~lumyx.gateway.meter.Meter` — the tokens and output the upstream's
+  answer showed (written by the response and stream shapers only).
+* :class:`Outcome` — which route served it, how it ended, what it used
+  (written by the pipeline only).
+* :class:`ClientLink` — whether the client is still there (written by the
+  client watcher of the API layer only).
+"""
 
 from __future__ import annotations
 
@@ -8,47 +20,131 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lumyx.accounts.keys import KeyContext
+from lumyx.billing.admission import NOTHING, Admission
 from lumyx.catalog.snapshot import ModelInfo, Route
+from lumyx.gateway.meter import Meter, Usage
 
 
-@dataclass
-class Usage:
-    """Tokens of one request, as the upstream reported them (or estimated)."""
-
-    input_tokens: int = 0
-    output_tokens: int = 0
-    reasoning_tokens: int = 0
-    cached_tokens: int = 0
-    reported: bool = False  # False: counted locally because the upstream gave none
+def _request_id() -> str:
+    return "req_" + uuid.uuid4().hex
 
 
-@dataclass
-class Call:
+@dataclass(frozen=True, slots=True)
+class CallInput:
+    """The client's request, as the gateway serves it."""
+
     key: KeyContext
     model: ModelInfo
     operation: str  # chat | completions | embeddings | messages | count_tokens
-    client_wire: str  # openai | anthropic
+    client_format: str  # the wire format the client speaks: openai | anthropic
     body: dict
     stream: bool = False
-    client_headers: dict = field(default_factory=dict)
-    include_usage: bool = False
-    exclude_reasoning: bool = False
-    thinking_used: bool = False
-    request_id: str = field(default_factory=lambda: "req_" + uuid.uuid4().hex)
+    client_headers: dict = field(default_factory=dict)  # forwarded to upstreams of the same format
+    include_usage: bool = False  # stream_options.include_usage: the client wants the usage chunk
+    exclude_reasoning: bool = False  # reasoning.exclude: reasoning is used but not shown
+    request_id: str = field(default_factory=_request_id)
     started: float = field(default_factory=time.perf_counter)
-    route: Route | None = None
-    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    """What one route is sent: an operation of the upstream's format and its body."""
+
+    operation: str
+    body: dict
+    thinking: bool = False  # the request asks the upstream to reason
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How the call ended; the pipeline's own record."""
+
+    route: Route | None = None  # the route that answered
     status: int = 200
     error_code: str | None = None
-    partial: bool = False
-    output_parts: list[str] = field(default_factory=list)  # output text, counted when no usage is reported
-    hold: int = 0  # µcr reserved for this call (priced models)
-    output_cap: int | None = None  # max_tokens the balance affords, when the client set none
-    free_day: str | None = None  # the local day counted against the free-model cap
-    client_gone: bool = False  # the client closed its connection mid-stream
-    abort_upstream: Callable[[], None] | None = None  # drops the upstream stream in flight
+    partial: bool = False  # a stream that ended before the answer was complete
+    thinking_requested: bool = False  # a route was asked to reason
+    usage: Usage | None = None  # the tokens billed, once the call finished
     finished: bool = False
+
+
+class ClientLink:
+    """The client's connection while its stream waits on the upstream.
+
+    Only the client watcher writes ``gone``; while a stream is open the
+    pipeline lends the link the function that drops the upstream connection,
+    which the watcher calls when the client leaves.
+    """
+
+    __slots__ = ("_drop_upstream", "gone")
+
+    def __init__(self) -> None:
+        self.gone = False
+        self._drop_upstream: Callable[[], None] | None = None
+
+    def lend(self, drop_upstream: Callable[[], None] | None) -> None:
+        """The pipeline: what to call should the client leave now (None: nothing)."""
+        self._drop_upstream = drop_upstream
+
+    def client_left(self) -> None:
+        """The watcher: the client closed its connection."""
+        self.gone = True
+        drop = self._drop_upstream
+        if drop is not None:
+            drop()
+
+
+@dataclass(slots=True)
+class Call:
+    """A call's parts, each with its one writer."""
+
+    input: CallInput
+    meter: Meter = field(default_factory=Meter)
+    outcome: Outcome = field(default_factory=Outcome)
+    link: ClientLink = field(default_factory=ClientLink)
+    admission: Admission = NOTHING  # billing's answer, kept by the pipeline
+
+    @property
+    def request_id(self) -> str:
+        return self.input.request_id
+
+    @property
+    def usage(self) -> Usage:
+        """The tokens billed once the call finished; until then, those metered so far."""
+        return self.outcome.usage or self.meter.usage
 
     @property
     def latency_ms(self) -> int:
-        return int((time.perf_counter() - self.started) * 1000)
+        return int((time.perf_counter() - self.input.started) * 1000)
+
+
+def new_call(
+    key: KeyContext,
+    model: ModelInfo,
+    operation: str,
+    client_format: str,
+    body: dict,
+    *,
+    stream: bool = False,
+    client_headers: dict | None = None,
+) -> Call:
+    """A call of a checked request. OpenAI clients' ``stream_options.include_usage``
+    and ``reasoning.exclude`` are read here, once."""
+    include_usage = exclude_reasoning = False
+    if client_format == "openai":
+        include_usage = (body.get("stream_options") or {}).get("include_usage") is True
+        reasoning = body.get("reasoning")
+        exclude_reasoning = isinstance(reasoning, dict) and reasoning.get("exclude") is True
+    return Call(
+        CallInput(
+            key=key,
+            model=model,
+            operation=operation,
+            client_format=client_format,
+            body=body,
+            stream=stream,
+            client_headers=client_headers or {},
+            include_usage=include_usage,
+            exclude_reasoning=exclude_reasoning,
+        )
+    )

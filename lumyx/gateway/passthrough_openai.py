@@ -2,17 +2,21 @@
 
 Request: the upstream model name; reasoning parameters in the upstream's own
 terms (``reasoning_effort``); ``stream_options.include_usage`` so every stream
-reports its usage. Response and stream: the catalog model id; reasoning text
-normalised to ``reasoning_content`` (and removed with ``reasoning.exclude``);
-usage read for metering. Everything else passes untouched.
+reports its usage; the output limit the balance affords, when the client set
+none. Response and stream: the catalog model id; reasoning text normalised to
+``reasoning_content``; usage and output read for metering. Everything else
+passes untouched.
 
 The request may be the client's own or one translated from the Anthropic
-format; either way it is an OpenAI-format body.
+format, and the answer may go on to be translated for an Anthropic client;
+either way this side is OpenAI-format. :func:`without_reasoning` is how an
+OpenAI client's ``reasoning.exclude`` is honoured, whatever the upstream.
 """
 
 from __future__ import annotations
 
-from lumyx.gateway.call import Call
+from lumyx.gateway.call import CallInput
+from lumyx.gateway.meter import Meter
 from lumyx.translate import budget_to_effort
 
 
@@ -32,7 +36,8 @@ def reasoning_effort(body: dict, supported: bool) -> tuple[str | None, bool]:
     return effort, exclude
 
 
-def request(call: Call, upstream_model: str, body: dict) -> dict:
+def rewrite(call: CallInput, output_cap: int | None, upstream_model: str, body: dict) -> tuple[dict, bool]:
+    """(the body for the upstream, whether it asks the upstream to reason)."""
     source, body = body, dict(body)
     body["model"] = upstream_model
     for key in ("reasoning", "reasoning_effort", "include_reasoning"):
@@ -40,45 +45,40 @@ def request(call: Call, upstream_model: str, body: dict) -> dict:
     effort, _exclude = reasoning_effort(source, call.model.supports("reasoning"))
     if effort:
         body["reasoning_effort"] = effort
-        call.thinking_used = True
-    if call.output_cap and not body.get("max_tokens") and not body.get("max_completion_tokens"):
-        body["max_completion_tokens" if call.model.supports("reasoning") else "max_tokens"] = call.output_cap
+    if output_cap and not body.get("max_tokens") and not body.get("max_completion_tokens"):
+        body["max_completion_tokens" if call.model.supports("reasoning") else "max_tokens"] = output_cap
     max_out = call.model.max_output_tokens
     for key in ("max_tokens", "max_completion_tokens"):
         if max_out and isinstance(body.get(key), int) and body[key] > max_out:
             body[key] = max_out
     if call.stream:
         body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-    return body
+    return body, bool(effort)
 
 
-def _read_part(call: Call, part: dict) -> None:
-    """Keeps a message's or delta's output text (for counting when no usage comes),
-    normalises ``reasoning`` to ``reasoning_content`` and removes it with ``exclude``."""
+def _read_part(meter: Meter, part: dict) -> None:
+    """Keeps a message's or delta's output text (for counting when no usage comes)
+    and normalises ``reasoning`` to ``reasoning_content``."""
     if "reasoning" in part:
         value = part.pop("reasoning")
         if isinstance(value, str) and "reasoning_content" not in part:
             part["reasoning_content"] = value
     reasoning = part.get("reasoning_content")
     if reasoning:
-        call.thinking_used = True
-        call.output_parts.append(reasoning)
-        if call.exclude_reasoning:
-            del part["reasoning_content"]
-    if call.exclude_reasoning:
-        part.pop("reasoning_details", None)
+        meter.thinking_seen = True
+        meter.output_parts.append(reasoning)
     if part.get("content"):
-        call.output_parts.append(part["content"])
+        meter.output_parts.append(part["content"])
     for tool_call in part.get("tool_calls") or ():
         arguments = (tool_call.get("function") or {}).get("arguments") if isinstance(tool_call, dict) else None
         if isinstance(arguments, str):
-            call.output_parts.append(arguments)
+            meter.output_parts.append(arguments)
 
 
-def take_usage(call: Call, usage: dict | None) -> None:
+def take_usage(meter: Meter, usage: dict | None) -> None:
     if not isinstance(usage, dict):
         return
-    u = call.usage
+    u = meter.usage
     u.input_tokens = int(usage.get("prompt_tokens") or 0)
     u.output_tokens = int(usage.get("completion_tokens") or 0)
     details = usage.get("completion_tokens_details") or {}
@@ -87,29 +87,40 @@ def take_usage(call: Call, usage: dict | None) -> None:
     u.reported = True
 
 
-def response(call: Call, body: dict) -> dict:
+def response(call: CallInput, meter: Meter, body: dict) -> dict:
     body["model"] = call.model.id
     for choice in body.get("choices") or ():
         message = choice.get("message")
         if isinstance(message, dict):
-            _read_part(call, message)
+            _read_part(meter, message)
         if choice.get("text"):
-            call.output_parts.append(choice["text"])
-    take_usage(call, body.get("usage"))
+            meter.output_parts.append(choice["text"])
+    take_usage(meter, body.get("usage"))
     return body
 
 
-def chunk(call: Call, chunk: dict) -> dict:
+def chunk(call: CallInput, meter: Meter, chunk: dict) -> dict:
     """The chunk, read for metering and normalised (model id, reasoning)."""
     chunk["model"] = call.model.id
     choices = chunk.get("choices")
     usage = chunk.get("usage")
     if usage:
-        take_usage(call, usage)
+        take_usage(meter, usage)
     for choice in choices or ():
         delta = choice.get("delta")
         if isinstance(delta, dict):
-            _read_part(call, delta)
+            _read_part(meter, delta)
         if choice.get("text"):
-            call.output_parts.append(choice["text"])
+            meter.output_parts.append(choice["text"])
     return chunk
+
+
+def without_reasoning(payload: dict) -> dict:
+    """An OpenAI-format response or chunk without its reasoning (``reasoning.exclude``):
+    the reasoning is still used, and billed, but not shown."""
+    for choice in payload.get("choices") or ():
+        part = choice.get("message") or choice.get("delta")
+        if isinstance(part, dict):
+            part.pop("reasoning_content", None)
+            part.pop("reasoning_details", None)
+    return payload

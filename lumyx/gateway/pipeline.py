@@ -1,17 +1,18 @@
-"""The request path: resolve the model, try its routes in order, shape the
-answer for the client, and finish the call exactly once.
+"""The request path of one call, stage by stage:
 
-A client speaks the OpenAI or the Anthropic format, and so does each route's
-upstream; when the two differ the request, the response and the stream are
-translated (:mod:`lumyx.translate`), otherwise they pass through with the few
-rewrites of :mod:`.openai_relay` and :mod:`.anthropic_relay`.
+    resolve → admit → send on a route → shape the answer → meter → settle
 
-A route is abandoned for the next one when it fails before any byte went to
-the client: connect error, timeout, HTTP 429/5xx (and 401/403/404, which
-point at the route's own configuration), a malformed body, a request its
-format cannot express, or a stream whose first event never arrives. After the
-first byte, a failure ends the stream with an error event and the call is
-marked partial.
+:func:`resolve` finds the model (the views call it before the call exists);
+:func:`serve` admits the call (billing holds or counts it), sends it on the
+first route that answers (:mod:`.routing`, with the translation of
+:mod:`.formats`) and shapes the answer for the client — a body, or for a
+stream an iterator of the client's events (:mod:`.streams`); :func:`finish`,
+once the client has the answer or has gone, meters the call
+(:mod:`.meter`), settles it (:mod:`lumyx.billing.settlement`) and logs it,
+exactly once.
+
+After the first event of a stream, a failure ends the stream with an error
+event and the call is partial: billed for what was delivered.
 """
 
 from __future__ import annotations
@@ -20,26 +21,20 @@ import logging
 from collections.abc import Iterator
 
 from lumyx.accounts.keys import touch as touch_key
-from lumyx.billing import charges as billing
+from lumyx.billing import admission, arithmetic, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
+from lumyx.db.models._types import utcnow
 from lumyx.errors import DATABASE_DOWN, ApiError
-from lumyx.gateway import passthrough_anthropic as anthropic_relay
-from lumyx.gateway import passthrough_openai as openai_relay
-from lumyx.gateway import streams, tokens
-from lumyx.gateway.call import Call
-from lumyx.providers import ADAPTERS, WIRE_OF_KIND, UpstreamFailure
-from lumyx.providers.base import CHAT, COUNT_TOKENS, MESSAGES
+from lumyx.gateway import routing, tokens
+from lumyx.gateway.call import Call, Outcome
+from lumyx.gateway.meter import Usage, billed_usage
+from lumyx.gateway.passthrough_openai import without_reasoning
+from lumyx.gateway.routing import Dispatch
+from lumyx.gateway.streams import Shaper, WithoutReasoning
+from lumyx.providers.base import COUNT_TOKENS
 from lumyx.providers.streaming import StreamBroken
-from lumyx.translate import (
-    TranslationError,
-    anthropic_request_to_openai,
-    anthropic_response_to_openai,
-    openai_request_to_anthropic,
-    openai_response_to_anthropic,
-)
 
 log = logging.getLogger("lumyx.gateway")
-DEFAULT_MAX_TOKENS = 4096
 
 
 def resolve(catalog: Catalog, model_id) -> ModelInfo:
@@ -51,201 +46,141 @@ def resolve(catalog: Catalog, model_id) -> ModelInfo:
     return model
 
 
-def _final_error(call: Call, missing: list[str], failures: list[UpstreamFailure]) -> ApiError:
-    if not failures:
-        names = ", ".join(sorted(set(missing)))
-        return ApiError(
-            503,
-            "model_unavailable",
-            f"The model '{call.model.id}' is unavailable: its provider key is not configured "
-            f"(set {names} on the server).",
-        )
-    last = failures[-1]
-    if last.reason == "unsupported":
-        return ApiError(400, "invalid_request", last.message, param=last.param)
-    if last.status is not None and not last.retryable:
-        return ApiError(400, "invalid_request", f"Upstream rejected the request: {last.message}")
-    if last.status == 429:
-        headers = {"retry-after": last.retry_after} if last.retry_after else {}
-        return ApiError(
-            429,
-            "rate_limit_exceeded",
-            f"The upstream provider of '{call.model.id}' is rate limiting; retry shortly.",
-            headers=headers,
-        )
-    if last.reason == "connect" or last.status in (401, 403, 404):
-        return ApiError(
-            503,
-            "model_unavailable",
-            f"The model '{call.model.id}' is temporarily unavailable; no provider could serve it.",
-        )
-    if last.reason == "timeout":
-        return ApiError(502, "upstream_error", f"The upstream provider of '{call.model.id}' timed out.")
-    return ApiError(502, "upstream_error", f"The upstream provider of '{call.model.id}' failed ({last.message}).")
+def _refused(outcome: Outcome, error: ApiError) -> None:
+    outcome.status, outcome.error_code = error.status, error.code
 
 
-def _upstream_request(call: Call, route, wire: str) -> tuple[str, dict]:
-    """(operation, body) to send on this route, in the upstream's format."""
+def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
+    """The client's answer: a response body, or an iterator of the client's events."""
+    request, outcome = call.input, call.outcome
+    if request.operation == COUNT_TOKENS:
+        outcome.route, answer = routing.count_tokens(request)
+        return answer
+    model, key = request.model, request.key
     try:
-        if call.client_wire == wire:
-            relay = openai_relay if wire == "openai" else anthropic_relay
-            return call.operation, relay.request(call, route.model, call.body)
-        if call.client_wire == "openai" and call.operation == CHAT:
-            default = call.output_cap or min(call.model.max_output_tokens or DEFAULT_MAX_TOKENS, DEFAULT_MAX_TOKENS)
-            body = openai_request_to_anthropic(call.body, default_max_tokens=default)
-            return MESSAGES, anthropic_relay.request(call, route.model, body)
-        if call.client_wire == "anthropic" and call.operation == MESSAGES:
-            return CHAT, openai_relay.request(call, route.model, anthropic_request_to_openai(call.body))
-    except TranslationError as exc:
-        raise UpstreamFailure("unsupported", str(exc.message), retryable=True, param=exc.param) from None
-    raise UpstreamFailure("unsupported", f"The model '{call.model.id}' cannot serve this endpoint.", retryable=False)
+        call.admission = admission.admit(
+            request_id=request.request_id,
+            user_id=key.user_id,
+            key_id=key.key_id,
+            timezone=key.timezone,
+            model=model,
+            body=request.body,
+            prompt_tokens=0 if model.is_free else tokens.input_bound(request.body),
+            free_daily_limit=free_daily_limit,
+        )
+    except ApiError as error:
+        _refused(outcome, error)
+        raise
+    sent = routing.send(request, call.admission.output_cap)
+    outcome.thinking_requested = sent.thinking
+    if sent.error is not None:
+        _refused(outcome, sent.error)
+        raise sent.error
+    outcome.route = sent.route
+    if not request.stream:
+        body = sent.translation.response(request, call.meter, sent.reply.body)
+        return without_reasoning(body) if request.exclude_reasoning else body
+    shaper = sent.translation.stream(request, call.meter)
+    return _stream(call, sent, WithoutReasoning(shaper) if request.exclude_reasoning else shaper)
 
 
-def _client_response(call: Call, wire: str, body: dict) -> dict:
-    if wire == "openai":
-        body = openai_relay.response(call, body)
-        if call.client_wire == "anthropic":
-            return openai_response_to_anthropic(body, model=call.model.id)
-        return body
-    body = anthropic_relay.response(call, body)
-    if call.client_wire == "anthropic":
-        return body
-    body = anthropic_response_to_openai(body, model=call.model.id)
-    if call.exclude_reasoning:
-        for choice in body.get("choices") or ():
-            choice.get("message", {}).pop("reasoning_content", None)
-            choice.get("message", {}).pop("reasoning_details", None)
-    return body
-
-
-def _shaper(call: Call, wire: str):
-    if call.client_wire == "openai":
-        if wire == "openai":
-            return streams.OpenAIToOpenAI(call, call.include_usage)
-        return streams.AnthropicToOpenAI(call, call.include_usage, call.exclude_reasoning)
-    if wire == "anthropic":
-        return streams.AnthropicToAnthropic(call)
-    return streams.OpenAIToAnthropic(call, tokens.estimate_input(call.body))
-
-
-def serve(call: Call, free_daily_limit: int) -> dict | Iterator[bytes]:
-    """The client's answer: a response body, or an iterator of SSE bytes."""
-    if call.operation == COUNT_TOKENS:
-        return _count_tokens(call)
-    billing.admit(call, free_daily_limit)
-    missing: list[str] = []
-    failures: list[UpstreamFailure] = []
-    for route in call.model.routes:
-        provider = route.provider
-        if provider.api_key() is None:
-            missing.append(provider.api_key_env)
-            continue
-        wire = WIRE_OF_KIND[provider.kind]
-        try:
-            operation, body = _upstream_request(call, route, wire)
-            reply = ADAPTERS[provider.kind].send(
-                provider, operation, body, stream=call.stream, client_headers=call.client_headers
-            )
-            if call.stream:
-                first = _first_event(reply)
-                call.route = route
-                return _stream(call, reply, first, _shaper(call, wire))
-            call.route = route
-            return _client_response(call, wire, reply.body)
-        except UpstreamFailure as failure:
-            log.warning("route %s/%s failed for %s: %s", provider.id, route.model, call.request_id, failure.reason)
-            failures.append(failure)
-            if not failure.retryable:
-                break
-    error = _final_error(call, missing, failures)
-    call.status, call.error_code = error.status, error.code
-    raise error
-
-
-def _count_tokens(call: Call) -> dict:
-    """Anthropic upstreams count for themselves; for any other, or when they fail, estimate."""
-    for route in call.model.routes:
-        provider = route.provider
-        if provider.kind != "anthropic" or provider.api_key() is None:
-            continue
-        try:
-            body = anthropic_relay.request(call, route.model, call.body)
-            reply = ADAPTERS[provider.kind].send(
-                provider, COUNT_TOKENS, body, stream=False, client_headers=call.client_headers
-            )
-            if isinstance(reply.body.get("input_tokens"), int):
-                call.route = route
-                return {"input_tokens": reply.body["input_tokens"]}
-        except UpstreamFailure as failure:
-            log.warning("count_tokens on %s failed for %s: %s", provider.id, call.request_id, failure.reason)
-    return {"input_tokens": tokens.estimate_input(call.body)}
-
-
-def _first_event(reply) -> dict | None:
+def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
+    outcome, link, reply = call.outcome, call.link, sent.reply
+    link.lend(reply.cancel)
     try:
-        return next(reply.events, None)
-    except StreamBroken as broken:
-        reply.close()
-        raise UpstreamFailure(broken.reason, broken.message) from None
-
-
-def _stream(call: Call, reply, first: dict | None, shaper) -> Iterator[bytes]:
-    call.abort_upstream = reply.cancel
-    try:
-        if first is not None:
-            yield from shaper.feed(first)
+        if sent.first is not None:
+            yield from shaper.feed(sent.first)
             for event in reply.events:
                 yield from shaper.feed(event)
         if not shaper.ended:
             raise StreamBroken("protocol", "upstream stream ended before its final event")
         yield from shaper.end()
     except StreamBroken as broken:
-        if call.client_gone:  # we dropped the upstream because the client left
-            call.partial, call.status, call.error_code = True, 499, "client_closed"
+        if link.gone:  # we dropped the upstream because the client left
+            outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
             return
-        call.partial, call.status, call.error_code = True, 502, "upstream_error"
+        outcome.partial, outcome.status, outcome.error_code = True, 502, "upstream_error"
         yield from shaper.fail(ApiError(502, "upstream_error", f"The upstream stream failed: {broken.message}"))
     except GeneratorExit:
-        call.partial, call.status, call.error_code = True, 499, "client_closed"
+        outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
         raise
     finally:
-        call.abort_upstream = None
+        link.lend(None)
         reply.close()
 
 
 def finish(call: Call, keys) -> None:
-    """Runs once per call, after the client has its answer."""
-    if call.finished:
+    """Runs once per call, after the client has its answer: meter, settle, log."""
+    outcome = call.outcome
+    if outcome.finished:
         return
-    call.finished = True
-    if call.operation != COUNT_TOKENS:
-        try:
-            billing.settle(call)
-        except DATABASE_DOWN as exc:
-            log.error(
-                "could not settle %s, the database is unreachable (%s); its hold is released by the janitor",
-                call.request_id,
-                type(exc).__name__,
-            )
-        except Exception:
-            log.exception("could not settle %s; its hold is released by the janitor", call.request_id)
-    route = f"{call.route.provider.id}/{call.route.model}" if call.route else "-"
+    outcome.finished = True
+    outcome.usage = call.meter.usage
+    if call.input.operation != COUNT_TOKENS:
+        _settle(call)
+    route = f"{outcome.route.provider.id}/{outcome.route.model}" if outcome.route else "-"
     log.info(
         "%s %s %s via %s status=%s latency_ms=%d in=%d out=%d%s",
         call.request_id,
-        call.operation,
-        call.model.id,
+        call.input.operation,
+        call.input.model.id,
         route,
-        call.status,
+        outcome.status,
         call.latency_ms,
-        call.usage.input_tokens,
-        call.usage.output_tokens,
-        " partial" if call.partial else "",
+        outcome.usage.input_tokens,
+        outcome.usage.output_tokens,
+        " partial" if outcome.partial else "",
     )
-    if keys.due_for_touch(call.key.key_id):
+    key_id = call.input.key.key_id
+    if keys.due_for_touch(key_id):
         try:
-            touch_key(call.key.key_id)
+            touch_key(key_id)
         except DATABASE_DOWN:
             log.error("could not record key use, the database is unreachable")
         except Exception:
             log.exception("could not record key use")
+
+
+def _settle(call: Call) -> None:
+    request, outcome = call.input, call.outcome
+    answered = outcome.route is not None
+    try:
+        usage = outcome.usage = billed_usage(call.meter, request.body, answered=answered, partial=outcome.partial)
+        cost = arithmetic.cost(request.model, usage.input_tokens, usage.output_tokens)
+        settlement.settle(call.admission, _usage_row(call, usage), cost, answered=answered)
+    except DATABASE_DOWN as exc:
+        log.error(
+            "could not settle %s, the database is unreachable (%s); its hold is released by the janitor",
+            call.request_id,
+            type(exc).__name__,
+        )
+    except Exception:
+        settlement.leave_to_janitor(call.request_id)
+        log.exception("could not settle %s; its hold is released by the janitor", call.request_id)
+
+
+def _usage_row(call: Call, usage: Usage) -> dict:
+    """The call's usage row; what it cost is filled in by its settlement."""
+    request, outcome = call.input, call.outcome
+    return {
+        "id": request.request_id,
+        "user_id": request.key.user_id,
+        "api_key_id": request.key.key_id,
+        "model_id": request.model.id,
+        "provider_id": outcome.route.provider.id if outcome.route else None,
+        "operation": request.operation,
+        "input_tokens": usage.input_tokens,
+        "output_tokens": usage.output_tokens,
+        "reasoning_tokens": usage.reasoning_tokens,
+        "cached_tokens": usage.cached_tokens,
+        "tokens_reported": usage.reported,
+        "cost": 0,
+        "unpaid": 0,
+        "latency_ms": call.latency_ms,
+        "status_code": outcome.status,
+        "error_code": outcome.error_code,
+        "stream": request.stream,
+        "partial": outcome.partial,
+        "thinking_used": outcome.thinking_requested or call.meter.thinking_seen,
+        "created_at": utcnow(),
+    }

@@ -1,78 +1,90 @@
-"""Client-facing streams: the upstream's decoded events in, the client's SSE
-bytes out, for each pair of wire formats.
+"""Stream shapers: the upstream's decoded events in, the client's events out,
+for each pair of wire formats (picked by :mod:`lumyx.gateway.formats`).
 
 A shaper is fed every upstream event, then told how the upstream stream ended:
 ``end()`` after its terminal event, ``fail(error)`` when it broke (or stopped
-without its terminal event). Either way the client gets a well-formed ending:
-OpenAI clients a final ``data: [DONE]`` (after an error chunk when it broke),
-Anthropic clients ``message_stop`` or an ``error`` event.
+without its terminal event). Each returns the client's events: dicts in the
+client's format, and for OpenAI clients ``DONE`` last
+(:data:`lumyx.providers.sse.DONE`, their ``data: [DONE]``). Either way the
+client gets a well-formed ending: OpenAI clients an error chunk before
+``DONE`` when it broke, Anthropic clients ``message_stop`` or an ``error``
+event. The API writes the events as SSE; the agents loop reads them as they
+are.
+
+Shapers write the call's :class:`~lumyx.gateway.meter.Meter` as they read.
 """
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from lumyx.errors import ApiError
 from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import passthrough_openai as openai_relay
-from lumyx.gateway.call import Call
-from lumyx.providers.sse import OPENAI_DONE, anthropic_event, openai_event
+from lumyx.gateway import tokens
+from lumyx.gateway.call import CallInput
+from lumyx.gateway.meter import Meter
+from lumyx.providers.sse import DONE
 from lumyx.translate import AnthropicToOpenAIStream, OpenAIToAnthropicStream
 
 
-def _openai_error(error: ApiError) -> list[bytes]:
-    return [openai_event(error.openai_body()), OPENAI_DONE]
+class Shaper(Protocol):
+    ended: bool  # the upstream's terminal event came
+
+    def feed(self, event: dict) -> list: ...
+
+    def end(self) -> list: ...
+
+    def fail(self, error: ApiError) -> list: ...
 
 
-def _anthropic_error(error: ApiError) -> list[bytes]:
-    return [anthropic_event(error.anthropic_body())]
+def _openai_error(error: ApiError) -> list:
+    return [error.openai_body(), DONE]
+
+
+def _anthropic_error(error: ApiError) -> list:
+    return [error.anthropic_body()]
 
 
 def _read_openai(shaper, event: dict) -> dict:
     """An OpenAI-format upstream chunk, read for metering; a finish reason ends the stream."""
-    chunk = openai_relay.chunk(shaper.call, event)
+    chunk = openai_relay.chunk(shaper.call, shaper.meter, event)
     if any(choice.get("finish_reason") for choice in chunk.get("choices") or ()):
         shaper.ended = True
     return chunk
 
 
-def _strip_reasoning(chunk: dict) -> None:
-    for choice in chunk.get("choices") or ():
-        delta = choice.get("delta")
-        if isinstance(delta, dict):
-            delta.pop("reasoning_content", None)
-            delta.pop("reasoning_details", None)
-
-
 class OpenAIToOpenAI:
-    def __init__(self, call: Call, include_usage: bool):
-        self.call = call
-        self.include_usage = include_usage
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.include_usage = call.include_usage
         self.ended = False
 
-    def feed(self, event: dict) -> list[bytes]:
+    def feed(self, event: dict) -> list:
         chunk = _read_openai(self, event)
         if "usage" in chunk and not self.include_usage:
             del chunk["usage"]
             if not chunk.get("choices"):
                 return []
-        return [openai_event(chunk)]
+        return [chunk]
 
-    def end(self) -> list[bytes]:
-        return [OPENAI_DONE]
+    def end(self) -> list:
+        return [DONE]
 
     fail = staticmethod(_openai_error)
 
 
 class AnthropicToAnthropic:
-    def __init__(self, call: Call):
-        self.call = call
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
         self.ended = False
 
-    def feed(self, event: dict) -> list[bytes]:
+    def feed(self, event: dict) -> list:
         if event.get("type") == "message_stop":
             self.ended = True
-        return [anthropic_event(anthropic_relay.event(self.call, event))]
+        return [anthropic_relay.event(self.call, self.meter, event)]
 
-    def end(self) -> list[bytes]:
+    def end(self) -> list:
         return []
 
     fail = staticmethod(_anthropic_error)
@@ -81,16 +93,16 @@ class AnthropicToAnthropic:
 class OpenAIToAnthropic:
     """An OpenAI-format upstream answering an Anthropic client."""
 
-    def __init__(self, call: Call, input_tokens: int):
-        self.call = call
-        self.translator = OpenAIToAnthropicStream(model=call.model.id, input_tokens=input_tokens)
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.translator = OpenAIToAnthropicStream(model=call.model.id, input_tokens=tokens.estimate_input(call.body))
         self.ended = False
 
-    def feed(self, event: dict) -> list[bytes]:
-        return [anthropic_event(e) for e in self.translator.feed(_read_openai(self, event))]
+    def feed(self, event: dict) -> list:
+        return self.translator.feed(_read_openai(self, event))
 
-    def end(self) -> list[bytes]:
-        return [anthropic_event(e) for e in self.translator.close()]
+    def end(self) -> list:
+        return self.translator.close()
 
     fail = staticmethod(_anthropic_error)
 
@@ -98,26 +110,41 @@ class OpenAIToAnthropic:
 class AnthropicToOpenAI:
     """An Anthropic-format upstream answering an OpenAI client."""
 
-    def __init__(self, call: Call, include_usage: bool, exclude_reasoning: bool):
-        self.call = call
-        self.translator = AnthropicToOpenAIStream(model=call.model.id, include_usage=include_usage)
-        self.exclude_reasoning = exclude_reasoning
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.translator = AnthropicToOpenAIStream(model=call.model.id, include_usage=call.include_usage)
         self.ended = False
 
-    def _encode(self, chunks: list[dict]) -> list[bytes]:
-        out = []
-        for chunk in chunks:
-            if self.exclude_reasoning:
-                _strip_reasoning(chunk)
-            out.append(openai_event(chunk))
-        return out
-
-    def feed(self, event: dict) -> list[bytes]:
+    def feed(self, event: dict) -> list:
         if event.get("type") == "message_stop":
             self.ended = True
-        return self._encode(self.translator.feed(anthropic_relay.event(self.call, event)))
+        return self.translator.feed(anthropic_relay.event(self.call, self.meter, event))
 
-    def end(self) -> list[bytes]:
-        return self._encode(self.translator.close()) + [OPENAI_DONE]
+    def end(self) -> list:
+        return [*self.translator.close(), DONE]
 
     fail = staticmethod(_openai_error)
+
+
+class WithoutReasoning:
+    """An OpenAI client's shaper whose chunks lose their reasoning (``reasoning.exclude``)."""
+
+    def __init__(self, shaper: Shaper):
+        self.shaper = shaper
+
+    @property
+    def ended(self) -> bool:
+        return self.shaper.ended
+
+    def feed(self, event: dict) -> list:
+        return [_stripped(chunk) for chunk in self.shaper.feed(event)]
+
+    def end(self) -> list:
+        return [_stripped(chunk) for chunk in self.shaper.end()]
+
+    def fail(self, error: ApiError) -> list:
+        return self.shaper.fail(error)
+
+
+def _stripped(chunk):
+    return chunk if chunk is DONE else openai_relay.without_reasoning(chunk)

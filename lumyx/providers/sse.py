@@ -70,11 +70,21 @@ def decode(data: bytes) -> dict:
     return payload
 
 
-def openai_event(payload: dict) -> bytes:
-    return b"data: " + orjson.dumps(payload) + b"\n\n"
+class _Done:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DONE"
 
 
+DONE = _Done()  # the end of a stream of OpenAI-format events, written as ``data: [DONE]``
 OPENAI_DONE = b"data: [DONE]\n\n"
+
+
+def openai_event(payload: dict | _Done) -> bytes:
+    if payload is DONE:
+        return OPENAI_DONE
+    return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
 def anthropic_event(payload: dict) -> bytes:

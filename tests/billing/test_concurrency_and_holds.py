@@ -22,8 +22,8 @@ MICRO = 1_000_000
 
 def settle(user_id: int, ref: str, cost: int, at: datetime | None = None) -> int:
     """Settles request ``ref`` as billing does (the hold, the charge, the usage row at once)."""
+    from lumyx.billing import holds
     from lumyx.db.models._types import utcnow
-    from lumyx.usage import records as usage
 
     row = {
         "id": ref,
@@ -40,7 +40,7 @@ def settle(user_id: int, ref: str, cost: int, at: datetime | None = None) -> int
         "thinking_used": False,
         "created_at": at or utcnow(),
     }
-    return usage.settle_and_record(row, cost, note=f"m {ref}")
+    return holds.settle_and_record(row, cost, note=f"m {ref}")
 
 
 def test_many_simultaneous_requests_on_a_small_balance(make_account, books, live):
@@ -76,13 +76,13 @@ def test_many_simultaneous_requests_on_a_small_balance(make_account, books, live
 
 
 def test_settlement_happens_once(app, make_account, books):
-    from lumyx.billing import ledger
+    from lumyx.billing import holds
 
     user_id, _key = make_account(3)
     ref = "req_" + uuid.uuid4().hex
     with app.app_context():
-        assert ledger.hold(user_id, 2 * MICRO, ref, model_id="gpt-5.2")
-        assert not ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), (
+        assert holds.hold(user_id, 2 * MICRO, ref, model_id="gpt-5.2")
+        assert not holds.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="gpt-5.2"), (
             "only 1 credit is unreserved"
         )
         assert settle(user_id, ref, 1_500_000) == 1_500_000
@@ -95,13 +95,13 @@ def test_settlement_happens_once(app, make_account, books):
 
 
 def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make_account, books):
-    from lumyx.billing import ledger
+    from lumyx.billing import holds
 
     user_id, _key = make_account(3)
     first, second = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
     with app.app_context():
-        assert ledger.hold(user_id, 1 * MICRO, first, model_id="m")
-        assert ledger.hold(user_id, 2 * MICRO, second, model_id="m")
+        assert holds.hold(user_id, 1 * MICRO, first, model_id="m")
+        assert holds.hold(user_id, 2 * MICRO, second, model_id="m")
         # The first request turned out dearer than its hold; all else is reserved.
         assert settle(user_id, first, 1_200_000) == 1 * MICRO
         assert settle(user_id, second, 500_000) == 500_000
@@ -111,21 +111,20 @@ def test_a_cost_above_the_hold_is_charged_only_from_unreserved_credits(app, make
 
 
 def test_credits_on_hold_cannot_be_removed(app, make_account, server_env):
-    from lumyx.billing import ledger
+    from lumyx.billing import holds
     from lumyx.db import db
     from lumyx.db.models import User
 
     user_id, _key = make_account(3)
     with app.app_context():
-        assert ledger.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="m")
+        assert holds.hold(user_id, 2 * MICRO, "req_" + uuid.uuid4().hex, model_id="m")
         email = db.session.get(User, user_id).email
     result = flask_cli(server_env, "add-credits", email, "-2", check=False)
     assert result.returncode != 0 and "below zero" in result.stderr
 
 
 def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account, books, server_env):
-    from lumyx.billing import charges as billing
-    from lumyx.billing import ledger
+    from lumyx.billing import holds, janitor
     from lumyx.db import db
     from lumyx.db.models import Hold
     from lumyx.db.models._types import utcnow
@@ -133,13 +132,13 @@ def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account
     user_id, _key = make_account(4)
     stale, fresh = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
     with app.app_context():
-        assert ledger.hold(user_id, 1 * MICRO, stale, model_id="gpt-5.2")
-        assert ledger.hold(user_id, 1 * MICRO, fresh, model_id="gpt-5.2")
+        assert holds.hold(user_id, 1 * MICRO, stale, model_id="gpt-5.2")
+        assert holds.hold(user_id, 1 * MICRO, fresh, model_id="gpt-5.2")
         db.session.execute(update(Hold).where(Hold.id == stale).values(seen_at=utcnow() - timedelta(minutes=10)))
         db.session.commit()
         # The live server's workers run the same janitor every minute and may get there first.
-        assert billing.settle_orphans() in (0, 1)
-        assert billing.settle_orphans() == 0
+        assert janitor.settle_orphans() in (0, 1)
+        assert janitor.settle_orphans() == 0
     assert books.balance(user_id) == (4 * MICRO, 1 * MICRO)
     row = books.usage(stale)
     assert row.error_code == "worker_lost" and row.cost == 0 and row.partial and row.model_id == "gpt-5.2"
@@ -154,14 +153,14 @@ def test_holds_of_a_stopped_worker_are_released_by_the_janitor(app, make_account
 
 def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, books):
     """A hold can be lost in a database crash (holds commit without waiting for the disk)."""
-    from lumyx.billing import ledger
+    from lumyx.billing import holds
     from lumyx.db import db
     from lumyx.db.models import Hold
 
     user_id, _key = make_account(3)
     ref = "req_" + uuid.uuid4().hex
     with app.app_context():
-        assert ledger.hold(user_id, 1 * MICRO, ref, model_id="m")
+        assert holds.hold(user_id, 1 * MICRO, ref, model_id="m")
         # Lost: the row and the reservation vanish together, as a crash would have it.
         with db.engine.begin() as conn:
             conn.execute(Hold.__table__.delete().where(Hold.id == ref))
@@ -175,15 +174,15 @@ def test_a_request_whose_hold_was_lost_is_still_charged_once(app, make_account, 
 
 def test_a_settled_request_and_a_free_one_of_the_same_hour_share_its_rollup(app, make_account):
     """Settlements and free requests write their rows by different paths; the hour is one."""
-    from lumyx.billing import ledger
+    from lumyx.billing import holds
     from lumyx.db import db
     from lumyx.db.models import UsageHourly
-    from lumyx.usage import records as usage
+    from lumyx.usage import recording as usage
 
     user_id, _key = make_account(3)
     ref, at = "req_" + uuid.uuid4().hex, datetime(2026, 3, 1, 10, 30, 5)
     with app.app_context():
-        assert ledger.hold(user_id, MICRO, ref, model_id="m")
+        assert holds.hold(user_id, MICRO, ref, model_id="m")
         assert settle(user_id, ref, 300_000, at=at) == 300_000
         with db.engine.begin() as conn:
             usage.record(

@@ -1,5 +1,5 @@
 """The usage page: cards, charts and the recent-activity table with filters and
-HTMX pages, fed by lumyx.usage.records (the Usage API's report)."""
+HTMX pages, fed by lumyx.usage.report (the Usage API's report)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def activity(app, user):
     """45 requests today on two models, and 5 ten days ago."""
     from lumyx.db import db
     from lumyx.db.models._types import utcnow
-    from lumyx.usage import records as usage
+    from lumyx.usage import recording as usage
 
     now = utcnow()
     with app.app_context(), db.engine.begin() as conn:

@@ -9,7 +9,7 @@ from flask import request, url_for
 from flask_login import current_user, login_required
 
 from lumyx import runtime
-from lumyx.usage import records as usage_service
+from lumyx.usage import report as usage_service
 from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.render import page
 

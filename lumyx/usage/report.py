@@ -1,10 +1,10 @@
-"""Usage: recording each metered request, and the Usage API's report.
+"""The Usage API's report: totals, the daily series, the per-model breakdown
+and a page of recent requests of one account.
 
-Each request is one ``usage_records`` row plus an upsert into ``usage_hourly``
-(per account, model and UTC hour), in the transaction of its charge. Totals,
-the daily series and the per-model breakdown read the hourly rollup, so the
-report costs the same with a thousand rows or a million; only the page of
-recent activity reads raw rows, through the (user, created_at) index.
+Totals, the daily series and the per-model breakdown read the hourly rollup
+(:mod:`lumyx.usage.recording`), so the report costs the same with a thousand
+rows or a million; only the page of recent activity reads raw rows, through
+the (user, created_at) index.
 
 Dates are the account's local days: ``start_date``/``end_date`` as dates
 cover whole local days (both inclusive); with a time they are instants
@@ -19,13 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import func, select
 
 from lumyx import money
-from lumyx.billing import free_cap, ledger
-from lumyx.db import db, sqlite_time
-from lumyx.db.driver import postgres_statement, sqlite_transaction
+from lumyx.billing import free_cap
+from lumyx.db import db
 from lumyx.db.models import UsageHourly, UsageRecord, User
 from lumyx.db.models.user import PLANS
 
@@ -33,8 +31,6 @@ DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 MAX_PAGE = 1_000_000
 DAILY_DAYS = 30
 _records, _hourly = UsageRecord.__table__, UsageHourly.__table__
-_ADD_RECORD = _records.insert()
-_rollup_statements: dict[str, object] = {}
 
 
 class UsageQueryError(ValueError):
@@ -43,125 +39,6 @@ class UsageQueryError(ValueError):
     def __init__(self, message: str, param: str):
         super().__init__(message)
         self.param = param
-
-
-# -- recording ---------------------------------------------------------------
-
-
-def _rollup_statement(dialect: str):
-    statement = _rollup_statements.get(dialect)
-    if statement is None:
-        insert = (postgresql if dialect == "postgresql" else sqlite).insert(_hourly)
-        statement = insert.on_conflict_do_update(
-            index_elements=[_hourly.c.user_id, _hourly.c.hour, _hourly.c.model_id],
-            set_={
-                name: _hourly.c[name] + insert.excluded[name]
-                for name in ("requests", "prompt_tokens", "completion_tokens", "cost", "latency_ms")
-            },
-        )
-        _rollup_statements[dialect] = statement
-    return statement
-
-
-_ROW_COLUMNS = (
-    "id",
-    "user_id",
-    "api_key_id",
-    "model_id",
-    "provider_id",
-    "operation",
-    "input_tokens",
-    "output_tokens",
-    "reasoning_tokens",
-    "cached_tokens",
-    "tokens_reported",
-    "latency_ms",
-    "status_code",
-    "error_code",
-    "stream",
-    "partial",
-    "thinking_used",
-    "created_at",
-)
-_DEFAULTS = {
-    column.name: column.default.arg
-    for column in _records.columns
-    if column.default is not None and column.default.is_scalar
-}
-_ROLLED_UP = ("prompt_tokens", "completion_tokens", "cost", "latency_ms")
-# PostgreSQL: the hold's settlement (lumyx.billing.ledger.SETTLE_PG), the usage row
-# and its hour in one statement; it answers what was charged.
-_SETTLE_AND_RECORD_PG = text(f"""
-WITH {ledger.SETTLE_PG},
-recorded AS (
-    INSERT INTO usage_records ({", ".join(_ROW_COLUMNS)}, cost, unpaid)
-    SELECT {", ".join(":" + c for c in _ROW_COLUMNS)}, paid.charged, GREATEST(:cost - paid.charged, 0)
-    FROM (SELECT COALESCE((SELECT charged FROM charge), 0) AS charged) AS paid
-    RETURNING user_id, model_id, input_tokens, output_tokens, cost, latency_ms)
-INSERT INTO usage_hourly (user_id, hour, model_id, requests, {", ".join(_ROLLED_UP)})
-SELECT user_id, :hour, model_id, 1, input_tokens, output_tokens, cost, latency_ms FROM recorded
-ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = usage_hourly.requests + 1,
-    {", ".join(f"{c} = usage_hourly.{c} + excluded.{c}" for c in _ROLLED_UP)}
-RETURNING (SELECT charged FROM charge)""")
-
-
-# SQLite: the same, as statements run in one transaction after ledger.settle_sqlite.
-_RECORD_SQLITE = (
-    f"INSERT INTO usage_records ({', '.join(_ROW_COLUMNS)}, cost, unpaid) "
-    f"VALUES ({', '.join(':' + c for c in _ROW_COLUMNS)}, :charged, MAX(:cost - :charged, 0))"
-)
-_ROLLUP_SQLITE = (
-    f"INSERT INTO usage_hourly (user_id, hour, model_id, requests, {', '.join(_ROLLED_UP)}) "
-    "VALUES (:user_id, :hour, :model_id, 1, :input_tokens, :output_tokens, :charged, :latency_ms) "
-    "ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = requests + 1, "
-    + ", ".join(f"{c} = {c} + excluded.{c}" for c in _ROLLED_UP)
-)
-
-
-def settle_and_record(row: dict, cost: int, note: str) -> int:
-    """Settles hold ``row["id"]`` charging ``cost`` µcr (see ledger.settle_sqlite) and writes
-    the usage row with what was charged, atomically; returns what was charged. Raises
-    IntegrityError when the request was settled already. One statement on PostgreSQL."""
-    params = {column: row.get(column, _DEFAULTS.get(column)) for column in _ROW_COLUMNS}
-    params.update(
-        ref=row["id"],
-        cost=cost,
-        note=note[:500],
-        now=row["created_at"],
-        hour=row["created_at"].replace(minute=0, second=0, microsecond=0),
-    )
-    if db.engine.dialect.name == "postgresql":
-        rows = postgres_statement(_SETTLE_AND_RECORD_PG, params)[1]
-        return (rows[0][0] if rows else 0) or 0
-    params.update(
-        created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]), hour=sqlite_time(params["hour"])
-    )
-    with sqlite_transaction() as conn:
-        params["charged"] = ledger.settle_sqlite(conn, params)
-        conn.execute(_RECORD_SQLITE, params)
-        conn.execute(_ROLLUP_SQLITE, params)
-    return params["charged"]
-
-
-def record(conn, row: dict) -> None:
-    """Writes one usage row and adds it to its hour, in the transaction of ``conn``."""
-    conn.execute(_ADD_RECORD, row)
-    conn.execute(
-        _rollup_statement(conn.dialect.name),
-        {
-            "user_id": row["user_id"],
-            "hour": row["created_at"].replace(minute=0, second=0, microsecond=0),
-            "model_id": row["model_id"],
-            "requests": 1,
-            "prompt_tokens": row.get("input_tokens", 0),
-            "completion_tokens": row.get("output_tokens", 0),
-            "cost": row.get("cost", 0),
-            "latency_ms": row.get("latency_ms", 0),
-        },
-    )
-
-
-# -- the report --------------------------------------------------------------
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,104 @@
+"""Admission: before any upstream call, a priced request holds its worst case
+and a free one is counted against the account's daily cap.
+
+* Priced models: the worst case (the prompt's bound plus the largest answer,
+  :mod:`lumyx.billing.arithmetic`) is held with one conditional UPDATE
+  (:mod:`lumyx.billing.holds`); a balance of zero or below the hold answers
+  402. When the client set no output limit and the balance cannot cover the
+  model's largest answer, the answer is limited to what the balance covers
+  (the gateway sends the upstream that ``max_tokens``), so the hold is still
+  the worst case.
+* Free models cost nothing and count against a daily request cap per account
+  (:mod:`lumyx.billing.free_cap`); over it answers 429 until local midnight.
+
+The answer, an :class:`Admission`, is what the settlement needs later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from lumyx import money
+from lumyx.billing import arithmetic, free_cap, holds
+from lumyx.errors import ApiError
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """What admitting a request reserved or counted."""
+
+    hold: int = 0  # µcr reserved for the request (priced models)
+    output_cap: int | None = None  # max_tokens the balance affords, when the client set none
+    free_day: str | None = None  # the local day counted against the free-model cap
+
+
+NOTHING = Admission()  # a request not admitted (yet): nothing held, nothing counted
+
+
+def asked_output(body: dict) -> int | None:
+    """The client's own output limit, if it set one."""
+    asked = body.get("max_completion_tokens") or body.get("max_tokens")
+    return asked if isinstance(asked, int) and asked > 0 else None
+
+
+def admit(
+    *,
+    request_id: str,
+    user_id: int,
+    key_id: int | None,
+    timezone: str,
+    model,
+    body: dict,
+    prompt_tokens: int,
+    free_daily_limit: int,
+) -> Admission:
+    """Holds credits for a priced model or counts a free request; raises 402 or 429.
+
+    ``prompt_tokens`` is a generous bound on the prompt (the gateway's, with no
+    tokenizer); ``body`` is the client's request, read for its output limit.
+    """
+    if model.is_free:
+        return Admission(free_day=_count_free(user_id, timezone, free_daily_limit))
+    asked = asked_output(body)
+    output = arithmetic.largest_answer(model, asked)
+    amount = arithmetic.hold_amount(model, prompt_tokens, output)
+    if _hold(request_id, user_id, key_id, model.id, amount):
+        return Admission(hold=amount)
+    if output and not asked:
+        cap = arithmetic.output_cap(model, holds.available(user_id), prompt_tokens)
+        if cap is not None:
+            output = min(output, cap)
+            amount = arithmetic.hold_amount(model, prompt_tokens, output)
+            if _hold(request_id, user_id, key_id, model.id, amount):
+                return Admission(hold=amount, output_cap=output)
+    raise ApiError(
+        402,
+        "insufficient_credits",
+        f"Insufficient credits: this request may cost up to {money.format_credits(amount, 4)} credits "
+        f"on '{model.id}'. Top up your account, or lower max_tokens.",
+    )
+
+
+def _hold(request_id: str, user_id: int, key_id: int | None, model_id: str, amount: int) -> bool:
+    if not holds.hold(user_id, amount, request_id, model_id=model_id, api_key_id=key_id):
+        return False
+    holds.track(request_id)
+    return True
+
+
+def _count_free(user_id: int, timezone: str, limit: int) -> str | None:
+    """Counts the request on its local day (returned); None when there is no cap."""
+    if limit <= 0:
+        return None
+    day, resets_at = free_cap.local_day(timezone)
+    if not free_cap.count(user_id, day, limit):
+        retry_after = max(1, int((resets_at - datetime.now(UTC)).total_seconds()))
+        raise ApiError(
+            429,
+            "rate_limit_exceeded",
+            f"Free model daily limit reached ({limit} requests a day); it resets at midnight "
+            f"{timezone} ({resets_at.strftime('%Y-%m-%dT%H:%M:%SZ')}).",
+            headers={"retry-after": str(retry_after)},
+        )
+    return day

@@ -1,0 +1,214 @@
+"""Credit holds on both databases: reserving a priced request's worst case
+before its upstream call, and settling it afterwards — charging the actual
+cost, releasing the rest and writing the request's usage row, atomically.
+
+A hold reserves part of a balance (``User.held``, one row in ``holds``);
+settling deletes the row — whoever deletes it settles, so a hold is settled
+exactly once — releases the reservation and charges the actual cost as one
+``usage`` ledger entry. The balance never goes negative.
+
+Every priced request holds once and settles once, so each database runs the
+cheapest form of the same statements, on the driver connections of
+:mod:`lumyx.db.driver`:
+
+* PostgreSQL: the hold, and the settlement with its usage row and hour, are
+  each one statement in a transaction of its own. The account's row, which
+  every request of the account updates, stays locked only while PostgreSQL
+  runs the statement, never across a round trip to a busy worker. Neither
+  commit waits for the disk.
+* SQLite: the same steps run one after another in one transaction
+  (``driver.sqlite_transaction``); SQLite's write lock keeps every other
+  writer out meanwhile.
+
+This worker's in-flight holds are remembered (:func:`track`) so that the
+janitor (:mod:`lumyx.billing.janitor`) can mark them alive.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select, text
+
+from lumyx.db import db, sqlite_time
+from lumyx.db.driver import postgres_statement, sqlite_transaction
+from lumyx.db.models import User
+from lumyx.db.models._types import utcnow
+from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
+
+# Request ids of this worker's in-flight holds, refreshed by the janitor.
+_in_flight: set[str] = set()
+
+
+def track(ref: str) -> None:
+    """Remembers hold ``ref`` as this worker's, until it settles."""
+    _in_flight.add(ref)
+
+
+def untrack(ref: str) -> None:
+    _in_flight.discard(ref)
+
+
+def tracked() -> list[str]:
+    """This worker's in-flight holds."""
+    return list(_in_flight)
+
+
+_users = User.__table__
+_AVAILABLE = select(_users.c.balance - _users.c.held).where(_users.c.id == bindparam("user_id"))
+
+
+def available(user_id: int) -> int:
+    """What can be spent or held now: the balance less what is held."""
+    with db.engine.connect() as conn:
+        return conn.execute(_AVAILABLE, {"user_id": user_id}).scalar() or 0
+
+
+# -- PostgreSQL ----------------------------------------------------------------
+
+_WITHOUT_WAITING = "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS off)"
+_HOLD_PG = text(f"""
+WITH {_WITHOUT_WAITING},
+reserved AS (
+    UPDATE users SET held = held + :amount
+    WHERE id = :user_id AND balance > 0 AND balance - held >= :amount
+    RETURNING id)
+INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at)
+SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reserved, quick""")
+# What _settle_sqlite() does, with the account's row locked first so that the
+# charge is decided on its current balance; then the usage row and its hour,
+# with what was charged. It answers what was charged.
+_SETTLE_AND_RECORD_PG = text(f"""
+WITH {_WITHOUT_WAITING},
+taken AS (DELETE FROM holds WHERE id = :ref RETURNING amount),
+account AS (
+    SELECT id, balance, held, COALESCE((SELECT amount FROM taken), 0) AS amount
+    FROM users WHERE id = :user_id FOR UPDATE),
+decided AS (
+    SELECT id, amount, CASE WHEN balance - :cost >= held - amount THEN :cost ELSE amount END AS charged
+    FROM account),
+charge AS (
+    UPDATE users SET held = users.held - decided.amount, balance = users.balance - decided.charged
+    FROM decided, quick WHERE users.id = decided.id
+    RETURNING users.balance AS balance_after, decided.charged),
+entry AS (
+    INSERT INTO ledger_entries (user_id, amount, balance_after, kind, note, ref, created_at)
+    SELECT :user_id, -charged, balance_after, 'usage', :note, :ref, :now FROM charge WHERE charged > 0),
+recorded AS (
+    INSERT INTO usage_records ({", ".join(ROW_COLUMNS)}, cost, unpaid)
+    SELECT {", ".join(":" + c for c in ROW_COLUMNS)}, paid.charged, GREATEST(:cost - paid.charged, 0)
+    FROM (SELECT COALESCE((SELECT charged FROM charge), 0) AS charged) AS paid
+    RETURNING user_id, model_id, input_tokens, output_tokens, cost, latency_ms)
+INSERT INTO usage_hourly (user_id, hour, model_id, requests, {", ".join(ROLLED_UP)})
+SELECT user_id, :hour, model_id, 1, input_tokens, output_tokens, cost, latency_ms FROM recorded
+ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = usage_hourly.requests + 1,
+    {", ".join(f"{c} = usage_hourly.{c} + excluded.{c}" for c in ROLLED_UP)}
+RETURNING (SELECT charged FROM charge)""")
+
+# -- SQLite --------------------------------------------------------------------
+
+_RESERVE_SQLITE = (
+    "UPDATE users SET held = held + :amount WHERE id = :user_id AND balance > 0 AND balance - held >= :amount"
+)
+_ADD_HOLD_SQLITE = (
+    "INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at) "
+    "VALUES (:ref, :user_id, :api_key_id, :model_id, :amount, :now, :now)"
+)
+_TAKE_HOLD_SQLITE = "DELETE FROM holds WHERE id = :ref RETURNING amount"
+_CHARGE_SQLITE = (
+    "UPDATE users SET held = held - :amount, balance = balance - :cost "
+    "WHERE id = :user_id AND balance - :cost >= held - :amount RETURNING balance"
+)
+_CHARGE_HOLD_SQLITE = (
+    "UPDATE users SET held = held - :amount, balance = balance - :amount WHERE id = :user_id RETURNING balance"
+)
+_ADD_ENTRY_SQLITE = (
+    "INSERT INTO ledger_entries (user_id, amount, balance_after, kind, note, ref, created_at) "
+    "VALUES (:user_id, -:charged, :balance, 'usage', :note, :ref, :now)"
+)
+_RECORD_SQLITE = (
+    f"INSERT INTO usage_records ({', '.join(ROW_COLUMNS)}, cost, unpaid) "
+    f"VALUES ({', '.join(':' + c for c in ROW_COLUMNS)}, :charged, MAX(:cost - :charged, 0))"
+)
+_ROLLUP_SQLITE = (
+    f"INSERT INTO usage_hourly (user_id, hour, model_id, requests, {', '.join(ROLLED_UP)}) "
+    "VALUES (:user_id, :hour, :model_id, 1, :input_tokens, :output_tokens, :charged, :latency_ms) "
+    "ON CONFLICT (user_id, hour, model_id) DO UPDATE SET requests = requests + 1, "
+    + ", ".join(f"{c} = {c} + excluded.{c}" for c in ROLLED_UP)
+)
+
+
+def _postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None) -> bool:
+    """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short.
+
+    The commit does not wait for the disk (PostgreSQL): a hold lost in a database
+    crash only means its request is settled without one (see :func:`_settle_sqlite`).
+    """
+    params = {
+        "user_id": user_id,
+        "amount": amount,
+        "ref": ref,
+        "model_id": model_id,
+        "api_key_id": api_key_id,
+        "now": utcnow(),
+    }
+    if _postgres():
+        return postgres_statement(_HOLD_PG, params)[0] == 1
+    params["now"] = sqlite_time(params["now"])
+    with sqlite_transaction() as conn:
+        if conn.execute(_RESERVE_SQLITE, params).rowcount != 1:
+            return False
+        conn.execute(_ADD_HOLD_SQLITE, params)
+    return True
+
+
+def _settle_sqlite(conn, params: dict) -> int:
+    """Ends hold ``params["ref"]`` of account ``params["user_id"]``, charging ``params["cost"]``
+    µcr, in the transaction of driver connection ``conn``; returns what was charged.
+
+    A cost beyond the hold is charged when the unreserved balance covers it,
+    else only the hold is charged. When the hold is gone it was either settled
+    already — then the unique ledger ref, or the unique usage row, fails the
+    transaction (IntegrityError) — or lost in a database crash, and the cost is
+    charged from the unreserved balance if that covers it. The entry is noted
+    ``params["note"]`` and dated ``params["now"]``.
+    """
+    taken = conn.execute(_TAKE_HOLD_SQLITE, params).fetchone()
+    amount = taken[0] if taken else 0
+    charged = params["cost"]
+    balance = conn.execute(_CHARGE_SQLITE, {**params, "amount": amount}).fetchone()
+    if balance is None:
+        charged = amount
+        balance = conn.execute(_CHARGE_HOLD_SQLITE, {**params, "amount": amount}).fetchone()
+    if balance is None:  # the account is gone
+        return 0
+    if charged:
+        conn.execute(_ADD_ENTRY_SQLITE, {**params, "charged": charged, "balance": balance[0]})
+    return charged
+
+
+def settle_and_record(row: dict, cost: int, note: str) -> int:
+    """Settles hold ``row["id"]`` charging ``cost`` µcr and writes the usage row with what
+    was charged, atomically; returns what was charged. Raises IntegrityError when the
+    request was settled already. One statement on PostgreSQL."""
+    params = {column: row.get(column, DEFAULTS.get(column)) for column in ROW_COLUMNS}
+    params.update(
+        ref=row["id"],
+        cost=cost,
+        note=note[:500],
+        now=row["created_at"],
+        hour=row["created_at"].replace(minute=0, second=0, microsecond=0),
+    )
+    if _postgres():
+        rows = postgres_statement(_SETTLE_AND_RECORD_PG, params)[1]
+        return (rows[0][0] if rows else 0) or 0
+    params.update(
+        created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]), hour=sqlite_time(params["hour"])
+    )
+    with sqlite_transaction() as conn:
+        params["charged"] = _settle_sqlite(conn, params)
+        conn.execute(_RECORD_SQLITE, params)
+        conn.execute(_ROLLUP_SQLITE, params)
+    return params["charged"]
