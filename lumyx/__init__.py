@@ -112,7 +112,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.json.sort_keys = False
     _logging()
 
-    from lumyx import api, cli, runtime, web
+    from lumyx import cli, runtime, web
+    from lumyx.api import register as api
     from lumyx.db import db, migrate, models  # noqa: F401  (the models register with the metadata)
     from lumyx.limits import plans as rate_limits
 

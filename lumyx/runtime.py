@@ -33,17 +33,18 @@ Flask-SQLAlchemy's engine (lumyx.db): the database pool. A connection idle for
     over a second is pinged first (PostgreSQL) and replaced when that fails.
 The counter stores' clients, the plan limiter's and Flask-Limiter's
     (web.extensions.limiter): each store notices a fork itself (limits.storage).
-billing.charges._in_flight: request ids of this worker's credit holds. One
-    leaves when its call is settled; the janitor refreshes them every minute.
+``holds_in_flight`` (billing.holds.in_flight): request ids of this worker's
+    credit holds. One leaves when its call is settled; the janitor refreshes
+    them every minute.
 
 Made once per process and never renewed (they cannot change while it runs):
 the PostgreSQL text of the driver's statements (db.driver._compiled) and the
-statements compiled per dialect (usage.records, billing.free_cap); the
+statements compiled per dialect (billing.holds, billing.free_cap); the
 tokenizer (gateway.tokens); what is read from files once (the doc samples,
-catalog.samples.registry; the OpenAPI document, api.openapi_views.spec_json;
-the time zone names, accounts.web.timezones); the Stripe clients per key
+catalog.samples.registry; the OpenAPI document, wire.openapi.spec_json;
+the time zone names, accounts.users.timezones); the Stripe clients per key
 (billing.payments); Flask's wrappers of views and hooks (lumyx.Lumyx). The
-agents' docs search index (agents.tools._index) is remade when a file it reads
+agents' docs search index (agents.tools.docs_search._index) is remade when a file it reads
 changes.
 
 In a forked child nothing of the parent's is used: the pieces the app's
@@ -67,6 +68,7 @@ from functools import cached_property
 from flask import Flask, current_app
 
 from lumyx.accounts.keys import KeyCache
+from lumyx.billing import holds
 from lumyx.catalog.snapshot import CatalogCache
 from lumyx.db import driver, forget_inherited_pools
 from lumyx.limits.plans import PlanLimiter
@@ -112,6 +114,10 @@ class Runtime:
     def db_connections(self) -> driver.DriverConnections:
         return driver.connections
 
+    @property
+    def holds_in_flight(self) -> holds.InFlightHolds:
+        return holds.in_flight
+
     def _forget(self) -> None:
         for name in _MADE_ON_FIRST_USE:
             self.__dict__.pop(name, None)
@@ -137,6 +143,7 @@ def _forget_the_parents_state() -> None:
     driver.connections.forget()
     http.clients.forget()
     model_health.cache.forget()
+    holds.in_flight.forget()
     for runtime in list(_runtimes):
         runtime._forget()
 

@@ -13,7 +13,6 @@ from lumyx.agents import tools as agent_tools
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import api, json_body
 from lumyx.api.respond import SSE_HEADERS, sse_body
-from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway
 from lumyx.wire import capabilities
 from lumyx.wire import openai as wire

@@ -3,20 +3,27 @@
 A stream's events are written as SSE in the client's format as they come
 (:data:`SSE_WRITERS`); closing the response closes the events, and with them
 the upstream stream.
+
+A stream learns that its client left only when it next writes. While the
+upstream is silent (thinking, stalled) nothing is written, so a watcher
+greenlet waits on the client's socket instead (:func:`watch_client`): when the
+client closes it, the upstream connection is dropped at once and the call ends
+as ``client_closed``. Only under gunicorn's gevent workers, which hand the
+socket to the app.
 """
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 
 import orjson
 from flask import Response, current_app, request
 
 from lumyx import runtime
-from lumyx.api import client_watch
 from lumyx.errors import ApiError
 from lumyx.gateway import pipeline as gateway
-from lumyx.gateway.call import Call
+from lumyx.gateway.call import Call, ClientLink
 from lumyx.providers.sse import anthropic_event, openai_event
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
@@ -58,9 +65,39 @@ def respond(call: Call) -> Response:
         response = Response(
             sse_body(result, call.input.client_format), mimetype="text/event-stream", headers=SSE_HEADERS
         )
-        response.call_on_close(client_watch.watch(request.environ, call.link))
+        response.call_on_close(watch_client(request.environ, call.link))
     # The server closes the response once the client has all of it, or has gone:
     # only then is the call settled, off the client's time.
     response.call_on_close(done)
     response.headers["x-request-id"] = call.request_id
     return response
+
+
+def watch_client(environ: dict, link: ClientLink) -> Callable[[], None]:
+    """Starts watching; returns the function that stops it."""
+    sock = environ.get("gunicorn.socket")
+    if sock is None:
+        return lambda: None
+    import gevent
+    import gevent.socket
+    from gevent import monkey
+
+    if not monkey.is_module_patched("socket"):
+        return lambda: None
+
+    def run() -> None:
+        while True:
+            try:
+                # An event-loop watcher, not select(): a worker holding a thousand
+                # streams has descriptors beyond select()'s limit of 1,024.
+                gevent.socket.wait_read(sock.fileno())
+                gone = not sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+            except BlockingIOError:
+                continue  # woken with nothing to read: the client is still there
+            except (OSError, ValueError):
+                gone = True
+            break
+        if gone:  # (readable with data: a next request, pipelined; nothing to do)
+            link.client_left()
+
+    return gevent.spawn(run).kill

@@ -34,22 +34,31 @@ from lumyx.db.models import User
 from lumyx.db.models._types import utcnow
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
 
-# Request ids of this worker's in-flight holds, refreshed by the janitor.
-_in_flight: set[str] = set()
+
+class InFlightHolds:
+    """Request ids of this worker's in-flight holds: each joins when its hold is
+    made and leaves when its call settles; the janitor refreshes them every
+    minute, so only holds of a worker that stopped grow old."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+
+    def track(self, ref: str) -> None:
+        self._ids.add(ref)
+
+    def untrack(self, ref: str) -> None:
+        self._ids.discard(ref)
+
+    def tracked(self) -> list[str]:
+        return list(self._ids)
+
+    def forget(self) -> None:
+        """In a forked child: the parent's holds are the parent's to refresh."""
+        self._ids = set()
 
 
-def track(ref: str) -> None:
-    """Remembers hold ``ref`` as this worker's, until it settles."""
-    _in_flight.add(ref)
-
-
-def untrack(ref: str) -> None:
-    _in_flight.discard(ref)
-
-
-def tracked() -> list[str]:
-    """This worker's in-flight holds."""
-    return list(_in_flight)
+in_flight = InFlightHolds()  # this worker's (lumyx.runtime lists it)
+track, untrack, tracked = in_flight.track, in_flight.untrack, in_flight.tracked
 
 
 _users = User.__table__

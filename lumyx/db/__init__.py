@@ -95,7 +95,7 @@ def commit_without_waiting(conn) -> None:
     For the free-model count and the usage row of a request that held nothing,
     whose loss in a database crash leaves the books consistent: they cost no
     disk flush on the request's path. Holds and settlements do the same inside
-    their own statement (lumyx.billing.ledger), rate-limit counters through their
+    their own statement (lumyx.billing.holds), rate-limit counters through their
     connection's settings. Payments and credit grants wait. A no-op on SQLite,
     whose WAL commits do not wait for the disk.
     """

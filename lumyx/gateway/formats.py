@@ -71,8 +71,7 @@ from lumyx.gateway import passthrough_openai as openai_relay
 from lumyx.gateway import streams
 from lumyx.gateway.call import CallInput, UpstreamRequest
 from lumyx.gateway.meter import Meter
-from lumyx.providers import UpstreamFailure
-from lumyx.providers.base import CHAT, MESSAGES
+from lumyx.providers.base import CHAT, MESSAGES, UpstreamFailure
 from lumyx.translate import (
     anthropic_request_to_openai,
     anthropic_response_to_openai,

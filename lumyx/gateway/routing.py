@@ -22,8 +22,8 @@ from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import tokens
 from lumyx.gateway.call import CallInput, UpstreamRequest
 from lumyx.gateway.formats import PAIRS, Translation, cannot_serve
-from lumyx.providers import ADAPTERS, WIRE_OF_KIND, UpstreamFailure, UpstreamReply
-from lumyx.providers.base import COUNT_TOKENS
+from lumyx.providers.adapters import ADAPTERS, WIRE_OF_KIND
+from lumyx.providers.base import COUNT_TOKENS, UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
 from lumyx.translate import TranslationError
 

@@ -1,12 +1,8 @@
-"""Provider adapters, one module per upstream kind.
+"""Provider adapters, one module per upstream kind (openai, anthropic, local),
+the table of them (:mod:`.adapters`), pooled HTTP and SSE reading.
 
-Each exposes ``send(provider, operation, body, *, stream, client_headers)``
-returning an UpstreamReply or raising UpstreamFailure.
+Each adapter exposes ``send(provider, operation, body, *, stream, client_headers)``
+returning an UpstreamReply or raising UpstreamFailure (:mod:`.base`).
+
+May import ``lumyx.config`` and ``lumyx.errors``; nothing of the features.
 """
-
-from lumyx.providers import anthropic, local, openai
-from lumyx.providers.base import WIRE_OF_KIND, UpstreamFailure, UpstreamReply
-
-ADAPTERS = {"openai": openai, "anthropic": anthropic, "local": local}
-
-__all__ = ["ADAPTERS", "WIRE_OF_KIND", "UpstreamFailure", "UpstreamReply"]

@@ -9,7 +9,8 @@ from collections.abc import Iterator
 from lumyx.accounts.keys import KeyContext
 from lumyx.catalog.snapshot import ModelInfo, ProviderInfo, Route
 from lumyx.gateway.call import Call, new_call
-from lumyx.providers import UpstreamFailure, UpstreamReply, http
+from lumyx.providers import http
+from lumyx.providers.base import UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
 
 KEY = KeyContext(key_id=7, user_id=3, plan="pro", timezone="UTC")

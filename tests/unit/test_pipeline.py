@@ -14,7 +14,8 @@ from lumyx.errors import ApiError
 from lumyx.gateway import pipeline, routing
 from lumyx.gateway.formats import PAIRS
 from lumyx.gateway.streams import DONE
-from lumyx.providers import ADAPTERS, WIRE_OF_KIND, UpstreamFailure, UpstreamReply
+from lumyx.providers.adapters import ADAPTERS, WIRE_OF_KIND
+from lumyx.providers.base import UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
 from tests.unit.pipeline_support import (
     FakeAdapter,

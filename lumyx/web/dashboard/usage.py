@@ -1,5 +1,5 @@
 """Usage: charts of the last 30 days and by model, and the recent requests with
-filters and HTMX pagination, all from lumyx.usage.records (the Usage API's report)."""
+filters and HTMX pagination, all from lumyx.usage.report (the Usage API's report)."""
 
 from __future__ import annotations
 
