@@ -4,7 +4,7 @@ format) pair uses.
 A client speaks one format — ``openai`` (Chat Completions, and the legacy
 completions and embeddings endpoints) or ``anthropic`` (Messages) — and each
 route's upstream speaks the format of its provider kind
-(:data:`lumyx.providers.WIRE_OF_KIND`). :data:`PAIRS` gives, for each pair, a
+(:data:`lumyx.providers.base.WIRE_OF_KIND`). :data:`PAIRS` gives, for each pair, a
 :class:`Translation` of three parts:
 
 * ``request(call, output_cap, upstream_model)`` → :class:`~lumyx.gateway.call.UpstreamRequest`:
@@ -12,7 +12,7 @@ route's upstream speaks the format of its provider kind
   upstream's format cannot express raises :class:`~lumyx.translate.TranslationError`
   (the client gets 400 naming the parameter if no other route serves it); an
   endpoint it has no counterpart for raises a non-retryable
-  :class:`~lumyx.providers.UpstreamFailure`.
+  :class:`~lumyx.providers.base.UpstreamFailure`.
 * ``response(call, meter, body)`` → the client's body, metering the upstream's
   answer on the way.
 * ``stream(call, meter)`` → a shaper (:mod:`lumyx.gateway.streams`): upstream
