@@ -17,7 +17,7 @@ deterministic and follow the chat stand-in (tests/fakes/upstream_openai.py):
   from its JSON schema. "parallel" in the prompt calls two tools;
 * otherwise ``Echo: <start of the last user message>`` (or JSON for
   ``text.format`` json_object/json_schema);
-* ``reasoning.effort`` other than ``none``: a reasoning item first (a summary
+* ``reasoning`` given, its effort other than ``none``: a reasoning item first (a summary
   part when ``reasoning.summary`` is set, ``encrypted_content`` when
   ``include`` asks for ``reasoning.encrypted_content``; the stand-in verifies
   that content when it comes back).
@@ -81,6 +81,7 @@ FAKE_TOOL = {
 FIELDS = frozenset(
     (
         "background",
+        "client_metadata",
         "context_management",
         "conversation",
         "include",
@@ -150,6 +151,7 @@ BUILTIN_TOOLS = frozenset(
         "local_shell",
         "mcp",
         "shell",
+        "tool_search",
         "web_search",
         "web_search_2025_08_26",
         "web_search_preview",
@@ -159,6 +161,7 @@ BUILTIN_TOOLS = frozenset(
 TOOL_KEYS = {
     "function": {"type", "name", "description", "parameters", "strict", "defer_loading"},
     "custom": {"type", "name", "description", "format", "defer_loading"},
+    "namespace": {"type", "name", "description", "tools"},
 }
 EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 SUMMARIES = ("auto", "concise", "detailed")
@@ -546,18 +549,23 @@ def check_items(app, items):
     return out
 
 
-def check_tools(tools):
+def check_tools(tools, prefix="tools"):
     out = []
     names = set()
     for i, t in enumerate(tools):
-        param = f"tools[{i}]"
+        param = f"{prefix}[{i}]"
         if not isinstance(t, dict):
             raise Invalid(
                 f"Invalid type for '{param}': expected an object, but got {got_name(t)} instead.", param, "invalid_type"
             )
         kind = need(t, "type", "string", f"{param}.type", required=True)
-        if kind not in TOOL_KEYS:
-            one_of(kind, ("function", "custom", *sorted(BUILTIN_TOOLS)), f"{param}.type")
+        if kind not in TOOL_KEYS or (kind == "namespace" and prefix != "tools"):
+            kinds = (
+                ("function", "custom", "namespace", *sorted(BUILTIN_TOOLS))
+                if prefix == "tools"
+                else ("function", "custom")
+            )
+            one_of(kind, kinds, f"{param}.type")
             out.append(t)
             continue
         unknown_keys(t, TOOL_KEYS[kind], param)
@@ -573,7 +581,17 @@ def check_tools(tools):
             raise Invalid(f"Duplicate tool name: '{name}'. Tool names must be unique.", "tools", "invalid_value")
         names.add(name)
         need(t, "description", "string", f"{param}.description", nullable=True)
-        if kind == "function":
+        if kind == "namespace":
+            nested = need(t, "tools", "array", f"{param}.tools", required=True)
+            out.append(
+                {
+                    "type": "namespace",
+                    "name": name,
+                    "description": t.get("description"),
+                    "tools": check_tools(nested, f"{param}.tools"),
+                }
+            )
+        elif kind == "function":
             params = need(t, "parameters", "object", f"{param}.parameters", nullable=True)
             strict = need(t, "strict", "boolean", f"{param}.strict", nullable=True)
             if params is not None and params.get("type", "object") != "object":
@@ -957,7 +975,7 @@ def create(app, req):
     rid = hex_id("resp_", salt)
 
     r_pieces = []
-    if n["effort"] not in (None, "none"):
+    if isinstance(b.get("reasoning"), dict) and n["effort"] != "none":
         r_pieces = split_tokens(f"The user wrote: {snippet}. A short, direct answer fits best.")
         if budget is not None:
             r_pieces = r_pieces[:budget]
