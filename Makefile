@@ -45,15 +45,16 @@ test-fast: $(VENV)/.deps-dev
 clean-venv:
 	rm -rf $(VENV)
 
-# Integration clients (tests/integrations): Node.js 22, the OpenAI Node SDK and Claude Code
+# Integration clients (tests/integrations): Node.js 22, the OpenAI Node SDK, Claude Code and Codex CLI
 # from tests/integrations/package-lock.json; aider and LiteLLM in a venv of their own.
 # Pinned; a second run does nothing until a pin changes.
 TOOLS_VENV := .venv-tools
+AGENTS_VENV := .venv-agents
 INTEGRATIONS := tests/integrations
 
 .PHONY: tools clean-tools
 
-tools: $(INTEGRATIONS)/node_modules/.installed $(TOOLS_VENV)/.installed
+tools: $(INTEGRATIONS)/node_modules/.installed $(TOOLS_VENV)/.installed $(AGENTS_VENV)/.installed
 
 $(INTEGRATIONS)/node_modules/.installed: $(INTEGRATIONS)/package.json $(INTEGRATIONS)/package-lock.json
 	cd $(INTEGRATIONS) && npm ci --no-audit --no-fund --loglevel=error
@@ -65,8 +66,15 @@ $(TOOLS_VENV)/.installed: $(INTEGRATIONS)/requirements-tools.txt
 	$(TOOLS_VENV)/bin/python -m pip install -q -r $(INTEGRATIONS)/requirements-tools.txt
 	touch $@
 
+# The OpenAI Agents SDK needs openai 3.x, aider-chat pins openai 2.x: a venv of its own.
+$(AGENTS_VENV)/.installed: $(INTEGRATIONS)/requirements-agents.txt
+	python3 -m venv $(AGENTS_VENV)
+	$(AGENTS_VENV)/bin/python -m pip install -q --upgrade pip
+	$(AGENTS_VENV)/bin/python -m pip install -q -r $(INTEGRATIONS)/requirements-agents.txt
+	touch $@
+
 clean-tools:
-	rm -rf $(TOOLS_VENV) $(INTEGRATIONS)/node_modules
+	rm -rf $(TOOLS_VENV) $(AGENTS_VENV) $(INTEGRATIONS)/node_modules
 
 # Browser tests (tests/browser) drive Debian's Chromium with Playwright; this installs
 # it when /usr/bin/chromium is missing (a fresh CI machine), and does nothing otherwise.

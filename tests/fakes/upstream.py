@@ -1,6 +1,7 @@
 """A stand-in for the upstream providers: one real HTTP server (gevent pywsgi)
-that speaks the OpenAI and the Anthropic wire formats faithfully, streaming
-included. Tests and benchmarks point catalog providers at it.
+that speaks the OpenAI (Chat Completions, Responses) and the Anthropic wire
+formats faithfully, streaming included. Tests and benchmarks point catalog
+providers at it.
 
 Run it on its own::
 
@@ -9,8 +10,11 @@ Run it on its own::
 
 Endpoints (with or without a leading /v1): ``POST /chat/completions``,
 ``/completions``, ``/embeddings`` (OpenAI, ``Authorization: Bearer``);
-``POST /messages``, ``/messages/count_tokens`` (Anthropic, ``x-api-key`` and
-``anthropic-version``); ``GET /models``, ``/models/{id}`` (either).
+``POST /responses``, ``GET``/``DELETE /responses/{id}``,
+``GET /responses/{id}/input_items`` (OpenAI Responses API, ``Authorization:
+Bearer``; tests/fakes/upstream_responses.py); ``POST /messages``,
+``/messages/count_tokens`` (Anthropic, ``x-api-key`` and ``anthropic-version``);
+``GET /models``, ``/models/{id}`` (either).
 
 Scenarios make one request misbehave. Name them in the model (``fake-status-503``,
 ``fake-drop:3``), in an ``x-fake-scenario`` header, or inside the prompt as
@@ -25,6 +29,8 @@ Scenarios make one request misbehave. Name them in the model (``fake-status-503`
 * ``long:<n>`` — reply with n tokens (stream frames)
 * ``tool`` — call a tool even without tool_choice; ``refusal``; ``no-usage``;
   ``echo-request`` — reply with the raw request body
+* ``failed[:<code>]`` (Responses API) — a stream that ends in ``response.failed``
+  with that error code; not streamed, the HTTP error of that code
 
 Introspection: ``GET /_fake/requests`` (recorded requests, ``?path=``,
 ``?limit=``; ``DELETE`` clears), ``GET /_fake/stats``, ``GET /_fake/health``.
@@ -44,13 +50,14 @@ import requests
 
 from tests.fakes import upstream_anthropic as anthropic_api
 from tests.fakes import upstream_openai as openai_api
+from tests.fakes import upstream_responses as responses_api
 from tests.fakes.upstream_core import App, Config, Handler
 from tests.support.servers import StandIn
 
 
 def build_app(config: Config) -> App:
     routes: dict = {}
-    for api, module in (("openai", openai_api), ("anthropic", anthropic_api)):
+    for api, module in (("openai", openai_api), ("openai", responses_api), ("anthropic", anthropic_api)):
         for route, entry in module.ROUTES.items():
             routes.setdefault(route, {})[api] = entry
     headers = {"openai": openai_api.HEADERS, "anthropic": anthropic_api.HEADERS}
@@ -89,7 +96,9 @@ def start_process(*extra_args: str) -> UpstreamProcess:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Upstream stand-in (OpenAI + Anthropic wire formats).")
+    parser = argparse.ArgumentParser(
+        description="Upstream stand-in (OpenAI Chat Completions and Responses, Anthropic Messages)."
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("FAKE_UPSTREAM_PORT", "9100")))
     parser.add_argument("--key", default=None, help="the upstream API key it accepts")

@@ -13,7 +13,7 @@ import socket
 import sys
 import time
 from array import array
-from collections import deque
+from collections import OrderedDict, deque
 from email.utils import formatdate
 from http import HTTPStatus
 from urllib.parse import parse_qs
@@ -317,6 +317,8 @@ class App:
         self.stats = new_stats()
         self.seq = itertools.count(1)
         self.prompt_cache: set = set()
+        self.responses: OrderedDict = OrderedDict()  # stored Responses API responses, by id
+        self.responses_items: dict = {}  # their output items, by id
         self.bearer = "Bearer " + config.key
 
     # ---- plumbing
@@ -345,6 +347,10 @@ class App:
         entry = self.routes.get((method, p))
         if entry is None and method == "GET" and p.startswith("/models/"):
             entry = self.routes.get(("GET", "/models/{id}"))
+        elif entry is None and p.startswith("/responses/") and p.count("/") in (2, 3):
+            route = "/responses/{id}/input_items" if p.count("/") == 3 else "/responses/{id}"
+            if p.count("/") == 2 or p.endswith("/input_items"):
+                entry = self.routes.get((method, route))
         if entry is None:
             req.api = "anthropic" if p.startswith("/messages") else "openai"
         elif len(entry) == 1:

