@@ -61,10 +61,12 @@ class Lumyx:
     workdir: Path
     database: str | None = None  # the PostgreSQL database to drop afterwards
     _log: object = field(default=None, repr=False)
+    commit: str | None = None  # set when it runs another checkout than this one (run.py --baseline)
 
     @property
     def label(self) -> str:
-        return "Lumyx (SQLite)" if self.backend == "sqlite" else "Lumyx (PostgreSQL + Redis)"
+        name = "Lumyx (SQLite)" if self.backend == "sqlite" else "Lumyx (PostgreSQL + Redis)"
+        return f"{name} at {self.commit}" if self.commit else name
 
     def pids(self) -> list[int]:
         try:
@@ -89,9 +91,14 @@ class Lumyx:
                 conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
 
 
-def _flask(env: dict, *args: str) -> str:
+def _flask(env: dict, *args: str, root: Path = ROOT) -> str:
     result = subprocess.run(
-        [str(VENV_BIN / "flask"), "--app", "app", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        [str(root / ".venv" / "bin" / "flask"), "--app", "app", *args],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     if result.returncode != 0:
         raise RuntimeError(f"flask {args[0]} failed: {result.stderr[-2000:]}")
@@ -99,8 +106,16 @@ def _flask(env: dict, *args: str) -> str:
 
 
 def start(
-    backend: str, upstream_url: str, port: int, workdir: Path, workers: int | None = None, extra_env: dict | None = None
+    backend: str,
+    upstream_url: str,
+    port: int,
+    workdir: Path,
+    workers: int | None = None,
+    extra_env: dict | None = None,
+    root: Path = ROOT,
 ) -> Lumyx:
+    """Lumyx as `make run` serves it, from this checkout or, with ``root``, from
+    another one (an earlier commit, with a .venv of its own) to compare with."""
     workdir.mkdir(parents=True, exist_ok=True)
     catalog = workdir / "catalog.yaml"
     catalog.write_text(CATALOG.format(upstream=upstream_url))
@@ -133,20 +148,35 @@ def start(
         env["REDIS_URL"] = REDIS
     env.update(extra_env or {})
     # What `make run` does: migrate, prepare, serve with gunicorn.conf.py.
-    _flask(env, "db", "upgrade")
-    _flask(env, "prepare")
-    _flask(env, "create-user", EMAIL, "--password", "bench-password-1", "--plan", "pro", "--credits", "100000000")
-    key = _flask(env, "create-key", EMAIL, "--name", "bench").strip().splitlines()[-1]
+    _flask(env, "db", "upgrade", root=root)
+    _flask(env, "prepare", root=root)
+    _flask(
+        env,
+        "create-user",
+        EMAIL,
+        "--password",
+        "bench-password-1",
+        "--plan",
+        "pro",
+        "--credits",
+        "100000000",
+        root=root,
+    )
+    key = _flask(env, "create-key", EMAIL, "--name", "bench", root=root).strip().splitlines()[-1]
     log = open(workdir / "gunicorn.log", "ab")
     proc = subprocess.Popen(
-        [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
-        cwd=ROOT,
+        [str(root / ".venv" / "bin" / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=root,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    server = Lumyx(backend, f"http://127.0.0.1:{port}", key, proc, env, workdir, database, log)
+    commit = None
+    if root != ROOT:
+        git = ["git", "rev-parse", "--short", "HEAD"]
+        commit = subprocess.run(git, cwd=root, capture_output=True, text=True).stdout.strip() or str(root)
+    server = Lumyx(backend, f"http://127.0.0.1:{port}", key, proc, env, workdir, database, log, commit)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:

@@ -12,6 +12,7 @@ else the machine does falls on all of them alike:
 
     .venv/bin/python bench/run.py [--quick] [--only c1,sweep,rates,streams,soak]
                                   [--soak-minutes 30] [--no-litellm] [--no-postgres]
+                                  [--baseline ../lumyx-at-an-earlier-commit]
 
 Results go to bench/RESULTS.md (tables, versions, machine, commands) and bench/results/
 (plots and the raw numbers as JSON). --quick is a smoke run of every scenario in a few
@@ -139,18 +140,21 @@ def listening(port: int) -> bool:
 def start_ways(args, upstream: Upstream) -> list[Way]:
     ways = [upstream.way()]
     backends = ["sqlite"] + (["postgres"] if not args.no_postgres and listening(5432) and listening(6379) else [])
+    roots = [lumyx_server.ROOT] + ([args.baseline.resolve()] if args.baseline else [])
     for backend in backends:
-        server = lumyx_server.start(backend, upstream.url, free_port(), OUT / f"lumyx-{backend}")
-        ways.append(
-            Way(
-                server.label,
-                server.url + "/v1",
-                server.key,
-                server.pids,
-                server.stop,
-                note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers",
+        for i, root in enumerate(roots):
+            workdir = OUT / (f"lumyx-{backend}" if i == 0 else f"lumyx-{backend}-baseline")
+            server = lumyx_server.start(backend, upstream.url, free_port(), workdir, root=root)
+            ways.append(
+                Way(
+                    server.label,
+                    server.url + "/v1",
+                    server.key,
+                    server.pids,
+                    server.stop,
+                    note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers",
+                )
             )
-        )
     if not args.no_litellm:
         import litellm_proxy
 
@@ -437,6 +441,12 @@ def main() -> None:
     parser.add_argument("--soak-minutes", type=float, default=30.0)
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="another checkout (an earlier commit, with its own .venv) served beside this one, "
+        "alternating in every scenario, to tell a change from the machine's noise",
+    )
     parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
     args = parser.parse_args()
     if args.quick and args.soak_minutes == 30.0:
