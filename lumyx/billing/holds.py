@@ -207,7 +207,7 @@ def settle_and_record(row: dict, cost: int, note: str) -> int:
         ref=row["id"],
         cost=cost,
         note=note[:500],
-        now=row["created_at"],
+        now=utcnow(),  # the ledger entry's time: when it was charged
         hour=row["created_at"].replace(minute=0, second=0, microsecond=0),
     )
     if _postgres():

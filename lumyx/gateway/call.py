@@ -18,10 +18,12 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from lumyx.accounts.keys import KeyContext
 from lumyx.billing.admission import NOTHING, Admission
 from lumyx.catalog.snapshot import ModelInfo, Route
+from lumyx.db.models._types import utcnow
 from lumyx.gateway.meter import Meter, Usage
 
 
@@ -44,6 +46,7 @@ class CallInput:
     exclude_reasoning: bool = False  # reasoning.exclude: reasoning is used but not shown
     request_id: str = field(default_factory=_request_id)
     started: float = field(default_factory=time.perf_counter)
+    received_at: datetime = field(default_factory=utcnow)  # the usage row's time: calls list in the order made
 
 
 @dataclass(frozen=True, slots=True)

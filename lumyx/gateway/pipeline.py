@@ -23,7 +23,6 @@ from collections.abc import Iterator
 from lumyx.accounts.keys import touch as touch_key
 from lumyx.billing import admission, arithmetic, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
-from lumyx.db.models._types import utcnow
 from lumyx.errors import DATABASE_DOWN, ApiError
 from lumyx.gateway import routing, tokens
 from lumyx.gateway.call import Call, Outcome
@@ -182,5 +181,5 @@ def _usage_row(call: Call, usage: Usage) -> dict:
         "stream": request.stream,
         "partial": outcome.partial,
         "thinking_used": outcome.thinking_requested or call.meter.thinking_seen,
-        "created_at": utcnow(),
+        "created_at": request.received_at,
     }
