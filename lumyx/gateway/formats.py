@@ -25,33 +25,30 @@ the gateway knows which formats exist: the pipeline looks the pair up, and a
 pair missing from the table is an upstream that cannot serve the client's
 endpoint (the next route is not tried for it).
 
-The OpenAI Responses API, next
-------------------------------
-It comes in both directions, as a client format ``responses`` (``POST
-/v1/responses``) and as a provider kind ``openai-responses`` (``base_url`` +
-``/responses``). What it takes, and nothing more:
+The OpenAI Responses API
+------------------------
+As an upstream (provider kind ``openai-responses``, wire format ``responses``)
+it serves both client formats through the chat pair: a chat request gets the
+OpenAI pass-through rewrites (:mod:`.passthrough_openai`), then becomes a
+Responses request (:func:`~lumyx.translate.chat_request_to_responses`); the
+answer becomes a chat answer (:func:`~lumyx.translate.responses_response_to_chat`,
+:class:`~lumyx.translate.ResponsesToChatStream`), metered as one — the Responses
+usage (``input_tokens``, ``output_tokens`` and their cached and reasoning
+details) read through the chat usage it maps to. A Messages client is composed
+on top: messages → chat → responses, and responses → chat → messages, the
+stream through :class:`~lumyx.translate.OpenAIToAnthropicStream`.
+
+As a client format (``POST /v1/responses``) it would take, and nothing more:
 
 1. ``lumyx/translate/``: pure request, response and stream translators for
-   responses → chat, chat → responses, responses → messages and messages →
-   responses (the stream ones as state machines over decoded events, like
-   :class:`~lumyx.translate.AnthropicToOpenAIStream`).
+   responses → chat and responses → messages, and back.
 2. ``lumyx/gateway/passthrough_responses.py``: the pass-through rewrites of a
    Responses body (upstream model name, ``max_output_tokens`` capped at the
-   model's limit, usage in every stream) and the meter reading its usage
-   (``input_tokens``, ``output_tokens``, their details) and output items; and
-   in :mod:`.streams`, the shapers of the five new pairs.
-3. Five lines in :data:`PAIRS` below::
-
-       ("responses", "openai"): Translation(responses→chat request, chat→responses response, shaper),
-       ("responses", "anthropic"): Translation(responses→messages request, messages→responses response, shaper),
-       ("openai", "responses"): Translation(chat→responses request, responses→chat response, shaper),
-       ("anthropic", "responses"): Translation(messages→responses request, responses→messages response, shaper),
-       ("responses", "responses"): Translation(passthrough_responses.request, .response, shaper),
-
-4. Outside the gateway: ``lumyx/providers/openai_responses.py`` (an adapter
-   posting to ``base_url + "/responses"``) with one line each in
-   ``WIRE_OF_KIND`` (``"openai-responses": "responses"``) and ``ADAPTERS``;
-   ``lumyx/wire/responses.py`` (what a valid request looks like) and a view
+   model's limit) and the meter reading its usage and output items; and in
+   :mod:`.streams`, the shapers of the three new pairs.
+3. Three lines in :data:`PAIRS` below: ``("responses", "openai")``,
+   ``("responses", "anthropic")`` and ``("responses", "responses")``.
+4. ``lumyx/wire/responses.py`` (what a valid request looks like) and a view
    in ``lumyx/api/`` that builds the call with ``client_format="responses"``
    and operation ``responses``; and the SSE writer of that client format in
    ``lumyx/api/respond.py`` (``event: <type>`` framing, as Anthropic's).
@@ -71,12 +68,14 @@ from lumyx.gateway import passthrough_openai as openai_relay
 from lumyx.gateway import streams
 from lumyx.gateway.call import CallInput, UpstreamRequest
 from lumyx.gateway.meter import Meter
-from lumyx.providers.base import CHAT, MESSAGES, UpstreamFailure
+from lumyx.providers.base import CHAT, MESSAGES, RESPONSES, UpstreamFailure
 from lumyx.translate import (
     anthropic_request_to_openai,
     anthropic_response_to_openai,
+    chat_request_to_responses,
     openai_request_to_anthropic,
     openai_response_to_anthropic,
+    responses_response_to_chat,
 )
 
 
@@ -137,10 +136,45 @@ def _chat_to_messages_response(call: CallInput, meter: Meter, body: dict) -> dic
     return openai_response_to_anthropic(openai_relay.response(call, meter, body), model=call.model.id)
 
 
+# -- OpenAI chat client, Responses upstream ------------------------------------
+# The chat body gets the OpenAI pass-through rewrites, then becomes a Responses
+# request; the answer becomes a chat answer, metered as one.
+
+
+def _chat_to_responses(call: CallInput, output_cap: int | None, upstream_model: str) -> UpstreamRequest:
+    if call.operation != CHAT:
+        raise cannot_serve(call)
+    body, thinking = openai_relay.rewrite(call, output_cap, upstream_model, call.body)
+    return UpstreamRequest(RESPONSES, chat_request_to_responses(body), thinking)
+
+
+def _responses_to_chat_response(call: CallInput, meter: Meter, body: dict) -> dict:
+    return openai_relay.response(call, meter, responses_response_to_chat(body, model=call.model.id))
+
+
+# -- Anthropic client, Responses upstream ---------------------------------------
+# Composed through the chat pair: messages → chat → responses, and back.
+
+
+def _messages_to_responses(call: CallInput, output_cap: int | None, upstream_model: str) -> UpstreamRequest:
+    if call.operation != MESSAGES:
+        raise cannot_serve(call)
+    body, thinking = openai_relay.rewrite(call, output_cap, upstream_model, anthropic_request_to_openai(call.body))
+    return UpstreamRequest(RESPONSES, chat_request_to_responses(body), thinking)
+
+
+def _responses_to_messages_response(call: CallInput, meter: Meter, body: dict) -> dict:
+    return openai_response_to_anthropic(_responses_to_chat_response(call, meter, body), model=call.model.id)
+
+
 # (client format, upstream format) -> how the pair is served.
 PAIRS: dict[tuple[str, str], Translation] = {
     ("openai", "openai"): Translation(_openai_request, openai_relay.response, streams.OpenAIToOpenAI),
     ("anthropic", "anthropic"): Translation(_anthropic_request, anthropic_relay.response, streams.AnthropicToAnthropic),
     ("openai", "anthropic"): Translation(_chat_to_messages, _messages_to_chat_response, streams.AnthropicToOpenAI),
     ("anthropic", "openai"): Translation(_messages_to_chat, _chat_to_messages_response, streams.OpenAIToAnthropic),
+    ("openai", "responses"): Translation(_chat_to_responses, _responses_to_chat_response, streams.ResponsesToOpenAI),
+    ("anthropic", "responses"): Translation(
+        _messages_to_responses, _responses_to_messages_response, streams.ResponsesToAnthropic
+    ),
 }

@@ -25,7 +25,8 @@ from lumyx.gateway import tokens
 from lumyx.gateway.call import CallInput
 from lumyx.gateway.meter import Meter
 from lumyx.providers.sse import DONE
-from lumyx.translate import AnthropicToOpenAIStream, OpenAIToAnthropicStream
+from lumyx.providers.streaming import StreamBroken
+from lumyx.translate import AnthropicToOpenAIStream, OpenAIToAnthropicStream, ResponsesToChatStream
 
 
 class Shaper(Protocol):
@@ -124,6 +125,62 @@ class AnthropicToOpenAI:
         return [*self.translator.close(), DONE]
 
     fail = staticmethod(_openai_error)
+
+
+class _ResponsesAsChat:
+    """A Responses-format upstream's events as metered OpenAI chunks: the usage
+    chunk of ``response.completed`` is always read (and metered); a failure
+    event breaks the stream."""
+
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.translator = ResponsesToChatStream(model=call.model.id)
+
+    @property
+    def ended(self) -> bool:
+        return self.translator.ended
+
+    def chunks(self, event: dict) -> list:
+        out = [openai_relay.chunk(self.call, self.meter, chunk) for chunk in self.translator.feed(event)]
+        if self.translator.failure is not None:
+            raise StreamBroken("upstream_error", f"upstream sent an error event: {self.translator.failure}")
+        return out
+
+
+class ResponsesToOpenAI(_ResponsesAsChat):
+    """A Responses-format upstream answering an OpenAI chat client."""
+
+    def feed(self, event: dict) -> list:
+        out = []
+        for chunk in self.chunks(event):
+            if "usage" in chunk and not self.call.include_usage:
+                del chunk["usage"]
+                if not chunk.get("choices"):
+                    continue
+            out.append(chunk)
+        return out
+
+    def end(self) -> list:
+        return [DONE]
+
+    fail = staticmethod(_openai_error)
+
+
+class ResponsesToAnthropic(_ResponsesAsChat):
+    """A Responses-format upstream answering an Anthropic client: its chunks go on
+    through the OpenAI → Anthropic stream translator."""
+
+    def __init__(self, call: CallInput, meter: Meter):
+        super().__init__(call, meter)
+        self.anthropic = OpenAIToAnthropicStream(model=call.model.id, input_tokens=tokens.estimate_input(call.body))
+
+    def feed(self, event: dict) -> list:
+        return [out for chunk in self.chunks(event) for out in self.anthropic.feed(chunk)]
+
+    def end(self) -> list:
+        return self.anthropic.close()
+
+    fail = staticmethod(_anthropic_error)
 
 
 class WithoutReasoning:

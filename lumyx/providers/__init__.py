@@ -1,4 +1,4 @@
-"""Provider adapters, one module per upstream kind (openai, anthropic, local),
+"""Provider adapters, one module per upstream kind (openai, openai-responses, anthropic, local),
 the table of them (:mod:`.adapters`), pooled HTTP and SSE reading.
 
 Each adapter exposes ``send(provider, operation, body, *, stream, client_headers)``

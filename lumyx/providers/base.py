@@ -6,15 +6,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 # The wire format each provider kind speaks.
-WIRE_OF_KIND = {"openai": "openai", "anthropic": "anthropic", "local": "openai"}
+WIRE_OF_KIND = {"openai": "openai", "openai-responses": "responses", "anthropic": "anthropic", "local": "openai"}
 
 # Operations an adapter can be asked for.
-CHAT, COMPLETIONS, EMBEDDINGS, MESSAGES, COUNT_TOKENS = (
+CHAT, COMPLETIONS, EMBEDDINGS, MESSAGES, COUNT_TOKENS, RESPONSES = (
     "chat",
     "completions",
     "embeddings",
     "messages",
     "count_tokens",
+    "responses",
 )
 
 

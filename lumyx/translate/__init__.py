@@ -6,7 +6,8 @@ Layout
 ------
 * One subpackage per pair of wire formats, holding for each direction a
   request translator, a response translator and a stream state machine:
-  :mod:`.chat_messages` (OpenAI Chat Completions ⇄ Anthropic Messages).
+  :mod:`.chat_messages` (OpenAI Chat Completions ⇄ Anthropic Messages) and
+  :mod:`.responses_chat` (Chat Completions → OpenAI Responses, the upstream side).
 * Beside them, the pieces every pair shares: :mod:`.content` (content parts and
   blocks), :mod:`.tools` (tool definitions, ``tool_choice``, streamed
   arguments), :mod:`.reasoning` (reasoning settings and reasoning content),
@@ -16,10 +17,11 @@ Every module's docstring is the rule book of what it translates.
 
 A new pair
 ----------
-The OpenAI Responses API slots in as two more pairs, each a subpackage of its
-own beside :mod:`.chat_messages`: ``responses_chat/`` (Responses ⇄ Chat
-Completions) and ``responses_messages/`` (Responses ⇄ Messages). Each holds the
-same six pieces (request, response and stream, per direction), takes what is
+The OpenAI Responses API slots in as pairs, each a subpackage of its own beside
+:mod:`.chat_messages`: ``responses_chat/`` (Chat Completions ⇄ Responses; for
+now the direction of a Responses upstream: the request there, the response and
+stream back) and ``responses_messages/`` (Responses ⇄ Messages). Each holds a
+request, a response and a stream translator per direction, takes what is
 shared from the modules above (adding a rule there only where every pair
 follows it, e.g. Responses ids in :mod:`.ids`, its usage fields in
 :mod:`.usage`), and its functions are exported here. The gateway's table of
@@ -31,6 +33,8 @@ What is exported here
 * Requests: :func:`openai_request_to_anthropic`, :func:`anthropic_request_to_openai`.
 * Responses: :func:`anthropic_response_to_openai`, :func:`openai_response_to_anthropic`.
 * Streams: :class:`AnthropicToOpenAIStream`, :class:`OpenAIToAnthropicStream`.
+* A Responses upstream: :func:`chat_request_to_responses`,
+  :func:`responses_response_to_chat`, :class:`ResponsesToChatStream`.
 * Reasoning budgets and stop reasons: :func:`effort_to_budget`,
   :func:`budget_to_effort`, :func:`anthropic_stop_to_openai`,
   :func:`openai_finish_to_anthropic`.
@@ -46,6 +50,9 @@ from lumyx.translate.chat_messages.stream_to_anthropic import OpenAIToAnthropicS
 from lumyx.translate.chat_messages.stream_to_openai import AnthropicToOpenAIStream
 from lumyx.translate.errors import TranslationError
 from lumyx.translate.reasoning import budget_to_effort, effort_to_budget
+from lumyx.translate.responses_chat.request_to_responses import chat_request_to_responses
+from lumyx.translate.responses_chat.response_to_chat import responses_response_to_chat
+from lumyx.translate.responses_chat.stream_to_chat import ResponsesToChatStream
 from lumyx.translate.stop_reasons import anthropic_stop_to_openai, openai_finish_to_anthropic
 
 __all__ = [
@@ -56,6 +63,9 @@ __all__ = [
     "openai_response_to_anthropic",
     "AnthropicToOpenAIStream",
     "OpenAIToAnthropicStream",
+    "chat_request_to_responses",
+    "responses_response_to_chat",
+    "ResponsesToChatStream",
     "effort_to_budget",
     "budget_to_effort",
     "anthropic_stop_to_openai",

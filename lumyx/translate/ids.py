@@ -2,7 +2,7 @@
 
 An Anthropic ``msg_<suffix>`` id becomes the OpenAI id ``chatcmpl-<suffix>`` and
 vice versa, so the same upstream response always carries the same id on both
-sides. A response without an id gets a fresh random one.
+sides; a Responses ``resp_<suffix>`` id becomes ``chatcmpl-<suffix>`` the same way. A response without an id gets a fresh random one.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import uuid
 
 _MSG = "msg_"
 _CHATCMPL = "chatcmpl-"
+_RESP = "resp_"
 
 
 def _suffix(source_id: object, prefix: str) -> str:
@@ -24,6 +25,11 @@ def _suffix(source_id: object, prefix: str) -> str:
 def openai_id_from_anthropic(message_id: object) -> str:
     """``msg_01AbC`` -> ``chatcmpl-01AbC``."""
     return _CHATCMPL + _suffix(message_id, _MSG)
+
+
+def openai_id_from_responses(response_id: object) -> str:
+    """``resp_Ab12`` -> ``chatcmpl-Ab12``."""
+    return _CHATCMPL + _suffix(response_id, _RESP)
 
 
 def anthropic_id_from_openai(completion_id: object) -> str:

@@ -15,6 +15,12 @@ OpenAI -> Anthropic:
 * ``output_tokens = completion_tokens``
 * ``output_tokens_details.thinking_tokens = completion_tokens_details.reasoning_tokens`` (only when reported)
 
+OpenAI Responses -> OpenAI Chat Completions:
+
+* ``prompt_tokens = input_tokens``, ``completion_tokens = output_tokens``; ``total_tokens`` is their sum
+* ``prompt_tokens_details.cached_tokens = input_tokens_details.cached_tokens``
+* ``completion_tokens_details.reasoning_tokens = output_tokens_details.reasoning_tokens``
+
 Missing or null counts are treated as 0.
 """
 
@@ -106,3 +112,22 @@ def anthropic_usage(
 def openai_usage_to_anthropic(usage: dict | None) -> dict:
     """Convert an OpenAI ``usage`` object to an Anthropic one."""
     return anthropic_usage(*read_openai_usage(usage))
+
+
+def responses_usage_to_openai(usage: object) -> dict | None:
+    """The Chat Completions ``usage`` of a Responses ``usage`` object (None without one)."""
+    if not isinstance(usage, dict):
+        return None
+    prompt = token_count(usage.get("input_tokens"))
+    completion = token_count(usage.get("output_tokens"))
+    input_details = usage.get("input_tokens_details")
+    output_details = usage.get("output_tokens_details")
+    cached = token_count(input_details.get("cached_tokens")) if isinstance(input_details, dict) else 0
+    reasoning = token_count(output_details.get("reasoning_tokens")) if isinstance(output_details, dict) else 0
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "prompt_tokens_details": {"cached_tokens": cached},
+        "completion_tokens_details": {"reasoning_tokens": reasoning},
+    }

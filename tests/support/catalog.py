@@ -12,6 +12,7 @@ providers:
   - {{id: local, kind: local}}
   - {{id: fake-openai, kind: openai, base_url: "{upstream_url}/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 5}}
   - {{id: fake-anthropic, kind: anthropic, base_url: "{upstream_url}", api_key_env: FAKE_ANTHROPIC_KEY, timeout_s: 5}}
+  - {{id: fake-responses, kind: openai-responses, base_url: "{upstream_url}/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 5}}
   - {{id: dead, kind: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 2}}
   - {{id: keyless, kind: openai, base_url: "{upstream_url}/v1", api_key_env: LUMYX_TEST_NEVER_SET_KEY}}
   - {{id: wrong-key, kind: openai, base_url: "{upstream_url}/v1", api_key_env: WRONG_UPSTREAM_KEY}}
@@ -45,6 +46,26 @@ models:
     modalities: {{input: [text, image], output: [text]}}
     capabilities: [tools, vision, reasoning, json_mode]
     routes: [{{provider: fake-anthropic, model: claude-sonnet-4-5-20250929}}]
+  - id: gpt-5.2-responses
+    name: GPT-5.2 (Responses API upstream)
+    context_length: 400000
+    max_output_tokens: 128000
+    pricing: {{input: 1.25, output: 10.0}}
+    modalities: {{input: [text, image], output: [text]}}
+    capabilities: [tools, vision, reasoning, json_mode]
+    routes: [{{provider: fake-responses, model: upstream-responses}}]
+  - id: responses-fallback
+    name: Falls back from failing Responses routes
+    pricing: {{input: 0, output: 0}}
+    capabilities: [tools]
+    routes:
+      - {{provider: fake-responses, model: fake-status-503}}
+      - {{provider: fake-responses, model: "fake-failed:rate_limit_exceeded"}}
+      - {{provider: fake-responses, model: upstream-responses-fallback}}
+  - id: responses-failing
+    name: Its Responses route fails
+    pricing: {{input: 0, output: 0}}
+    routes: [{{provider: fake-responses, model: "fake-failed:server_error"}}]
   - id: plain-chat
     name: Plain chat (no capabilities)
     context_length: 8192

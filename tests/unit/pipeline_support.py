@@ -198,3 +198,47 @@ def message_stream(*pieces: str, thinking: str | None = None) -> UpstreamReply:
         {"type": "message_stop"},
     ]
     return UpstreamReply(events=iter(events))
+
+
+def _response(output: list[dict], status: str = "completed") -> dict:
+    return {
+        "id": "resp_1",
+        "object": "response",
+        "created_at": 1,
+        "status": status,
+        "model": "upstream-model",
+        "output": output,
+        "usage": {
+            "input_tokens": 11,
+            "input_tokens_details": {"cached_tokens": 0},
+            "output_tokens": 5,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": 16,
+        },
+    }
+
+
+def _text_item(text: str) -> dict:
+    content = [{"type": "output_text", "text": text, "annotations": []}]
+    return {"id": "msg_1", "type": "message", "status": "completed", "role": "assistant", "content": content}
+
+
+def response_reply(text: str = "hello") -> UpstreamReply:
+    """A Responses-format upstream's whole answer."""
+    return UpstreamReply(body=_response([_text_item(text)]))
+
+
+def response_stream(*pieces: str) -> UpstreamReply:
+    """A Responses-format upstream stream of ``pieces``."""
+    opening = _response([], "in_progress")
+    events = [
+        {"type": "response.created", "response": opening},
+        {"type": "response.in_progress", "response": opening},
+        {"type": "response.output_item.added", "output_index": 0, "item": {**_text_item(""), "content": []}},
+    ]
+    events += [
+        {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "delta": piece}
+        for piece in pieces
+    ]
+    events.append({"type": "response.completed", "response": _response([_text_item("".join(pieces))])})
+    return UpstreamReply(events=iter(events))

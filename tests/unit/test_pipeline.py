@@ -14,6 +14,7 @@ from lumyx.errors import ApiError
 from lumyx.gateway import pipeline, routing
 from lumyx.gateway.formats import PAIRS
 from lumyx.gateway.streams import DONE
+from lumyx.providers import openai_responses
 from lumyx.providers.adapters import ADAPTERS, WIRE_OF_KIND
 from lumyx.providers.base import UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
@@ -28,12 +29,15 @@ from tests.unit.pipeline_support import (
     message_stream,
     model,
     provider,
+    response_reply,
+    response_stream,
     status_failure,
 )
 
 CLIENT_FORMATS = ("openai", "anthropic")
-REPLIES = {"openai": chat_reply, "anthropic": message_reply}
-STREAMS = {"openai": chat_stream, "anthropic": message_stream}
+REPLIES = {"openai": chat_reply, "anthropic": message_reply, "responses": response_reply}
+STREAMS = {"openai": chat_stream, "anthropic": message_stream, "responses": response_stream}
+KIND_OF_WIRE = {"openai": "openai", "anthropic": "anthropic", "responses": "openai-responses"}
 
 
 def two_routes(kind: str = "openai"):
@@ -207,11 +211,12 @@ def test_every_client_format_has_a_translation_for_every_upstream_format():
 
 @pytest.mark.parametrize("client_format, upstream_format", sorted(PAIRS))
 def test_each_pair_is_wired_for_whole_answers(monkeypatch, client_format, upstream_format):
+    kind = KIND_OF_WIRE[upstream_format]
     the_call, upstream, answer = serve(
-        monkeypatch, client_format, REPLIES[upstream_format]("hello"), upstream_format, request_body(client_format)
+        monkeypatch, client_format, REPLIES[upstream_format]("hello"), kind, request_body(client_format)
     )
     ((_provider, operation, sent_body),) = upstream.sent
-    assert operation == {"openai": "chat", "anthropic": "messages"}[upstream_format]
+    assert operation == {"openai": "chat", "anthropic": "messages", "responses": "responses"}[upstream_format]
     assert sent_body["model"] == "upstream-name"
     if client_format == "openai":
         assert answer["object"] == "chat.completion" and answer["choices"][0]["message"]["content"] == "hello"
@@ -225,7 +230,7 @@ def test_each_pair_is_wired_for_whole_answers(monkeypatch, client_format, upstre
 def test_each_pair_is_wired_for_streams(monkeypatch, client_format, upstream_format):
     body = request_body(client_format, stream=True)
     the_call, _upstream, events = serve(
-        monkeypatch, client_format, STREAMS[upstream_format]("hel", "lo"), upstream_format, body
+        monkeypatch, client_format, STREAMS[upstream_format]("hel", "lo"), KIND_OF_WIRE[upstream_format], body
     )
     events = list(events)
     if client_format == "openai":
@@ -307,3 +312,76 @@ def test_excluded_reasoning_is_not_streamed(monkeypatch, upstream_format, exclud
     shown = any("reasoning_content" in d or "reasoning_details" in d for d in deltas)
     assert shown is not exclude
     assert the_call.meter.thinking_seen
+
+
+# -- a Responses upstream -----------------------------------------------------------
+
+
+def opening_then(*events: dict) -> UpstreamReply:
+    """A Responses stream, as its adapter hands it over: its opening, then ``events``."""
+    opening = [{"type": "response.created", "response": {"id": "resp_1"}}, {"type": "response.in_progress"}]
+    return UpstreamReply(events=openai_responses._opened(iter([*opening, *events]), "sk-secret"))
+
+
+FAILED_OPENINGS = {
+    "response.failed, server_error": (
+        {"type": "response.failed", "response": {"error": {"code": "server_error", "message": "boom sk-secret"}}},
+        502,
+    ),
+    "response.failed, rate limited": (
+        {"type": "response.failed", "response": {"error": {"code": "rate_limit_exceeded", "message": "slow down"}}},
+        429,
+    ),
+    "an error event": ({"type": "error", "code": "server_is_overloaded", "message": "overloaded"}, 502),
+}
+
+
+@pytest.mark.parametrize("failed, status", FAILED_OPENINGS.values(), ids=FAILED_OPENINGS.keys())
+def test_a_responses_stream_failing_in_its_opening_gives_way_to_the_next_route(failed, status):
+    upstream = FakeAdapter(first=opening_then(failed), second=response_stream("hi"))
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    sent = routing.send(call(two_routes("openai-responses"), body=body).input, None, {"openai-responses": upstream})
+    assert asked(upstream) == ["first", "second"]
+    assert sent.route.provider.id == "second" and sent.first["type"] == "response.created"
+    with pytest.raises(UpstreamFailure) as failure:
+        next(opening_then(failed).events)
+    assert failure.value.status == status and failure.value.retryable
+    assert "sk-secret" not in failure.value.message
+
+
+def test_a_responses_stream_that_ends_in_its_opening_gives_way_to_the_next_route():
+    upstream = FakeAdapter(first=opening_then(), second=response_stream("hi"))
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    sent = routing.send(call(two_routes("openai-responses"), body=body).input, None, {"openai-responses": upstream})
+    assert asked(upstream) == ["first", "second"] and sent.route.provider.id == "second"
+
+
+def test_a_refused_prompt_in_the_opening_is_not_asked_again_elsewhere():
+    refused = {"type": "response.failed", "response": {"error": {"code": "context_length_exceeded", "message": "long"}}}
+    upstream = FakeAdapter(first=opening_then(refused), second=response_stream("hi"))
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "x"}]}
+    sent = routing.send(call(two_routes("openai-responses"), body=body).input, None, {"openai-responses": upstream})
+    assert asked(upstream) == ["first"] and (sent.error.status, sent.error.code) == (400, "invalid_request")
+
+
+@pytest.mark.parametrize("client_format", CLIENT_FORMATS)
+def test_a_responses_stream_failing_after_its_output_began_ends_with_an_error_event(monkeypatch, client_format):
+    delta = {"type": "response.output_text.delta", "item_id": "msg_1", "output_index": 0, "delta": "hel"}
+    failed = {"type": "response.failed", "response": {"error": {"code": "server_error", "message": "boom"}}}
+    body = request_body(client_format, stream=True)
+    the_call, _upstream, stream = serve(
+        monkeypatch, client_format, opening_then(delta, failed), "openai-responses", body
+    )
+    out = list(stream)
+    if client_format == "openai":
+        assert out[-1] is DONE and out[-2]["error"]["code"] == 502 and "boom" in out[-2]["error"]["message"]
+        assert "hel" in [c["choices"][0]["delta"].get("content") for c in out[:-2] if c.get("choices")]
+    else:
+        assert out[0]["type"] == "message_start" and out[-1]["type"] == "error"
+    outcome = the_call.outcome
+    assert (outcome.partial, outcome.status, outcome.error_code) == (True, 502, "upstream_error")
+
+
+def test_a_whole_responses_answer_that_failed_is_a_failure_of_the_route():
+    assert openai_responses.failure_of({"code": "insufficient_quota", "message": "quota"}, None).status == 429
+    assert openai_responses.failure_of(None, None).status == 502

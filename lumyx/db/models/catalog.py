@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from lumyx.db import db
 from lumyx.db.models._types import utcnow
 
-PROVIDER_KINDS = ("openai", "anthropic", "local")
+PROVIDER_KINDS = ("openai", "openai-responses", "anthropic", "local")
 
 
 class Provider(db.Model):
