@@ -13,7 +13,7 @@ import openai
 import pytest
 import requests
 
-MODEL = "gpt-5.2-responses"
+MODEL = "responses-pro"
 WEATHER = {
     "type": "function",
     "function": {

@@ -40,7 +40,7 @@ def reported_usage(upstream) -> dict:
 )
 def test_the_upstream_usage_is_metered_and_charged_exactly(make_account, books, post, upstream, path, body):
     user_id, key = make_account(10)
-    response = post(key, path, {"model": "gpt-5.2-responses", **body})
+    response = post(key, path, {"model": "responses-pro", **body})
     assert response.status_code == 200, response.text
     usage = reported_usage(upstream)
     expected = money.cost_micro(usage["input_tokens"], usage["output_tokens"], PRICES["input"], PRICES["output"])
@@ -49,7 +49,7 @@ def test_the_upstream_usage_is_metered_and_charged_exactly(make_account, books, 
     assert row.reasoning_tokens == usage["output_tokens_details"]["reasoning_tokens"]
     assert row.cached_tokens == usage["input_tokens_details"]["cached_tokens"]
     assert row.tokens_reported and not row.partial and row.status_code == 200 and row.cost == expected > 0
-    assert row.provider_id == "fake-responses" and row.model_id == "gpt-5.2-responses"
+    assert row.provider_id == "fake-responses" and row.model_id == "responses-pro"
     if "reasoning_effort" in body:
         assert row.reasoning_tokens > 0 and row.thinking_used
     balance, held = books.settled(user_id)
@@ -60,7 +60,7 @@ def test_the_upstream_usage_is_metered_and_charged_exactly(make_account, books, 
 def test_a_stream_that_fails_midway_is_billed_for_what_was_delivered(make_account, books, post):
     user_id, key = make_account(10)
     body = {
-        "model": "gpt-5.2-responses",
+        "model": "responses-pro",
         "stream": True,
         "messages": [{"role": "user", "content": "hi [[scenario:error-event:5]]"}],
     }

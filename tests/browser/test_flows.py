@@ -108,18 +108,18 @@ def test_filter_the_catalog_live_and_share_the_view(page):
     page.get_by_label("Sort by").select_option("price_desc")
     page.wait_for_url(re.compile(r".*capability=reasoning.*sort=price_desc.*"))
     expect(page.locator("#results tbody tr").first).to_have_attribute("data-model-id", "lumyx-plus_v1")
-    assert _rows(page) == ["lumyx-plus_v1", "gpt-5.2", "lumyx-local"]
-    assert page.locator("#results-count").inner_text().startswith("3 of")
+    assert _rows(page) == ["lumyx-plus_v1", "gpt-5.2", "responses-pro", "lumyx-local"]
+    assert page.locator("#results-count").inner_text().startswith("4 of")
 
     shared = page.url
     page.goto("/")
     page.goto(shared)
-    assert _rows(page) == ["lumyx-plus_v1", "gpt-5.2", "lumyx-local"], "the URL reproduces the view"
+    assert _rows(page) == ["lumyx-plus_v1", "gpt-5.2", "responses-pro", "lumyx-local"], "the URL reproduces the view"
     assert page.get_by_label("Reasoning").is_checked()
 
     page.go_back()
     page.go_forward()
-    assert _rows(page) == ["lumyx-plus_v1", "gpt-5.2", "lumyx-local"]
+    assert _rows(page) == ["lumyx-plus_v1", "gpt-5.2", "responses-pro", "lumyx-local"]
 
     page.locator("#results a", has_text="GPT-5.2").click()
     page.wait_for_url("**/models/gpt-5.2")

@@ -46,18 +46,16 @@ models:
     modalities: {{input: [text, image], output: [text]}}
     capabilities: [tools, vision, reasoning, json_mode]
     routes: [{{provider: fake-anthropic, model: claude-sonnet-4-5-20250929}}]
-  - id: gpt-5.2-responses
-    name: GPT-5.2 (Responses API upstream)
-    context_length: 400000
-    max_output_tokens: 128000
+  - id: responses-pro
+    name: Responses Pro (Responses API upstream)
+    context_length: 128000
+    max_output_tokens: 32000
     pricing: {{input: 1.25, output: 10.0}}
-    modalities: {{input: [text, image], output: [text]}}
-    capabilities: [tools, vision, reasoning, json_mode]
+    capabilities: [tools, reasoning, json_mode]
     routes: [{{provider: fake-responses, model: upstream-responses}}]
   - id: responses-fallback
     name: Falls back from failing Responses routes
     pricing: {{input: 0, output: 0}}
-    capabilities: [tools]
     routes:
       - {{provider: fake-responses, model: fake-status-503}}
       - {{provider: fake-responses, model: "fake-failed:rate_limit_exceeded"}}

@@ -196,14 +196,17 @@ def test_the_catalog_lists_every_model_with_prices_and_status(web):
     "query, expected",
     [
         ("q=embed", {"lumyx-local-embed", "fake-embed"}),
-        ("capability=reasoning", {"lumyx-local", "gpt-5.2", "lumyx-plus_v1"}),
+        ("capability=reasoning", {"lumyx-local", "gpt-5.2", "lumyx-plus_v1", "responses-pro"}),
         ("capability=embeddings", {"lumyx-local-embed", "fake-embed"}),
         ("capability=vision&free=1", {"lumyx-local"}),
         ("modality=image&sort=price_desc", ["lumyx-plus_v1", "gpt-5.2", "lumyx-local"]),
         ("provider=fake-anthropic", {"lumyx-plus_v1"}),
         ("min_context=300000", {"gpt-5.2"}),
         ("max_price=3&capability=tools&free=", {"lumyx-local", "fallback-chat"}),
-        ("capability=tools&sort=context", ["gpt-5.2", "lumyx-plus_v1", "lumyx-local", "fallback-chat"]),
+        (
+            "capability=tools&sort=context",
+            ["gpt-5.2", "lumyx-plus_v1", "responses-pro", "lumyx-local", "fallback-chat"],
+        ),
     ],
 )
 def test_filters_through_the_url(web, query, expected):
@@ -221,7 +224,7 @@ def test_htmx_gets_only_the_results_and_the_url_reproduces_the_view(web):
     html = partial.get_data(as_text=True)
     assert html.lstrip().startswith('<section id="results"') and "<html" not in html
     assert "HX-Request" in partial.headers["Vary"]
-    assert rows(html) == ["gpt-5.2", "lumyx-local", "lumyx-plus_v1"]
+    assert rows(html) == ["gpt-5.2", "lumyx-local", "lumyx-plus_v1", "responses-pro"]
     assert 'href="http://localhost/models?capability=reasoning&amp;sort=name"' in html
     full = web.get("/models?capability=reasoning&sort=name").get_data(as_text=True)
     assert rows(full) == rows(html) and "<html" in full
