@@ -267,8 +267,9 @@ def test_a_text_answer():
     }
 
 
-def test_function_calls_become_tool_calls():
-    body = body_of("parallel_tools")
+@pytest.mark.parametrize("name", ["tool_call", "parallel_tools"])
+def test_function_calls_become_tool_calls(name):
+    body = body_of(name)
     chat = responses_response_to_chat(body, model="m")
     validate_chat_completion(chat)
     message = chat["choices"][0]["message"]
@@ -276,7 +277,7 @@ def test_function_calls_become_tool_calls():
     assert [(c["id"], c["function"]["name"], c["function"]["arguments"]) for c in message["tool_calls"]] == [
         (item["call_id"], item["name"], item["arguments"]) for item in body["output"]
     ]
-    assert len(message["tool_calls"]) == 2
+    assert len(message["tool_calls"]) == {"tool_call": 1, "parallel_tools": 2}[name]
 
 
 def test_a_reasoning_summary_becomes_reasoning_content_and_its_tokens_are_kept():
@@ -340,10 +341,12 @@ def test_a_text_stream():
     assert chunks[0]["id"] == "chatcmpl-" + final["id"].removeprefix("resp_")
 
 
-def test_a_stream_of_parallel_tool_calls_keeps_their_indices():
-    _translator, chunks = stream("parallel_tools")
+@pytest.mark.parametrize("name", ["tool_call", "parallel_tools"])
+def test_a_stream_of_tool_calls_keeps_their_indices(name):
+    _translator, chunks = stream(name)
     result = check_openai_chunks(chunks, include_usage=True)
-    calls = [item for item in final_response("parallel_tools")["output"] if item["type"] == "function_call"]
+    calls = [item for item in final_response(name)["output"] if item["type"] == "function_call"]
+    assert len(calls) == {"tool_call": 1, "parallel_tools": 2}[name]
     assert result.finish_reason == "tool_calls"
     assert [(c["id"], c["name"], c["arguments"]) for c in result.tool_calls] == [
         (c["call_id"], c["name"], c["arguments"]) for c in calls
