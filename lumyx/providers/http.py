@@ -102,6 +102,16 @@ class UpstreamClients:
 clients = UpstreamClients()  # this process's
 
 
+def post_with_bearer(provider, path: str, payload: dict, *, stream: bool) -> tuple[HTTPSocketPoolResponse, str | None]:
+    """POST JSON to ``provider.base_url + path`` with the provider's key as a Bearer
+    token (the OpenAI-family upstreams); returns the open response and the key."""
+    secret = provider.api_key()
+    headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
+    if secret:
+        headers["authorization"] = "Bearer " + secret
+    return post(provider.base_url + path, payload, headers, provider.timeout_s, secret), secret
+
+
 def post(url: str, payload: dict, headers: dict, timeout_s: float, secret: str | None) -> HTTPSocketPoolResponse:
     """POST JSON; returns the open response (2xx) or raises UpstreamFailure."""
     client, path = clients.target(url, timeout_s)

@@ -16,11 +16,7 @@ def send(provider, operation: str, body: dict, *, stream: bool, client_headers: 
         raise UpstreamFailure(
             "unsupported", f"operation {operation} is not served by OpenAI-kind providers", retryable=False
         )
-    secret = provider.api_key()
-    headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
-    if secret:
-        headers["authorization"] = "Bearer " + secret
-    response = http.post(provider.base_url + path, body, headers, provider.timeout_s, secret)
+    response, secret = http.post_with_bearer(provider, path, body, stream=stream)
     if stream:
         return streaming.reply(response, secret)
     return UpstreamReply(body=http.read_json(response), headers=dict(response.headers))

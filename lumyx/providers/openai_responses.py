@@ -73,11 +73,7 @@ def send(provider, operation: str, body: dict, *, stream: bool, client_headers: 
         raise UpstreamFailure(
             "unsupported", f"operation {operation} is not served by Responses-kind providers", retryable=False
         )
-    secret = provider.api_key()
-    headers = {"content-type": "application/json", "accept": "text/event-stream" if stream else "application/json"}
-    if secret:
-        headers["authorization"] = "Bearer " + secret
-    response = http.post(provider.base_url + PATH, body, headers, provider.timeout_s, secret)
+    response, secret = http.post_with_bearer(provider, PATH, body, stream=stream)
     if stream:
         reply = streaming.reply(response, secret)
         reply.events = _opened(reply.events, secret)
