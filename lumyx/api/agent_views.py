@@ -8,6 +8,7 @@ from flask import Response, current_app, stream_with_context
 
 from lumyx import runtime
 from lumyx.agents import loop as agents
+from lumyx.agents import options as agent_options
 from lumyx.agents import personas
 from lumyx.agents import tools as agent_tools
 from lumyx.api.auth import require_key
@@ -26,7 +27,7 @@ def agent_chat_completions():
     persona = personas.requested(key.user_id, body)
     body = personas.apply(body, persona, "openai")
     hosts = agent_tools.parse_hosts(current_app.config.get("LUMYX_AGENT_HTTP_HOSTS"))
-    body, options = agents.parse_options(body, persona, hosts)
+    body, options = agent_options.parse_options(body, persona, hosts)
     state = runtime.get()
     model = gateway.resolve(state.catalog.current(), body["model"])
     capabilities.require_capabilities(
