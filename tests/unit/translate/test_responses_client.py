@@ -13,6 +13,7 @@ from openai.types.responses import Response
 
 from lumyx.translate import (
     TranslationError,
+    anthropic_response_to_openai,
     chat_response_to_responses,
     openai_request_to_anthropic,
     responses_envelope,
@@ -663,3 +664,27 @@ def test_the_envelope_echoes_the_request():
     )
     assert out["reasoning"] == {"effort": "high", "summary": None}
     assert out["text"] == {"format": {"type": "json_object"}, "verbosity": "low"}
+
+
+def test_an_anthropic_answer_chains_through_chat_keeping_the_signed_thinking():
+    message = {
+        "id": "msg_01",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude",
+        "content": [
+            {"type": "thinking", "thinking": "Look it up.", "signature": "sig-1"},
+            {"type": "text", "text": "Checking."},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"}},
+        ],
+        "stop_reason": "tool_use",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 5, "output_tokens": 7},
+    }
+    out = answer(anthropic_response_to_openai(message, model="claude-via-lumyx"))
+    assert [item["type"] for item in out["output"]] == ["reasoning", "message", "function_call"]
+    assert out["output"][0]["reasoning_details"] == [
+        {"type": "reasoning.text", "text": "Look it up.", "signature": "sig-1"}
+    ]
+    assert (out["output"][2]["call_id"], out["output"][2]["arguments"]) == ("toolu_1", '{"city": "Paris"}')
+    assert (out["usage"]["input_tokens"], out["usage"]["output_tokens"]) == (5, 7)
