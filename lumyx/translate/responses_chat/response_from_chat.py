@@ -31,7 +31,9 @@ The answer (:func:`chat_response_to_responses`)
     ``reasoning``) or ``reasoning_details``: ``summary`` ``[{"type":
     "summary_text", "text": <reasoning text>}]`` (``[]`` with details only),
     and the private field ``reasoning_details`` (the details in order, without
-    their stream ``index``) that the gateway seals into ``encrypted_content``;
+    their stream ``index``; reasoning text alone becomes one unsigned
+    ``reasoning.text`` detail) that the gateway seals into
+    ``encrypted_content``, so that every reasoning item can come back;
   - a ``message`` item (role ``assistant``) when there is text or a refusal:
     an ``output_text`` part ``{text, annotations: [], logprobs: []}`` and/or a
     ``refusal`` part;
@@ -126,7 +128,11 @@ def clean_details(details: object) -> list[dict]:
 
 
 def reasoning_item(item_id: str, text: str, details: list[dict]) -> dict:
+    """A reasoning item; reasoning text without details becomes one unsigned
+    ``reasoning.text`` detail, so that every reasoning item can be replayed."""
     item = {"id": item_id, "type": "reasoning", "summary": [{"type": "summary_text", "text": text}] if text else []}
+    if not details and text:
+        details = [{"type": "reasoning.text", "text": text}]
     if details:
         item["reasoning_details"] = details
     return item

@@ -256,7 +256,7 @@ def test_the_stream_ends_with_what_the_non_streamed_answer_holds(name):
     }
     whole = chat_response_to_responses(body, request=CODEX, response_id=RESPONSE_ID, created_at=CREATED_AT, model=MODEL)
     streamed = events[-1]["response"]
-    for item in streamed["output"]:
+    for item in (*streamed["output"], *whole["output"]):
         item.pop("reasoning_details", None)
     assert streamed == whole
 
