@@ -129,7 +129,7 @@ def test_reasoning_comes_back_sealed_and_goes_upstream_again(openai_client, upst
     with pytest.raises(openai.BadRequestError) as refused:
         openai_client.responses.create(input=[question, tampered, *items(first)[1:], result], **asked)
     if kind != "responses":
-        assert refused.value.code == "invalid_encrypted_content"
+        assert refused.value.type == "invalid_encrypted_content"
 
 
 @KINDS
@@ -189,7 +189,7 @@ def test_another_accounts_response_is_not_found(openai_client, live, other_key):
         other.responses.retrieve(response.id)
     with pytest.raises(openai.BadRequestError) as refused:
         other.responses.create(model="gpt-5.2", input="Go on", previous_response_id=response.id)
-    assert refused.value.code == "previous_response_not_found"
+    assert refused.value.type == "previous_response_not_found"
 
 
 @pytest.mark.parametrize(
@@ -212,7 +212,7 @@ def test_bad_requests_name_the_parameter(api, body, param):
 def test_an_unknown_model_is_404_in_openai_shape(openai_client):
     with pytest.raises(openai.NotFoundError) as missing:
         openai_client.responses.create(model="no-such-model", input="hi")
-    assert missing.value.code == "model_not_found"
+    assert missing.value.type == "model_not_found"
 
 
 @pytest.mark.parametrize("kind", ["openai", "anthropic"])
