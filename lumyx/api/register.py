@@ -13,7 +13,6 @@ def init_app(app: Flask) -> None:
         anthropic_views,
         catalog_views,
         openai_views,
-        openapi_views,
         persona_views,
         usage_views,
     )
