@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         catalog_views,
         openai_views,
         persona_views,
+        response_views,
         usage_views,
     )
     from lumyx.api.blueprints import anthropic, api, unmatched_anthropic, unmatched_api
