@@ -30,7 +30,7 @@ SKIPPED_KEYS = frozenset(
         "role",
     )
 )
-IMAGE_TYPES = frozenset(("image", "image_url", "input_image"))
+IMAGE_TYPES = ("image", "image_url", "input_image")  # a tuple: a type may be any JSON value
 _encoding = None
 _lock = threading.Lock()
 
