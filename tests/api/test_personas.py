@@ -301,6 +301,25 @@ def test_persona_in_chat_completions_explicit_fields_win(openai_client, make_per
     assert sent["max_tokens"] == 20 and sent["reasoning_effort"] == "high" and "persona" not in sent
 
 
+def test_persona_in_responses_on_a_responses_upstream(openai_client, make_persona, upstream):
+    persona = make_persona(
+        model="responses-pro",
+        system_prompt="You are Captain Persona.",
+        defaults={"temperature": 0.3, "max_tokens": 77, "stop": ["END"], "reasoning": {"effort": "low"}},
+        tools=[{"type": "function", "function": {"name": "lint", "parameters": {"type": "object"}}}],
+    )
+    marker = uuid.uuid4().hex[:10]
+    response = openai_client.responses.create(
+        model=f"persona:{persona['slug']}", instructions="Client instructions.", temperature=0.9, input=marker
+    )
+    assert response.model == "responses-pro"
+    sent = _seen(upstream, "/v1/responses", marker)
+    assert sent["instructions"] == "You are Captain Persona.\n\nClient instructions."
+    assert (sent["temperature"], sent["max_output_tokens"]) == (0.9, 77), "the request's own values win"
+    assert sent["reasoning"]["effort"] == "low" and "stop" not in sent and "persona" not in sent
+    assert [tool["name"] for tool in sent["tools"]] == ["lint"] and sent["tools"][0]["type"] == "function"
+
+
 def test_persona_tools_apply_when_the_request_has_none(openai_client, make_persona):
     weather = {
         "type": "function",
