@@ -6,7 +6,8 @@ usage, personas, agents, openapi.json); ``anthropic`` the Anthropic-format ones
 (messages, messages/count_tokens). Before any of their views runs, the request
 is identified by its key and counted against the key's plan limits
 (lumyx.limits.plans.PlanLimiter); the response carries the X-RateLimit-*
-headers, and a 429 its Retry-After.
+headers, and a 429 its Retry-After, also said in the message as "try again in
+N s" (Codex CLI waits that long before it retries).
 
 Errors answer as JSON in the wire format of the blueprint that serves the
 endpoint: OpenAI's shape on ``api``, Anthropic's on ``anthropic``. A URL under
@@ -42,7 +43,7 @@ def identify_and_count() -> None:
         raise ApiError(
             429,
             "rate_limit_exceeded",
-            f"Rate limit exceeded for this API key ({verdict.limit}); retry after the time in the Retry-After header.",
+            f"Rate limit exceeded for this API key ({verdict.limit}). Please try again in {verdict.retry_after}s.",
         )
 
 

@@ -26,6 +26,7 @@ one, lumyx.runtime), read from those settings when it is made.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import os
@@ -82,6 +83,12 @@ class Verdict:
     reset_at: float
     exceeded: bool
 
+    @functools.cached_property
+    def retry_after(self) -> int:
+        """Whole seconds until the window ends (at least 1), read once: the message
+        and the Retry-After header of a 429 say the same."""
+        return max(1, math.ceil(self.reset_at - time.time()))
+
     def headers(self) -> dict[str, str]:
         headers = {
             "X-RateLimit-Limit": str(self.limit.amount),
@@ -89,7 +96,7 @@ class Verdict:
             "X-RateLimit-Reset": str(int(self.reset_at)),
         }
         if self.exceeded:
-            headers["Retry-After"] = str(max(1, math.ceil(self.reset_at - time.time())))
+            headers["Retry-After"] = str(self.retry_after)
         return headers
 
 

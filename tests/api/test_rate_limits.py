@@ -57,6 +57,7 @@ def test_free_plan_ten_a_minute_with_headers(live, key_on):
     body = over.json()["error"]
     assert body["type"] == "rate_limit_exceeded" and body["code"] == 429 and "10 per 1 minute" in body["message"]
     assert 1 <= int(over.headers["Retry-After"]) <= 61
+    assert f"try again in {over.headers['Retry-After']}s" in body["message"]  # Codex CLI reads the wait from it
     assert over.headers["X-RateLimit-Remaining"] == "0"
     anthropic = fresh_post(live.url, key, "/v1/messages", {**CHAT, "max_tokens": 5})
     assert anthropic.status_code == 429
