@@ -17,7 +17,7 @@ from lumyx.catalog.snapshot import Catalog, ModelInfo
 SAMPLES_FILE = Path(__file__).with_name("doc_samples.yaml")
 KEY_PLACEHOLDER = "lx-your-api-key"
 LANGUAGE_LABELS = {"bash": "Shell", "python": "Python", "javascript": "Node.js", "json": "JSON", "text": "Settings"}
-RUNNERS = ("bash", "python", "node", "litellm", "env", "dotenv", "continue", "settings")
+RUNNERS = ("bash", "python", "node", "litellm", "env", "dotenv", "continue", "settings", "codex", "agents")
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@ samples registry (lumyx.catalog.samples) filled in with this instance's address.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from lumyx import runtime
 from lumyx.billing import payments
@@ -19,6 +19,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("models", "Models"),
     ("chat-completions", "Chat completions"),
     ("anthropic-messages", "Anthropic Messages"),
+    ("responses", "Responses API"),
     ("tools", "Tools / function calling"),
     ("vision", "Vision"),
     ("reasoning", "Reasoning"),
@@ -89,6 +90,8 @@ def section(slug: str):
         context["errors"] = [
             (status, code, text, ANTHROPIC_TYPES.get(code, "api_error")) for status, code, text in ERRORS
         ]
+    elif slug == "responses":
+        context["retention_days"] = current_app.config["LUMYX_RESPONSES_RETENTION_DAYS"]
     elif slug == "usage":
         context["free_daily_limit"] = runtime.get().free_daily_limit
     return render_template(f"docs/{slug}.html", **context)

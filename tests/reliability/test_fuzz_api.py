@@ -73,16 +73,39 @@ OPERATIONS = [
     ("GET", "/v1/models/{id}"),
     ("GET", "/v1/health"),
     ("GET", "/v1/usage"),
+    ("POST", "/v1/responses"),
+    ("GET", "/v1/responses/{response_id}"),
+    ("DELETE", "/v1/responses/{response_id}"),
+    ("GET", "/v1/responses/{response_id}/input_items"),
+    ("GET", "/v1/personas"),
+    ("POST", "/v1/personas"),
+    ("GET", "/v1/personas/{slug}"),
+    ("PATCH", "/v1/personas/{slug}"),
+    ("DELETE", "/v1/personas/{slug}"),
+    ("POST", "/v1/agents/chat/completions"),
 ]
+HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 # Nothing to make invalid: no input at all, or a path parameter whose only invalid
 # value (the empty string) cannot be sent.
-NO_INVALID_INPUT = {("GET", "/v1/models"), ("GET", "/v1/health"), ("GET", "/v1/models/{id}")}
+NO_INVALID_INPUT = {
+    ("GET", "/v1/models"),
+    ("GET", "/v1/health"),
+    ("GET", "/v1/models/{id}"),
+    ("DELETE", "/v1/responses/{response_id}"),
+    ("GET", "/v1/personas/{slug}"),
+    ("DELETE", "/v1/personas/{slug}"),
+}
 PINNED_MODELS = {
     "/v1/chat/completions": CHAT_MODEL,
     "/v1/completions": CHAT_MODEL,
     "/v1/embeddings": EMBEDDING_MODEL,
     "/v1/messages": CHAT_MODEL,
     "/v1/messages/count_tokens": CHAT_MODEL,
+    # lumyx-local is a `local`-kind model: /responses reaches it through the chat translation.
+    "/v1/responses": CHAT_MODEL,
+    "/v1/personas": CHAT_MODEL,
+    "/v1/personas/{slug}": CHAT_MODEL,
+    "/v1/agents/chat/completions": CHAT_MODEL,
 }
 
 
@@ -174,7 +197,10 @@ def test_the_description_is_served_without_a_key(fuzz_server):
         spec = response.json()
         assert spec["openapi"].startswith("3.1")
         assert {f"{method} {path}" for method, path in OPERATIONS} == {
-            f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item
+            f"{method.upper()} {path}"
+            for path, item in spec["paths"].items()
+            for method in item
+            if method in HTTP_METHODS
         }
 
 
@@ -221,26 +247,36 @@ MINIMAL_BODIES = {
     "/v1/embeddings": {"model": EMBEDDING_MODEL, "input": "hi"},
     "/v1/messages": {"model": CHAT_MODEL, "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]},
     "/v1/messages/count_tokens": {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "hi"}]},
+    "/v1/responses": {"model": CHAT_MODEL, "input": "hi"},
+    "/v1/personas": {"name": "Fuzz", "model": CHAT_MODEL},
+    "/v1/personas/{slug}": {"description": "hi"},
+    "/v1/agents/chat/completions": {"model": CHAT_MODEL, "messages": [{"role": "user", "content": "hi"}]},
 }
+# A path parameter that names nothing: the operation's documented 404.
+MISSING = {"id": "no-such/model", "response_id": "resp_missing", "slug": "no-such-persona"}
+# Where `model` names no model: 404, but a persona's model is a field checked like the others (400).
+UNKNOWN_MODEL_STATUS = {"/v1/personas": 400}
 DOCUMENTED = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
-def _error_requests(path: str, key: str) -> list[tuple[dict, dict | None, dict | None, int]]:
+def _error_requests(method: str, path: str, key: str) -> list[tuple[dict, dict | None, dict | None, int]]:
     """(headers, body, path parameters, documented status) the fuzzing never sends."""
-    body = MINIMAL_BODIES.get(path)
-    model = {"id": CHAT_MODEL} if "{id}" in path else None
+    body = MINIMAL_BODIES.get(path) if method in ("POST", "PATCH") else None
+    names = re.findall(r"\{(\w+)\}", path)
+    found = {name: CHAT_MODEL if name == "id" else MISSING[name] for name in names} or None
     requests_ = [
-        ({}, body, model, 401),
-        ({"x-api-key": "lx-not-a-key"}, body, model, 401),
-        ({"Authorization": "Bearer lx-not-a-key"}, body, model, 401),
+        ({}, body, found, 401),
+        ({"x-api-key": "lx-not-a-key"}, body, found, 401),
+        ({"Authorization": "Bearer lx-not-a-key"}, body, found, 401),
     ]
-    if model:
-        requests_.append((_auth(path, key), None, {"id": "no-such/model"}, 404))
-    if body:
-        requests_ += [
-            (_auth(path, key), {**body, "model": "no-such-model"}, None, 404),
-            (_auth(path, key), {**body, "padding": "x" * MAX_BODY_BYTES}, None, 413),
-        ]
+    if names:
+        requests_.append((_auth(path, key), body, {name: MISSING[name] for name in names}, 404))
+    if body and "model" in body:
+        requests_.append(
+            (_auth(path, key), {**body, "model": "no-such-model"}, None, UNKNOWN_MODEL_STATUS.get(path, 404))
+        )
+    if body and not names:
+        requests_.append((_auth(path, key), {**body, "padding": "x" * MAX_BODY_BYTES}, None, 413))
     return requests_
 
 
@@ -249,10 +285,10 @@ KEYED = [op for op in OPERATIONS if op[1] != "/v1/health"]
 
 @pytest.mark.parametrize("method, path", KEYED, ids=[f"{m} {p}" for m, p in KEYED])
 def test_errors_the_fuzzing_does_not_reach_are_the_documented_ones(api_schema, fuzz_key, method, path):
-    """No key, a wrong key (either header), an unknown model, a body over the limit: each
+    """No key, a wrong key (either header), a path naming nothing, an unknown model, a body over the limit: each
     answers the status and the error shape the description gives for that operation."""
     operation = api_schema[path][method]
-    for headers, body, path_parameters, status in _error_requests(path, fuzz_key):
+    for headers, body, path_parameters, status in _error_requests(method, path, fuzz_key):
         case = operation.Case(
             headers=headers, path_parameters=path_parameters, **({"body": body} if body is not None else {})
         )

@@ -1,11 +1,14 @@
 """Every code sample of the docs, run exactly as the live server's pages show it
 (only the key placeholder replaced by a real key): curl through bash, Python
 with the real openai / anthropic SDKs of .venv (executed in this process), JavaScript through node with
-the openai npm package of tests/integrations, LiteLLM through .venv-tools.
+the openai npm package of tests/integrations, LiteLLM through .venv-tools, the
+OpenAI Agents SDK through .venv-agents.
 
 The interactive tools themselves (aider, claude) run in tests/integrations; here
 their configuration samples are checked by calling the API with the variables the
-sample sets."""
+sample sets; Codex CLI's, by comparing the files it writes with the configuration
+tests/integrations runs Codex with, then calling the provider it configures as
+Codex does."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import os
 import re
 import subprocess
 import sys
+import tomllib
 import uuid
 from html import unescape
 from pathlib import Path
@@ -26,11 +30,13 @@ from openai import OpenAI
 
 from lumyx.catalog import samples
 from lumyx.web.docs import SECTIONS
+from tests.integrations.harness import CODEX_KEY_VAR, codex_config, codex_model
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
 NODE_MODULES = ROOT / "tests" / "integrations" / "node_modules"
 TOOLS_PYTHON = ROOT / ".venv-tools" / "bin" / "python"
+AGENTS_PYTHON = ROOT / ".venv-agents" / "bin" / "python"
 SAMPLE_RE = re.compile(r'<code id="sample-[^"]+" data-sample-id="([^"]+)" data-lang="[^"]+">(.*?)</code>', re.S)
 PAGES = [f"/docs/{slug}" for slug, _ in SECTIONS]
 MODEL_PAGES = {"model-chat": "/models/gpt-5.2", "model-embed": "/models/lumyx-local-embed"}
@@ -103,6 +109,45 @@ def _check_openai_settings(base_url: str, api_key: str, model: str) -> str:
     return answer.choices[0].message.content or ""
 
 
+def _without_launch(sample: samples.Sample, code: str) -> str:
+    """The sample less the line that starts its interactive tool."""
+    tool = sample.launch.split()[0] if sample.launch else None
+    lines = [line for line in code.splitlines() if not (tool and line.strip().split(" ")[0] == tool)]
+    assert not tool or len(lines) == len(code.splitlines()) - 1, "the sample starts its tool once"
+    return "\n".join(lines) + "\n"
+
+
+def _check_codex(sample: samples.Sample, code: str, env: dict, home: Path) -> str:
+    """Runs the Codex sample with an empty HOME; its config.toml and model catalog must
+    be what tests/integrations runs Codex CLI with, and the provider it names must
+    answer a request shaped like Codex's (stream, store false, encrypted reasoning)."""
+    home.mkdir()
+    script = _without_launch(sample, code) + 'printf "%s\\n%s\\n" "$CODEX_HOME" "$LUMYX_API_KEY"\n'
+    codex_home, key = _run(["bash", "-euo", "pipefail", "-c", script], {**env, "HOME": str(home)}).split()[-2:]
+    config = tomllib.loads((Path(codex_home) / "config.toml").read_text())
+    catalog_path = Path(config["model_catalog_json"])
+    model = config["model"]
+    provider = config["model_providers"][config["model_provider"]]
+    assert config == tomllib.loads(codex_config(provider["base_url"], model, catalog_path))
+    assert json.loads(catalog_path.read_text()) == {"models": [codex_model(model)]}
+    assert provider["env_key"] == CODEX_KEY_VAR and catalog_path.parent == Path(codex_home)
+    answer = requests.post(
+        provider["base_url"] + "/responses",
+        headers={"Authorization": f"Bearer {key}", "Accept": "text/event-stream"},
+        json={
+            "model": model,
+            "stream": True,
+            "store": False,
+            "include": ["reasoning.encrypted_content"],
+            "reasoning": {"effort": "low", "summary": "auto"},
+            "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Hello"}]}],
+        },
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text[:500]
+    return "codex config: ok\n" + answer.text
+
+
 def run_sample(sample: samples.Sample, code: str, live, tmp_path: Path, catalog, key: str) -> str:
     env = _env(live)
     check = samples.fill(sample, origin=live.url, catalog=catalog, api_key=key).check or ""
@@ -125,10 +170,15 @@ def run_sample(sample: samples.Sample, code: str, live, tmp_path: Path, catalog,
         return _run([str(TOOLS_PYTHON), str(script)], env)
     if sample.run == "env":
         # Everything but the line that starts the interactive tool, then the check.
-        tool = sample.launch.split()[0] if sample.launch else None
-        lines = [line for line in code.splitlines() if not (tool and line.strip().split(" ")[0] == tool)]
-        assert not tool or len(lines) == len(code.splitlines()) - 1, "the sample starts its tool once"
-        return _run(["bash", "-euo", "pipefail", "-c", "\n".join(lines) + "\n" + check], env)
+        return _run(["bash", "-euo", "pipefail", "-c", _without_launch(sample, code) + check], env)
+    if sample.run == "codex":
+        return _check_codex(sample, code, env, tmp_path / "home")
+    if sample.run == "agents":
+        if not AGENTS_PYTHON.exists():
+            pytest.skip("the OpenAI Agents SDK is not installed (make tools); tests/integrations runs it")
+        script = tmp_path / f"{sample.id}.py"
+        script.write_text(code)
+        return _run([str(AGENTS_PYTHON), str(script)], env)
     if sample.run == "dotenv":
         return _run(["bash", "-euo", "pipefail", "-c", "set -a\n" + code + "set +a\n" + check], env)
     if sample.run == "continue":

@@ -87,6 +87,34 @@ def test_the_models_section_is_the_live_catalog(web):
     assert "$1.75" in html and "Not configured" in html and "Available" in html
 
 
+def test_the_responses_page_covers_the_api(web):
+    html = unescape(web.get("/docs/responses").get_data(as_text=True))
+    for text in (
+        "POST /v1/responses",
+        "previous_response_id",
+        "GET /v1/responses/{id}/input_items",
+        '"store": false',
+        "reasoning.encrypted_content",
+        "response.output_item.done",
+        "response.completed",
+        "response.failed",
+        "server_error",
+        "previous_response_not_found",
+        "invalid_encrypted_content",
+        "kept 30 days",
+        "<namespace>__<name>",
+    ):
+        assert text in html, text
+    codes = page_samples(web.get("/docs/responses", base_url="https://gateway.example.org").get_data(as_text=True))
+    assert 'base_url="https://gateway.example.org/v1"' in codes["responses-python"]
+    assert "curl https://gateway.example.org/v1/responses" in codes["responses-curl"]
+    integrations = page_samples(
+        web.get("/docs/integrations", base_url="https://gateway.example.org").get_data(as_text=True)
+    )
+    assert 'base_url = "https://gateway.example.org/v1"' in integrations["int-codex"]
+    assert 'AsyncOpenAI(base_url="https://gateway.example.org/v1"' in integrations["int-agents-sdk"]
+
+
 def test_billing_rate_limits_and_errors_say_what_the_product_does(web):
     credits = web.get("/docs/credits").get_data(as_text=True)
     for text in (
@@ -150,8 +178,13 @@ def test_integrations_cover_every_tool(web):
         "ANTHROPIC_DEFAULT_SONNET_MODEL",
         "CLAUDE_CODE_SUBAGENT_MODEL",
         "OPENAI_API_BASE",
+        "Codex CLI",
+        'wire_api = "responses"',
+        "model_catalog_json",
+        "OpenAI Agents SDK",
+        "set_tracing_disabled(True)",
     ):
-        assert name in html, name
+        assert name in unescape(html), name
 
 
 # --------------------------------------------------------------------------- the registry
