@@ -69,7 +69,7 @@ def with_ids(items: list) -> list:
                 else:
                     item["content"] = [{"type": "input_text", "text": content}]
         if not isinstance(item.get("id"), str) or not item["id"]:
-            item = {"id": f"{ID_PREFIXES.get(item_type or '', 'item')}_{uuid.uuid4().hex}", **item}
+            item = {**item, "id": f"{ID_PREFIXES.get(item_type or '', 'item')}_{uuid.uuid4().hex}"}
         out.append(item)
     return out
 

@@ -74,6 +74,8 @@ def _item(item, where: str) -> bool:
         kind = "message"
     if not isinstance(kind, str):
         raise bad_request(f"'{where}.type' is required.", f"{where}.type")
+    if "id" in item and not (isinstance(item["id"], str) and item["id"]):
+        raise bad_request(f"'{where}.id' must be a non-empty string.", f"{where}.id")
     if kind == "message":
         if item.get("role") not in ROLES:
             raise bad_request(f"'{where}.role' must be one of {', '.join(ROLES)}.", f"{where}.role")

@@ -197,8 +197,10 @@ def test_another_accounts_response_is_not_found(openai_client, live, other_key):
     [
         ({"model": "gpt-5.2"}, "input"),
         ({"model": "gpt-5.2", "input": 7}, "input"),
+        ({"model": "gpt-5.2", "input": [], "instructions": "Be brief."}, "input"),
         ({"model": "gpt-5.2", "input": [{"type": "message", "role": "robot", "content": "x"}]}, "input[0].role"),
         ({"model": "gpt-5.2", "input": "x", "temperature": 3}, "temperature"),
+        ({"model": "gpt-5.2", "input": [{"role": "user", "content": "x", "id": 5}]}, "input[0].id"),
         ({"model": "gpt-5.2", "input": "x", "text": {"format": {"type": "yaml"}}}, "text.format"),
         ({"model": "gpt-5.2", "input": "x", "tools": [{"type": "function"}]}, "tools[0].name"),
     ],

@@ -8,7 +8,9 @@ Lumyx-sealed reasoning opened into ``reasoning_details``.
 Messages
 --------
 * ``instructions`` -> the first message, role ``system``. ``input`` as a
-  string -> one ``user`` message.
+  string -> one ``user`` message. A request that leaves nothing but system
+  messages (an empty ``input``, or only items dropped by rule) is refused
+  with ``param`` ``input``: a chat model has nothing to answer.
 * ``message`` items (``type`` may be absent: the Agents SDK leaves it out;
   ``content`` a string or a list of parts):
 
@@ -284,7 +286,10 @@ def _response_format(text: object) -> dict | None:
 def responses_request_to_chat(body: dict) -> dict:
     """The Chat Completions request equivalent to an (expanded) Responses request ``body``."""
     _refuse_gaps(body)
-    out: dict = {"model": body.get("model"), "messages": _messages(body)}
+    messages = _messages(body)
+    if all(message.get("role") == "system" for message in messages):
+        raise TranslationError("the input holds nothing to answer: add a message", "input")
+    out: dict = {"model": body.get("model"), "messages": messages}
     tools = responses_tools_to_openai(body["tools"]) if body.get("tools") is not None else []
     choice = responses_tool_choice_to_openai(body.get("tool_choice"), body.get("tools"))
     if tools:
