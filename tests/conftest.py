@@ -87,22 +87,27 @@ def live(app, server_env, tmp_path_factory):
     server.stop()
 
 
-@pytest.fixture
-def account(app):
-    """A fresh user with credits and an API key: (user id, email, key). Enterprise
-    plan, so that rate limits stay out of the way of tests about other things."""
+def _new_account(app, prefix: str, credits: int, key_name: str) -> tuple[int, str, str]:
+    """A new enterprise-plan user with ``credits`` and one API key: (user id, email, key)."""
     from lumyx.accounts import keys
     from lumyx.accounts import users as accounts
 
     with app.app_context():
         user = accounts.create_user(
-            f"user-{uuid.uuid4().hex[:10]}@example.com",
+            f"{prefix}-{uuid.uuid4().hex[:10]}@example.com",
             "correct horse battery",
             plan="enterprise",
-            credits_micro=100 * 1_000_000,
+            credits_micro=credits * 1_000_000,
         )
-        _row, key = keys.create_key(user, "test")
+        _row, key = keys.create_key(user, key_name)
         return user.id, user.email, key
+
+
+@pytest.fixture
+def account(app):
+    """A fresh user with credits and an API key: (user id, email, key). Enterprise
+    plan, so that rate limits stay out of the way of tests about other things."""
+    return _new_account(app, "user", 100, "test")
 
 
 @pytest.fixture
@@ -113,14 +118,4 @@ def key(account):
 @pytest.fixture
 def other_key(app):
     """A second account's key."""
-    from lumyx.accounts import keys
-    from lumyx.accounts import users as accounts
-
-    with app.app_context():
-        user = accounts.create_user(
-            f"other-{uuid.uuid4().hex[:10]}@example.com",
-            "correct horse battery",
-            plan="enterprise",
-            credits_micro=10 * 1_000_000,
-        )
-        return keys.create_key(user, "other")[1]
+    return _new_account(app, "other", 10, "other")[2]
