@@ -50,10 +50,12 @@ def shell_command(text: str, snippet: str) -> str:
 
 
 def patch_body(text: str, snippet: str) -> str:
-    """An apply_patch patch that adds the first file the prompt names (else hello.txt)."""
+    """An apply_patch patch that adds the first file the prompt names (else hello.txt),
+    holding "Echo: <snippet>" (one added line per line of it)."""
     m = FILE_RE.search(text)
     name = m.group(1) if m else "hello.txt"
-    return f"*** Begin Patch\n*** Add File: {name}\n+Echo: {snippet}\n*** End Patch\n"
+    lines = "".join(f"+{line}\n" for line in f"Echo: {snippet}".split("\n"))
+    return f"*** Begin Patch\n*** Add File: {name}\n{lines}*** End Patch\n"
 
 
 def is_shell(t: dict) -> bool:

@@ -203,6 +203,17 @@ class ToolRunner:
             env["LUMYX_RECORD_REQUESTS"] = "1"
         return self.run(args, env, timeout=timeout)
 
+    def agents_sdk_runs(
+        self, base_url: str, key: str, model: str, runs: list[dict], *, record: bool = False, timeout: float = 120
+    ) -> Run:
+        """Several runs of clients/agents_sdk.py in one process, one after the other
+        (each {"prompt", "stream", "previous", "reasoning"}); stdout is a JSON list of
+        their objects ({"error": traceback} for a run that raised)."""
+        env = {"LUMYX_BASE_URL": base_url, "LUMYX_API_KEY": key, "LUMYX_MODEL": model, "LUMYX_RUNS": json.dumps(runs)}
+        if record:
+            env["LUMYX_RECORD_REQUESTS"] = "1"
+        return self.run([require(AGENTS_PYTHON), CLIENTS / "agents_sdk.py", "runs"], env, timeout=timeout)
+
     def run(self, args: list, env: dict, timeout: float = 90, cwd: Path | None = None) -> Run:
         mark = self.trap.mark()
         full_env = {**self.base_env(), **env}

@@ -13,13 +13,16 @@ so true), sends reasoning items back by id alone, and with
 `auto_previous_response_id` sends only the tool output and the previous
 response's id: the gateway rebuilds the rest for the upstream.
 
-The three kinds run side by side (each in its own HOME and project directory);
-a failure names its kind."""
+The three kinds run side by side, each in its own HOME and project directory and
+on an account of its own (each request holds credits for its longest possible
+answer until it ends: side by side on one account they would run out); a failure
+names its kind."""
 
 from __future__ import annotations
 
 import json
 import time
+import uuid
 
 import pytest
 
@@ -41,6 +44,22 @@ TAGS = {"openai": "oa", "anthropic": "an", "openai-responses": "rs"}
 
 
 # --------------------------------------------------------------------------- helpers
+
+
+def new_account(app) -> tuple[int, str]:
+    """(user id, API key) of a fresh account, as the `account` fixture makes it."""
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
+
+    with app.app_context():
+        user = accounts.create_user(
+            f"user-{uuid.uuid4().hex[:10]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=100 * 1_000_000,
+        )
+        _row, key = keys.create_key(user, "test")
+        return user.id, key
 
 
 def runner(tmp_path, trap, name: str) -> ToolRunner:
@@ -154,21 +173,21 @@ def all_ok(app, user_id: int, model: str, expected: int) -> list:
 # --------------------------------------------------------------------------- Codex CLI
 
 
-def test_codex_applies_a_patch(tmp_path, egress_trap, live, upstream, app, account, marker):
+def test_codex_applies_a_patch(tmp_path, egress_trap, live, upstream, app, marker):
     """The upstream asks for `apply_patch` (on a chat or messages upstream, a function
     with one string parameter `input`); Codex gets it as its free-form tool, applies the
     patch in the sandboxed work dir and sends the result back."""
-    user_id, _, key = account
 
     def go(kind):
+        user_id, key = new_account(app)
         tool = runner(tmp_path, egress_trap, kind)
         name = f"notes-{marker}-{TAGS[kind]}.txt"
-        model = UPSTREAM_KINDS[kind][0]
         prompt = f"Create {name} with apply_patch"
-        return tool, name, tool.codex(live.url + "/v1", key, model, prompt, sandbox="workspace-write")
+        run = tool.codex(live.url + "/v1", key, UPSTREAM_KINDS[kind][0], prompt, sandbox="workspace-write")
+        return user_id, tool, name, run
 
     def check(kind, result):
-        tool, name, run = result
+        user_id, tool, name, run = result
         seen = sent(upstream, kind, name)
         why = report(run, live, seen)
         assert run.returncode == 0, why
@@ -188,19 +207,20 @@ def test_codex_applies_a_patch(tmp_path, egress_trap, live, upstream, app, accou
     every_kind(in_parallel(go, KINDS), check)
 
 
-def test_codex_runs_a_command(tmp_path, egress_trap, live, upstream, app, account, marker):
+def test_codex_runs_a_command(tmp_path, egress_trap, live, upstream, app, marker):
     """The upstream asks `exec_command` to run the prompt's backticked command; Codex
     runs it and sends its output back; the final answer quotes it."""
-    user_id, _, key = account
 
     def go(kind):
+        user_id, key = new_account(app)
         tool = runner(tmp_path, egress_trap, kind)
         word = f"{marker}-{TAGS[kind]}"
         prompt = f"Run `echo {word}-$((6*7))` and tell me what it printed"
-        return word, tool.codex(live.url + "/v1", key, UPSTREAM_KINDS[kind][0], prompt, sandbox="workspace-write")
+        run = tool.codex(live.url + "/v1", key, UPSTREAM_KINDS[kind][0], prompt, sandbox="workspace-write")
+        return user_id, word, run
 
     def check(kind, result):
-        word, run = result
+        user_id, word, run = result
         seen = sent(upstream, kind, word)
         why = report(run, live, seen)
         assert run.returncode == 0, why
@@ -244,119 +264,146 @@ def test_codex_stateless_reasoning_keeps_anthropic_thinking(tool, live, upstream
 
 # --------------------------------------------------------------------------- OpenAI Agents SDK
 
+# The runs of each kind, one after the other in one SDK process (it takes seconds to
+# import) on an account of its own: Runner.run and Runner.run_streamed with stored
+# responses and reasoning, then both with auto_previous_response_id.
+SDK_RUNS = [
+    {"name": "run", "stream": False, "previous": False, "reasoning": "low"},
+    {"name": "stream", "stream": True, "previous": False, "reasoning": "low"},
+    {"name": "run-previous", "stream": False, "previous": True, "reasoning": None},
+    {"name": "stream-previous", "stream": True, "previous": True, "reasoning": None},
+]
+SDK_REQUESTS = {"run": 2, "stream": 2, "run-previous": 4, "stream-previous": 4}
+
+
+@pytest.fixture(scope="module")
+def sdk_runs(tmp_path_factory, egress_trap, live, app):
+    """{kind: (user id, the process's Run, {run name: (prompt, its output object)})}."""
+    marker = "lx" + uuid.uuid4().hex[:10]
+    tmp = tmp_path_factory.mktemp("agents-sdk")
+
+    def go(kind):
+        user_id, key = new_account(app)
+        tool = runner(tmp, egress_trap, kind)
+        runs = [dict(spec, prompt=f"Where is order {marker}-{TAGS[kind]}-{i}?") for i, spec in enumerate(SDK_RUNS)]
+        run = tool.agents_sdk_runs(live.url + "/v1", key, UPSTREAM_KINDS[kind][0], runs, record=True)
+        try:
+            outs = json.loads(run.stdout)
+        except ValueError:
+            outs = [{"error": "no output"}] * len(runs)
+        return user_id, run, {spec["name"]: (spec["prompt"], out) for spec, out in zip(runs, outs)}
+
+    return in_parallel(go, KINDS)
+
 
 def sdk_posts(out: dict) -> list[dict]:
     return [r["body"] for r in out["requests"] if r["method"] == "POST" and r["path"].endswith("/responses")]
 
 
-def test_agents_sdk_function_tool_turn(tmp_path, egress_trap, live, upstream, app, account, marker):
+def tool_turn_items(items: list[str]) -> list[str]:
+    """The run's items without reasoning, and without the text a model may say before its call."""
+    items = [k for k in items if k != "reasoning_item"]
+    first_call = items.index("tool_call_item") if "tool_call_item" in items else 0
+    return items[first_call:]
+
+
+def sdk_run(result, name: str, upstream, kind: str, live):
+    """(prompt, output, the upstream's requests, failure report) of one named run."""
+    _, run, by_name = result
+    prompt, out = by_name[name]
+    seen = sent(upstream, kind, prompt)
+    why = f"run {name!r}: {out.get('error', '')}\n" + report(run, live, seen)
+    assert run.returncode == 0 and "error" not in out, why
+    return prompt, out, seen, why
+
+
+def test_agents_sdk_function_tool_turn(sdk_runs, upstream, live):
     """`Runner.run` and `Runner.run_streamed` with a `@function_tool`, store on (the
     SDK's default), reasoning with summaries: the reasoning item comes back by id
-    alone, and the gateway resolves it from the stored response."""
-    user_id, _, key = account
-    keys = [(kind, stream) for kind in KINDS for stream in (False, True)]
+    alone, and the gateway resolves it from the stored response (on an Anthropic
+    upstream, the signed thinking block goes back before the tool_use)."""
 
-    def go(key_):
-        kind, stream = key_
-        tool = runner(tmp_path, egress_trap, f"{kind}-{int(stream)}")
-        prompt = f"Where is order {marker}-{TAGS[kind]}-{int(stream)}?"
-        model = UPSTREAM_KINDS[kind][0]
-        run = tool.agents_sdk(live.url + "/v1", key, model, prompt, stream=stream, reasoning="low", record=True)
-        return prompt, run
+    def check(kind, result):
+        for name, stream in (("run", False), ("stream", True)):
+            _, out, seen, why = sdk_run(result, name, upstream, kind, live)
+            _, snippet = standin_prompt(seen[0])
+            assert out["tool_calls"] == [{"order_id": snippet}], why
+            assert out["final_output"] == f"Tool result: Order {snippet} shipped", why
+            items = tool_turn_items(out["items"])
+            assert items == ["tool_call_item", "tool_call_output_item", "message_output_item"], (name, out["items"])
 
-    def check(key_, result):
-        kind, stream = key_
-        prompt, run = result
-        seen = sent(upstream, kind, prompt)
-        why = report(run, live, seen)
-        assert run.returncode == 0, why
-        out = json.loads(run.stdout)
-        _, snippet = standin_prompt(seen[0])
-        assert out["tool_calls"] == [{"order_id": snippet}], why
-        assert out["final_output"] == f"Tool result: Order {snippet} shipped", why
-        kinds = [k for k in out["items"] if k != "reasoning_item"]
-        assert kinds == ["tool_call_item", "tool_call_output_item", "message_output_item"], out["items"]
+            first, second = sdk_posts(out)
+            assert "store" not in first and first.get("stream", False) is stream, (name, first)
+            back = [i for i in second["input"] if i.get("type") == "reasoning"]
+            assert back and all("encrypted_content" not in i for i in back), (name, second["input"])  # by id alone
+            assert [i.get("type") for i in second["input"] if i.get("type") not in ("reasoning", "message")] == [
+                None,
+                "function_call",
+                "function_call_output",
+            ], (name, second["input"])
 
-        first, second = sdk_posts(out)
-        assert "store" not in first and first.get("stream", False) is stream
-        back = [i for i in second["input"] if i.get("type") == "reasoning"]
-        assert all("encrypted_content" not in i for i in back), back  # by id alone
-        assert [i.get("type") for i in second["input"] if i.get("type") != "reasoning"] == [
-            None,
-            "function_call",
-            "function_call_output",
-        ], second["input"]
+            assert len(seen) == 2, why
+            conv = conversation(kind, seen[1]["body"])
+            assert calls_and_results(conv) == [
+                ("call", "lookup_order", {"order_id": snippet}),
+                ("result", f"Order {snippet} shipped"),
+            ], (name, conv)
+            if kind == "anthropic":
+                asked = next(m for m in seen[1]["body"]["messages"] if m["role"] == "assistant")
+                assert asked["content"][0]["type"] == "thinking", (name, asked["content"])
+                assert asked["content"][0]["signature"] == signature_for(asked["content"][0]["thinking"])
 
-        assert len(seen) == 2, why
-        conv = conversation(kind, seen[1]["body"])
-        assert calls_and_results(conv) == [
-            ("call", "lookup_order", {"order_id": snippet}),
-            ("result", f"Order {snippet} shipped"),
-        ], conv
-        if kind == "anthropic":
-            asked = next(m for m in seen[1]["body"]["messages"] if m["role"] == "assistant")
-            assert asked["content"][0]["type"] == "thinking", asked["content"]
-            assert asked["content"][0]["signature"] == signature_for(asked["content"][0]["thinking"])
-        assert run.egress == [], why
-
-    every_kind(in_parallel(go, keys), check)
-    for kind in KINDS:
-        all_ok(app, user_id, UPSTREAM_KINDS[kind][0], 4)
+    every_kind(sdk_runs, check)
 
 
-def test_agents_sdk_previous_response_id(tmp_path, egress_trap, live, upstream, app, account, marker):
+def test_agents_sdk_previous_response_id(sdk_runs, upstream, live):
     """`auto_previous_response_id=True`: after the first call the SDK sends only the
     `function_call_output` and `previous_response_id`; the call it answers lives in the
     gateway's stored response, which rebuilds the whole conversation for the upstream.
     Then a second turn chained by `previous_response_id` (only the new user message)."""
-    user_id, _, key = account
-    keys = [(kind, stream) for kind in KINDS for stream in (False, True)]
 
-    def go(key_):
-        kind, stream = key_
-        tool = runner(tmp_path, egress_trap, f"{kind}-{int(stream)}")
-        prompt = f"Where is order {marker}-{TAGS[kind]}-{int(stream)}?"
-        model = UPSTREAM_KINDS[kind][0]
-        return prompt, tool.agents_sdk(live.url + "/v1", key, model, prompt, stream=stream, previous=True, record=True)
+    def check(kind, result):
+        for name in ("run-previous", "stream-previous"):
+            prompt, out, seen, why = sdk_run(result, name, upstream, kind, live)
+            _, snippet = standin_prompt(seen[0])
+            assert out["final_output"] == f"Tool result: Order {snippet} shipped", why
+            assert out["second"]["final_output"] == "Tool result: Order And the next one? shipped", why
 
-    def check(key_, result):
-        kind, stream = key_
-        prompt, run = result
-        seen = sent(upstream, kind, prompt)
-        why = report(run, live, seen)
-        assert run.returncode == 0, why
-        out = json.loads(run.stdout)
-        _, snippet = standin_prompt(seen[0])
-        assert out["final_output"] == f"Tool result: Order {snippet} shipped", why
-        assert out["second"]["final_output"] == "Tool result: Order And the next one? shipped", why
+            posts = sdk_posts(out)
+            assert len(posts) == 4, (name, [p.get("input") for p in posts])
+            assert "previous_response_id" not in posts[0], name
+            for later in posts[1:]:
+                assert later["previous_response_id"].startswith("resp_"), (name, later)
+            assert [i.get("type") for i in posts[1]["input"]] == ["function_call_output"], (name, posts[1]["input"])
+            assert posts[2]["input"] == [{"content": "And the next one?", "role": "user"}], (name, posts[2]["input"])
+            assert [i.get("type") for i in posts[3]["input"]] == ["function_call_output"], (name, posts[3]["input"])
 
-        posts = sdk_posts(out)
-        assert len(posts) == 4, [p.get("input") for p in posts]
-        assert "previous_response_id" not in posts[0]
-        for later in posts[1:]:
-            assert later["previous_response_id"].startswith("resp_"), later
-        assert [i.get("type") for i in posts[1]["input"]] == ["function_call_output"], posts[1]["input"]
-        assert posts[2]["input"] == [{"content": "And the next one?", "role": "user"}], posts[2]["input"]
-        assert [i.get("type") for i in posts[3]["input"]] == ["function_call_output"], posts[3]["input"]
+            # the gateway sent the upstream the whole conversation every time
+            assert len(seen) == 4, why
+            conv = conversation(kind, seen[1]["body"])
+            assert any(e[0] == "user" and prompt in e[1] for e in conv), (name, conv)
+            assert calls_and_results(conv) == [
+                ("call", "lookup_order", {"order_id": snippet}),
+                ("result", f"Order {snippet} shipped"),
+            ], (name, conv)
+            last = conversation(kind, seen[3]["body"])
+            assert any(e[0] == "user" and prompt in e[1] for e in last), (name, last)
+            assert calls_and_results(last) == [
+                ("call", "lookup_order", {"order_id": snippet}),
+                ("result", f"Order {snippet} shipped"),
+                ("call", "lookup_order", {"order_id": "And the next one?"}),
+                ("result", "Order And the next one? shipped"),
+            ], (name, last)
 
-        # the gateway sent the upstream the whole conversation every time
-        assert len(seen) == 4, why
-        conv = conversation(kind, seen[1]["body"])
-        assert ("user", prompt) in conv or any(e[0] == "user" and prompt in e[1] for e in conv), conv
-        assert calls_and_results(conv) == [
-            ("call", "lookup_order", {"order_id": snippet}),
-            ("result", f"Order {snippet} shipped"),
-        ], conv
-        last = conversation(kind, seen[3]["body"])
-        assert any(e[0] == "user" and prompt in e[1] for e in last), last
-        assert calls_and_results(last) == [
-            ("call", "lookup_order", {"order_id": snippet}),
-            ("result", f"Order {snippet} shipped"),
-            ("call", "lookup_order", {"order_id": "And the next one?"}),
-            ("result", "Order And the next one? shipped"),
-        ], last
-        assert run.egress == [], why
+    every_kind(sdk_runs, check)
 
-    every_kind(in_parallel(go, keys), check)
-    for kind in KINDS:
-        all_ok(app, user_id, UPSTREAM_KINDS[kind][0], 8)
+
+def test_agents_sdk_requests_all_answered(sdk_runs, app):
+    """Every request of the runs was a `responses` call answered 200, none left out."""
+
+    def check(kind, result):
+        user_id, run, _ = result
+        assert run.egress == [], run.report()
+        all_ok(app, user_id, UPSTREAM_KINDS[kind][0], sum(SDK_REQUESTS.values()))
+
+    every_kind(sdk_runs, check)

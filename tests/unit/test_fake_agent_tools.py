@@ -76,6 +76,10 @@ def test_fills():
     assert agent_tools.function_arguments(agent_tools.tool("apply_patch", PATCH["parameters"]), text, "s") == {
         "input": patch_for("docs/notes.md", "s")
     }
+    # a snippet of several lines: one added line each (a valid patch)
+    assert agent_tools.patch_body("a.md", "<ctx>\n  <cwd>/x") == (
+        "*** Begin Patch\n*** Add File: a.md\n+Echo: <ctx>\n+  <cwd>/x\n*** End Patch\n"
+    )
     assert agent_tools.call_for(agent_tools.tool("apply_patch", kind="custom"), "no file", "s") == (
         "custom_tool_call",
         "apply_patch",

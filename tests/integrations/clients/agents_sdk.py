@@ -7,6 +7,7 @@ with the client the docs configure and tracing off:
     set_tracing_disabled(True)
 
     python agents_sdk.py run|stream [--previous]
+    python agents_sdk.py runs
 
 Reads LUMYX_BASE_URL (the server's /v1 URL), LUMYX_API_KEY, LUMYX_MODEL,
 LUMYX_PROMPT and, when set, LUMYX_REASONING (an effort: the agent then asks for
@@ -16,7 +17,12 @@ reasoning with summaries). `--previous` runs with `auto_previous_response_id=Tru
 Prints one JSON object: the final output, the run's item types, the last
 response id and the tool calls the SDK ran; with LUMYX_RECORD_REQUESTS=1 also
 "requests", the body of every request the SDK sent (an httpx event hook on the
-SDK's own default client, which is otherwise unchanged)."""
+SDK's own default client, which is otherwise unchanged).
+
+`runs` does several runs one after the other in this one process (the SDK takes
+seconds to import): LUMYX_RUNS is a JSON list of {"prompt", "stream", "previous",
+"reasoning"}; it prints a JSON list of the objects above, or {"error": traceback}
+for a run that raised."""
 
 from __future__ import annotations
 
@@ -24,6 +30,7 @@ import asyncio
 import json
 import os
 import sys
+import traceback
 
 from agents import Agent, ModelSettings, Runner, function_tool, set_default_openai_client, set_tracing_disabled
 from agents.model_settings import Reasoning
@@ -54,16 +61,9 @@ async def run_once(agent: Agent, prompt: str, stream: bool, **kwargs):
     return result
 
 
-async def main() -> None:
-    mode = sys.argv[1]
-    previous = "--previous" in sys.argv[2:]
-    set_tracing_disabled(True)
-    recording = os.environ.get("LUMYX_RECORD_REQUESTS") == "1"
-    http = {"http_client": DefaultAsyncHttpxClient(event_hooks={"request": [record]})} if recording else {}
-    set_default_openai_client(
-        AsyncOpenAI(base_url=os.environ["LUMYX_BASE_URL"], api_key=os.environ["LUMYX_API_KEY"], **http)
-    )
-    effort = os.environ.get("LUMYX_REASONING")
+async def one(prompt: str, stream: bool, previous: bool, effort: str | None, recording: bool) -> dict:
+    CALLS.clear()
+    SENT.clear()
     settings = ModelSettings(reasoning=Reasoning(effort=effort, summary="auto")) if effort else ModelSettings()
     agent = Agent(
         name="Assistant",
@@ -72,9 +72,8 @@ async def main() -> None:
         model=os.environ["LUMYX_MODEL"],
         model_settings=settings,
     )
-    stream = mode == "stream"
     kwargs = {"auto_previous_response_id": True} if previous else {}
-    result = await run_once(agent, os.environ["LUMYX_PROMPT"], stream, **kwargs)
+    result = await run_once(agent, prompt, stream, **kwargs)
     out = {
         "final_output": result.final_output,
         "items": [item.type for item in result.new_items],
@@ -85,8 +84,38 @@ async def main() -> None:
         second = await run_once(agent, "And the next one?", stream, previous_response_id=result.last_response_id)
         out["second"] = {"final_output": second.final_output, "items": [item.type for item in second.new_items]}
     if recording:
-        out["requests"] = SENT
-    print(json.dumps(out))
+        out["requests"] = list(SENT)
+    return out
+
+
+async def main() -> None:
+    mode = sys.argv[1]
+    recording = os.environ.get("LUMYX_RECORD_REQUESTS") == "1"
+    set_tracing_disabled(True)
+    http = {"http_client": DefaultAsyncHttpxClient(event_hooks={"request": [record]})} if recording else {}
+    set_default_openai_client(
+        AsyncOpenAI(base_url=os.environ["LUMYX_BASE_URL"], api_key=os.environ["LUMYX_API_KEY"], **http)
+    )
+    if mode != "runs":
+        previous = "--previous" in sys.argv[2:]
+        effort = os.environ.get("LUMYX_REASONING")
+        print(json.dumps(await one(os.environ["LUMYX_PROMPT"], mode == "stream", previous, effort, recording)))
+        return
+    outs = []
+    for spec in json.loads(os.environ["LUMYX_RUNS"]):
+        try:
+            outs.append(
+                await one(
+                    spec["prompt"],
+                    bool(spec.get("stream")),
+                    bool(spec.get("previous")),
+                    spec.get("reasoning"),
+                    recording,
+                )
+            )
+        except Exception:
+            outs.append({"error": traceback.format_exc()})
+    print(json.dumps(outs))
 
 
 asyncio.run(main())
