@@ -135,6 +135,17 @@ def main() -> None:
             out.close()  # the server calls this once the client has the body: settlement runs here
         return answered - start, time.perf_counter() - answered
 
+    def check(name: str, env_raw) -> None:
+        """A case must answer 2xx (an error answers fast, and would time as a bargain)."""
+        env = dict(env_raw[0], **{"wsgi.input": io.BytesIO(env_raw[1])})
+        got: list = []
+        out = app(env, lambda status, hdrs, exc_info=None: got.append(status))
+        body = b"".join(out)
+        if hasattr(out, "close"):
+            out.close()
+        if not got[0].startswith("2"):
+            raise SystemExit(f"{name}: {got[0]} {body[:300].decode(errors='replace')}")
+
     def timed(env_raw, n: int) -> tuple[float, float]:
         for _ in range(300):
             call(*env_raw)
@@ -185,6 +196,7 @@ def main() -> None:
         from pyinstrument import Profiler
 
         name = next(name for name in cases if args.profile in name)
+        check(name, cases[name])
         for _ in range(300):
             call(*cases[name])
         with Profiler(interval=0.0001) as profiler:
@@ -192,6 +204,8 @@ def main() -> None:
                 call(*cases[name])
         print(profiler.output_text(unicode=True, show_all=bool(os.environ.get("SHOW_ALL"))))
         return
+    for name, env_raw in cases.items():
+        check(name, env_raw)
     results = {name: timed(env_raw, args.requests) for name, env_raw in cases.items()}
     floor = results["GET /v1/health (Flask floor)"][0]
     print(f"database: {app.config['SQLALCHEMY_DATABASE_URI'].split('://')[0]}")
