@@ -44,6 +44,20 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw else default
 
 
+def _positive_int(name: str, default: int) -> int:
+    """A setting that must be a whole number of at least 1; anything else stops the server, naming it."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SystemExit(f"{name}: must be a positive whole number, got {raw!r}")
+    return value
+
+
 def from_environment() -> dict:
     """The Flask config mapping for this process."""
     database_url = _database_url()
@@ -80,6 +94,8 @@ def from_environment() -> dict:
         "LUMYX_FREE_DAILY_LIMIT": _int("LUMYX_FREE_DAILY_LIMIT", 50),
         # How often a worker checks the database for catalog changes (seconds).
         "LUMYX_CATALOG_REFRESH_SECONDS": _int("LUMYX_CATALOG_REFRESH_SECONDS", 10),
+        # Days a stored Responses API answer is kept (lumyx.responses.store).
+        "LUMYX_RESPONSES_RETENTION_DAYS": _positive_int("LUMYX_RESPONSES_RETENTION_DAYS", 30),
         # Web sessions: HttpOnly, SameSite=Lax, and Secure — "auto" leaves out Secure
         # only for plain HTTP to a loopback address (a local `make run`).
         "SESSION_COOKIE_HTTPONLY": True,

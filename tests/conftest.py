@@ -108,3 +108,19 @@ def account(app):
 @pytest.fixture
 def key(account):
     return account[2]
+
+
+@pytest.fixture
+def other_key(app):
+    """A second account's key."""
+    from lumyx.accounts import keys
+    from lumyx.accounts import users as accounts
+
+    with app.app_context():
+        user = accounts.create_user(
+            f"other-{uuid.uuid4().hex[:10]}@example.com",
+            "correct horse battery",
+            plan="enterprise",
+            credits_micro=10 * 1_000_000,
+        )
+        return keys.create_key(user, "other")[1]

@@ -7,7 +7,7 @@ URL ``…/api/v1`` posts to ``/api/v1/v1/messages``). Everything under ``/v1``
 and ``/api`` is the API's: a URL there that no route matches answers JSON.
 
 May import the features (gateway, billing, usage, accounts, catalog, agents,
-limits), the layers below them and lumyx.runtime; never lumyx.web.
+limits, responses), the layers below them and lumyx.runtime; never lumyx.web.
 """
 
 PREFIXES = ("/v1", "/api/v1", "/api/v1/v1", "/v1/v1")

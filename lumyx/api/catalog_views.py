@@ -1,4 +1,9 @@
-"""Model listing and health."""
+"""What the API says about itself: the model listing, health, and
+GET /openapi.json, the OpenAPI 3.1 description of the API (lumyx.wire.openapi).
+
+``openapi.json`` needs no key. Served under each API prefix (``/v1/openapi.json``,
+``/api/v1/openapi.json``…); the site serves the same at its root (lumyx.web).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from lumyx import runtime
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import api
 from lumyx.errors import ApiError
+from lumyx.wire import openapi
 
 
 def _json(payload) -> Response:
@@ -38,3 +44,8 @@ def health():
     except Exception:
         raise ApiError(503, "service_unavailable", "The database is not reachable.") from None
     return _json({"status": "ok", "models": models})
+
+
+@api.get("/openapi.json")
+def openapi_json() -> Response:
+    return Response(openapi.spec_json(), mimetype="application/json", headers={"Cache-Control": openapi.CACHE_CONTROL})

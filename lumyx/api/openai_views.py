@@ -1,6 +1,9 @@
-"""OpenAI-format endpoints: chat completions, legacy completions, embeddings."""
+"""OpenAI-format endpoints: chat completions, legacy completions, embeddings, and
+creating a response (the Responses API; its stored responses: response_views)."""
 
 from __future__ import annotations
+
+from flask import current_app
 
 from lumyx import runtime
 from lumyx.agents import personas
@@ -10,9 +13,12 @@ from lumyx.api.respond import respond
 from lumyx.errors import bad_request
 from lumyx.gateway import pipeline as gateway
 from lumyx.gateway.call import Call, new_call
-from lumyx.providers.base import CHAT, COMPLETIONS, EMBEDDINGS
+from lumyx.providers.base import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
+from lumyx.responses import conversation
+from lumyx.responses.keeping import Keeper
 from lumyx.wire import capabilities
 from lumyx.wire import openai as wire
+from lumyx.wire.responses import validate_responses
 
 
 def _start(operation: str, validate) -> tuple[Call, object]:
@@ -46,3 +52,16 @@ def embeddings():
     if not call.input.model.is_embedding:
         raise bad_request(f"The model '{call.input.model.id}' does not produce embeddings.", "model")
     return respond(call)
+
+
+@api.post("/responses")
+def responses():
+    key = require_key()
+    body = json_body()
+    facts = validate_responses(body)
+    body = personas.apply(body, personas.requested(key.user_id, body), "responses")
+    model = gateway.resolve(runtime.get().catalog.current(), body["model"])
+    capabilities.require_capabilities(model, body, "responses", has_image=facts["has_image"])
+    expanded = conversation.expand(key.user_id, body, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
+    call = new_call(key, model, RESPONSES, "responses", expanded, stream=body.get("stream") is True)
+    return respond(call, Keeper(key.user_id, body))

@@ -13,8 +13,8 @@ def init_app(app: Flask) -> None:
         anthropic_views,
         catalog_views,
         openai_views,
-        openapi_views,
         persona_views,
+        response_views,
         usage_views,
     )
     from lumyx.api.blueprints import anthropic, api, unmatched_anthropic, unmatched_api

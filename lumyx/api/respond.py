@@ -24,13 +24,18 @@ from lumyx import runtime
 from lumyx.errors import ApiError
 from lumyx.gateway import pipeline as gateway
 from lumyx.gateway.call import Call, ClientLink
-from lumyx.providers.sse import anthropic_event, openai_event
+from lumyx.providers.sse import openai_event, typed_event
+from lumyx.responses.keeping import Keeper
 
 SSE_HEADERS = {"cache-control": "no-cache", "x-accel-buffering": "no"}
 
 
 # Client format -> how one of its stream events is written.
-SSE_WRITERS: dict[str, Callable[[object], bytes]] = {"openai": openai_event, "anthropic": anthropic_event}
+SSE_WRITERS: dict[str, Callable[[object], bytes]] = {
+    "openai": openai_event,
+    "anthropic": typed_event,
+    "responses": typed_event,
+}
 
 
 def sse_body(events: Iterator, client_format: str) -> Iterator[bytes]:
@@ -42,7 +47,9 @@ def sse_body(events: Iterator, client_format: str) -> Iterator[bytes]:
         events.close()
 
 
-def respond(call: Call) -> Response:
+def respond(call: Call, keeper: Keeper | None = None) -> Response:
+    """The call's answer; a ``keeper`` (Responses calls) sees it on its way to the
+    client, to seal and store it."""
     app = current_app._get_current_object()
     state = runtime.get()
 
@@ -59,6 +66,8 @@ def respond(call: Call) -> Response:
     except BaseException:
         done()
         raise
+    if keeper is not None:
+        result = keeper.body(result) if isinstance(result, dict) else keeper.events(result)
     if isinstance(result, dict):
         response = Response(orjson.dumps(result), mimetype="application/json")
     else:

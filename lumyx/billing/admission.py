@@ -38,7 +38,7 @@ NOTHING = Admission()  # a request not admitted (yet): nothing held, nothing cou
 
 def asked_output(body: dict) -> int | None:
     """The client's own output limit, if it set one."""
-    asked = body.get("max_completion_tokens") or body.get("max_tokens")
+    asked = body.get("max_completion_tokens") or body.get("max_tokens") or body.get("max_output_tokens")
     return asked if isinstance(asked, int) and asked > 0 else None
 
 

@@ -3,7 +3,8 @@
 Each worker marks its in-flight holds alive every minute and settles those
 of any worker not seen for five minutes (``flask settle-holds`` settles them
 at once). Nothing is charged for them, since what was delivered is unknown,
-and a ``worker_lost`` usage row records each.
+and a ``worker_lost`` usage row records each. The same round deletes stored
+responses past their retention (lumyx.responses.store.delete_expired).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lumyx.db import db
 from lumyx.db.models import Hold
 from lumyx.db.models._types import utcnow
 from lumyx.errors import DATABASE_DOWN
+from lumyx.responses import store as stored_responses
 
 log = logging.getLogger("lumyx.billing")
 
@@ -71,7 +73,8 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
 
 
 def start_janitor(app) -> None:
-    """Runs refresh_in_flight and settle_orphans every minute in this worker."""
+    """Runs refresh_in_flight, settle_orphans and the deletion of expired stored
+    responses every minute in this worker."""
 
     def loop() -> None:
         while True:
@@ -80,6 +83,7 @@ def start_janitor(app) -> None:
                 try:
                     refresh_in_flight()
                     settle_orphans()
+                    stored_responses.delete_expired()
                 except DATABASE_DOWN as exc:
                     db.session.rollback()
                     log.error(

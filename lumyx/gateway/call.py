@@ -37,8 +37,8 @@ class CallInput:
 
     key: KeyContext
     model: ModelInfo
-    operation: str  # chat | completions | embeddings | messages | count_tokens
-    client_format: str  # the wire format the client speaks: openai | anthropic
+    operation: str  # chat | completions | embeddings | messages | count_tokens | responses
+    client_format: str  # the wire format the client speaks: openai | anthropic | responses
     body: dict
     stream: bool = False
     client_headers: dict = field(default_factory=dict)  # forwarded to upstreams of the same format

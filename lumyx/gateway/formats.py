@@ -2,7 +2,8 @@
 format) pair uses.
 
 A client speaks one format — ``openai`` (Chat Completions, and the legacy
-completions and embeddings endpoints) or ``anthropic`` (Messages) — and each
+completions and embeddings endpoints), ``anthropic`` (Messages) or
+``responses`` (the OpenAI Responses API) — and each
 route's upstream speaks the format of its provider kind
 (:data:`lumyx.providers.base.WIRE_OF_KIND`). :data:`PAIRS` gives, for each pair, a
 :class:`Translation` of three parts:
@@ -38,20 +39,25 @@ details) read through the chat usage it maps to. A Messages client is composed
 on top: messages → chat → responses, and responses → chat → messages, the
 stream through :class:`~lumyx.translate.OpenAIToAnthropicStream`.
 
-As a client format (``POST /v1/responses``) it would take, and nothing more:
+As a client format (``POST /v1/responses``, client format ``responses``,
+operation ``responses``) it is served by every kind of upstream:
 
-1. ``lumyx/translate/``: pure request, response and stream translators for
-   responses → chat and responses → messages, and back.
-2. ``lumyx/gateway/passthrough_responses.py``: the pass-through rewrites of a
-   Responses body (upstream model name, ``max_output_tokens`` capped at the
-   model's limit) and the meter reading its usage and output items; and in
-   :mod:`.streams`, the shapers of the three new pairs.
-3. Three lines in :data:`PAIRS` below: ``("responses", "openai")``,
-   ``("responses", "anthropic")`` and ``("responses", "responses")``.
-4. ``lumyx/wire/responses.py`` (what a valid request looks like) and a view
-   in ``lumyx/api/`` that builds the call with ``client_format="responses"``
-   and operation ``responses``; and the SSE writer of that client format in
-   ``lumyx/api/respond.py`` (``event: <type>`` framing, as Anthropic's).
+* a Responses upstream gets the request passed through
+  (:mod:`.passthrough_responses`: upstream model, ``store: false``, the
+  output limit; the answer restamped with the gateway's response id);
+* a chat upstream gets it as a chat request
+  (:func:`~lumyx.translate.responses_request_to_chat`, then the OpenAI
+  pass-through rewrites), and the answer back as a Response
+  (:func:`~lumyx.translate.chat_response_to_responses`,
+  :class:`~lumyx.translate.ChatToResponsesStream`);
+* a Messages upstream through the chat pair: responses → chat → messages,
+  and messages → chat → responses.
+
+The request arrives expanded (:mod:`lumyx.responses.conversation`: the stored
+conversation of ``previous_response_id`` prepended, references resolved, the
+gateway's sealed reasoning opened), so no upstream is asked to keep state; the
+answer is sealed and stored on its way to the client
+(:mod:`lumyx.responses.keeping`).
 
 Routing, admission, holds, metering, settlement and the stream's failure
 handling stay as they are: they never look at a format.
@@ -65,6 +71,7 @@ from dataclasses import dataclass
 from lumyx.billing.arithmetic import DEFAULT_MAX_OUTPUT
 from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import passthrough_openai as openai_relay
+from lumyx.gateway import passthrough_responses as responses_relay
 from lumyx.gateway import streams
 from lumyx.gateway.call import CallInput, UpstreamRequest
 from lumyx.gateway.meter import Meter
@@ -73,8 +80,10 @@ from lumyx.translate import (
     anthropic_request_to_openai,
     anthropic_response_to_openai,
     chat_request_to_responses,
+    chat_response_to_responses,
     openai_request_to_anthropic,
     openai_response_to_anthropic,
+    responses_request_to_chat,
     responses_response_to_chat,
 )
 
@@ -167,6 +176,49 @@ def _responses_to_messages_response(call: CallInput, meter: Meter, body: dict) -
     return openai_response_to_anthropic(_responses_to_chat_response(call, meter, body), model=call.model.id)
 
 
+# -- Responses client -----------------------------------------------------------
+
+
+def _responses_request(call: CallInput, output_cap: int | None, upstream_model: str) -> UpstreamRequest:
+    if call.operation != RESPONSES:
+        raise cannot_serve(call)
+    return UpstreamRequest(RESPONSES, *responses_relay.rewrite(call, output_cap, upstream_model, call.body))
+
+
+def _as_response(call: CallInput, chat_body: dict) -> dict:
+    return chat_response_to_responses(
+        chat_body,
+        request=call.body,
+        response_id=responses_relay.response_id(call),
+        created_at=responses_relay.created_at(call),
+        model=call.model.id,
+    )
+
+
+def _responses_to_chat(call: CallInput, output_cap: int | None, upstream_model: str) -> UpstreamRequest:
+    if call.operation != RESPONSES:
+        raise cannot_serve(call)
+    body = responses_request_to_chat(call.body)
+    return UpstreamRequest(CHAT, *openai_relay.rewrite(call, output_cap, upstream_model, body))
+
+
+def _chat_to_responses_response(call: CallInput, meter: Meter, body: dict) -> dict:
+    return _as_response(call, openai_relay.response(call, meter, body))
+
+
+def _responses_to_messages(call: CallInput, output_cap: int | None, upstream_model: str) -> UpstreamRequest:
+    if call.operation != RESPONSES:
+        raise cannot_serve(call)
+    default = output_cap or min(call.model.max_output_tokens or DEFAULT_MAX_OUTPUT, DEFAULT_MAX_OUTPUT)
+    body = openai_request_to_anthropic(responses_request_to_chat(call.body), default_max_tokens=default)
+    return UpstreamRequest(MESSAGES, *anthropic_relay.rewrite(call, upstream_model, body))
+
+
+def _messages_to_responses_response(call: CallInput, meter: Meter, body: dict) -> dict:
+    chat = anthropic_response_to_openai(anthropic_relay.response(call, meter, body), model=call.model.id)
+    return _as_response(call, chat)
+
+
 # (client format, upstream format) -> how the pair is served.
 PAIRS: dict[tuple[str, str], Translation] = {
     ("openai", "openai"): Translation(_openai_request, openai_relay.response, streams.OpenAIToOpenAI),
@@ -176,5 +228,10 @@ PAIRS: dict[tuple[str, str], Translation] = {
     ("openai", "responses"): Translation(_chat_to_responses, _responses_to_chat_response, streams.ResponsesToOpenAI),
     ("anthropic", "responses"): Translation(
         _messages_to_responses, _responses_to_messages_response, streams.ResponsesToAnthropic
+    ),
+    ("responses", "responses"): Translation(_responses_request, responses_relay.response, streams.ResponsesToResponses),
+    ("responses", "openai"): Translation(_responses_to_chat, _chat_to_responses_response, streams.ChatToResponses),
+    ("responses", "anthropic"): Translation(
+        _responses_to_messages, _messages_to_responses_response, streams.MessagesToResponses
     ),
 }

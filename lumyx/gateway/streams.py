@@ -8,7 +8,8 @@ client's format, and for OpenAI clients ``DONE`` last
 (:data:`lumyx.providers.sse.DONE`, their ``data: [DONE]``). Either way the
 client gets a well-formed ending: OpenAI clients an error chunk before
 ``DONE`` when it broke, Anthropic clients ``message_stop`` or an ``error``
-event. The API writes the events as SSE; the agents loop reads them as they
+event, Responses clients ``response.completed`` (or ``response.incomplete``)
+or ``response.failed``. The API writes the events as SSE; the agents loop reads them as they
 are.
 
 Shapers write the call's :class:`~lumyx.gateway.meter.Meter` as they read.
@@ -21,12 +22,18 @@ from typing import Protocol
 from lumyx.errors import ApiError
 from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import passthrough_openai as openai_relay
+from lumyx.gateway import passthrough_responses as responses_relay
 from lumyx.gateway import tokens
 from lumyx.gateway.call import CallInput
 from lumyx.gateway.meter import Meter
 from lumyx.providers.sse import DONE
 from lumyx.providers.streaming import StreamBroken
-from lumyx.translate import AnthropicToOpenAIStream, OpenAIToAnthropicStream, ResponsesToChatStream
+from lumyx.translate import (
+    AnthropicToOpenAIStream,
+    ChatToResponsesStream,
+    OpenAIToAnthropicStream,
+    ResponsesToChatStream,
+)
 
 
 class Shaper(Protocol):
@@ -181,6 +188,115 @@ class ResponsesToAnthropic(_ResponsesAsChat):
         return self.anthropic.close()
 
     fail = staticmethod(_anthropic_error)
+
+
+# -- Responses clients ------------------------------------------------------------
+# A Responses stream ends with its own terminal event, never [DONE]: a broken
+# one with ``response.failed`` (code ``server_error``, which Codex retries; a
+# rate limit keeps ``rate_limit_exceeded``).
+
+
+def _responses_code(error: ApiError) -> str:
+    return "rate_limit_exceeded" if error.code == "rate_limit_exceeded" else "server_error"
+
+
+def _responses_stream(call: CallInput) -> ChatToResponsesStream:
+    return ChatToResponsesStream(
+        request=call.body,
+        response_id=responses_relay.response_id(call),
+        created_at=responses_relay.created_at(call),
+        model=call.model.id,
+    )
+
+
+class ChatToResponses:
+    """An OpenAI chat upstream answering a Responses client."""
+
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.translator = _responses_stream(call)
+        self.ended = False
+
+    def feed(self, event: dict) -> list:
+        return self.translator.feed(_read_openai(self, event))
+
+    def end(self) -> list:
+        return self.translator.close()
+
+    def fail(self, error: ApiError) -> list:
+        return self.translator.fail(_responses_code(error), error.message)
+
+
+class MessagesToResponses:
+    """An Anthropic upstream answering a Responses client, through the chat pair."""
+
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.chat = AnthropicToOpenAIStream(model=call.model.id, include_usage=True)
+        self.translator = _responses_stream(call)
+        self.ended = False
+
+    def _through(self, chunks: list) -> list:
+        return [out for chunk in chunks for out in self.translator.feed(chunk)]
+
+    def feed(self, event: dict) -> list:
+        if event.get("type") == "message_stop":
+            self.ended = True
+        return self._through(self.chat.feed(anthropic_relay.event(self.call, self.meter, event)))
+
+    def end(self) -> list:
+        return [*self._through(self.chat.close()), *self.translator.close()]
+
+    def fail(self, error: ApiError) -> list:
+        return self.translator.fail(_responses_code(error), error.message)
+
+
+class ResponsesToResponses:
+    """A Responses upstream's stream passed through (restamped, metered). Its
+    ``response.failed`` or ``error`` event breaks the stream; the client gets the
+    upstream's own ``response.failed``, or one the gateway writes."""
+
+    def __init__(self, call: CallInput, meter: Meter):
+        self.call, self.meter = call, meter
+        self.ended = False
+        self.sequence = -1
+        self.opening: dict | None = None  # the response of response.created
+        self.done: dict[int, dict] = {}  # output index -> finished item
+        self.failed: dict | None = None
+
+    def feed(self, event: dict) -> list:
+        kind = event.get("type")
+        if kind == "error":
+            raise StreamBroken("upstream_error", f"upstream sent an error event: {event.get('message')}")
+        event = responses_relay.event(self.call, self.meter, event)
+        if isinstance(event.get("sequence_number"), int):
+            self.sequence = event["sequence_number"]
+        if kind == "response.created" and isinstance(event.get("response"), dict):
+            self.opening = event["response"]
+        elif kind == "response.output_item.done" and isinstance(event.get("output_index"), int):
+            self.done[event["output_index"]] = event.get("item")
+        elif kind == "response.failed":
+            self.failed = event
+            error = (event.get("response") or {}).get("error") or {}
+            raise StreamBroken("upstream_error", f"upstream response failed: {error.get('message')}")
+        self.ended = self.ended or kind in responses_relay.TERMINAL
+        return [event]
+
+    def end(self) -> list:
+        return []
+
+    def fail(self, error: ApiError) -> list:
+        if self.failed is not None:
+            return [self.failed]
+        response = dict(self.opening or {"object": "response", "created_at": responses_relay.created_at(self.call)})
+        responses_relay.restamp(self.call, response)
+        response.update(
+            status="failed",
+            error={"code": _responses_code(error), "message": error.message},
+            output=[self.done[index] for index in sorted(self.done)],
+        )
+        self.sequence += 1
+        return [{"type": "response.failed", "sequence_number": self.sequence, "response": response}]
 
 
 class WithoutReasoning:

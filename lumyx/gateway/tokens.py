@@ -14,8 +14,23 @@ import threading
 PER_MESSAGE = 3
 PER_IMAGE = 1600  # a large image, as both providers count them
 SKIPPED_KEYS = frozenset(
-    ("data", "url", "media_type", "type", "id", "tool_use_id", "tool_call_id", "signature", "cache_control", "role")
+    (
+        "data",
+        "url",
+        "media_type",
+        "type",
+        "id",
+        "tool_use_id",
+        "tool_call_id",
+        "call_id",
+        "status",
+        "signature",
+        "encrypted_content",
+        "cache_control",
+        "role",
+    )
 )
+IMAGE_TYPES = ("image", "image_url", "input_image")  # a tuple: a type may be any JSON value
 _encoding = None
 _lock = threading.Lock()
 
@@ -43,7 +58,7 @@ def _texts(value, key: str | None, out: list[str]) -> int:
             out.append(value)
         return 0
     if isinstance(value, dict):
-        if value.get("type") in ("image", "image_url"):
+        if value.get("type") in IMAGE_TYPES:
             return 1
         return sum(_texts(v, k, out) for k, v in value.items())
     if isinstance(value, list):
@@ -54,14 +69,20 @@ def _texts(value, key: str | None, out: list[str]) -> int:
 def _prompt(body: dict) -> tuple[list[str], int, int]:
     texts: list[str] = []
     images = 0
-    for key in ("system", "messages", "tools", "prompt", "input"):
+    for key in ("system", "instructions", "messages", "tools", "prompt", "input"):
         images += _texts(body.get(key), key, texts)
     messages = body.get("messages")
+    if messages is None and _items(body.get("input")):
+        messages = body.get("input")  # a Responses request's items
     return texts, images, len(messages) if isinstance(messages, list) else 1
 
 
+def _items(value) -> bool:
+    return isinstance(value, list) and bool(value) and isinstance(value[0], dict)
+
+
 def estimate_input(body: dict) -> int:
-    """Prompt tokens of a chat, messages, completions or embeddings request."""
+    """Prompt tokens of a chat, messages, responses, completions or embeddings request."""
     texts, images, messages = _prompt(body)
     return sum(count(t) for t in texts) + images * PER_IMAGE + messages * PER_MESSAGE
 

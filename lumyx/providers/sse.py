@@ -87,5 +87,6 @@ def openai_event(payload: dict | _Done) -> bytes:
     return b"data: " + orjson.dumps(payload) + b"\n\n"
 
 
-def anthropic_event(payload: dict) -> bytes:
+def typed_event(payload: dict) -> bytes:
+    """An event framed with its type, as Anthropic and the Responses API send them."""
     return b"event: " + payload["type"].encode() + b"\ndata: " + orjson.dumps(payload) + b"\n\n"

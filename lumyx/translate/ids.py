@@ -3,6 +3,11 @@
 An Anthropic ``msg_<suffix>`` id becomes the OpenAI id ``chatcmpl-<suffix>`` and
 vice versa, so the same upstream response always carries the same id on both
 sides; a Responses ``resp_<suffix>`` id becomes ``chatcmpl-<suffix>`` the same way. A response without an id gets a fresh random one.
+
+The output items of a Responses answer translated by Lumyx are named after the
+response and their place in it (:func:`responses_item_id`): ``msg_``, ``rs_``,
+``fc_`` or ``ctc_`` + the response id's suffix + ``_<output index>``, so the
+streamed and the stored copies of an item carry the same id.
 """
 
 from __future__ import annotations
@@ -50,3 +55,8 @@ def tool_use_id(call_id: object) -> str:
     if call_id.isascii() and call_id.replace("_", "").replace("-", "").isalnum():
         return call_id
     return "".join(c if (c.isascii() and c.isalnum()) or c in "_-" else "_" for c in call_id)
+
+
+def responses_item_id(prefix: str, response_id: object, output_index: int) -> str:
+    """``("msg", "resp_9fe1", 0)`` -> ``msg_9fe1_0``: the id of a translated Responses output item."""
+    return f"{prefix}_{_suffix(response_id, _RESP)}_{output_index}"

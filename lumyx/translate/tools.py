@@ -30,6 +30,33 @@ Anthropic -> OpenAI:
   ``disable_parallel_tool_use: true`` -> ``parallel_tool_calls: false``.
 * Without tools, ``tool_choice`` is dropped.
 
+OpenAI Responses -> OpenAI Chat Completions (:func:`responses_tools_to_openai`):
+
+* ``function`` tools -> ``{"type": "function", "function": {name, description,
+  parameters, strict}}``; missing or null ``parameters`` become ``{"type":
+  "object", "properties": {}}``; ``strict`` is kept only when the client set
+  it; ``defer_loading`` is dropped (the tool is offered directly: the tool
+  search that would load it is not offered on a Chat upstream).
+* ``custom`` (freeform) tools -> a function of the same name taking one
+  required string parameter ``input``. When the tool's ``format`` is a
+  grammar, ``"\n\nInput format (<syntax> grammar):\n<definition>"`` is
+  appended to its description.
+* ``namespace`` tools -> each of their tools as above, named ``<namespace>__<name>``.
+* Built-in tools (:data:`RESPONSES_BUILTIN_TOOLS`: web search, tool search,
+  file search, code interpreter, image generation, computer use, MCP, local
+  shell, shell, apply_patch) are dropped: only OpenAI runs them. Any other
+  tool type is rejected, naming the tool.
+* ``tool_choice``: ``auto``, ``none``, ``required`` as they are; ``{"type":
+  "function" | "custom", "name"}`` -> ``{"type": "function", "function":
+  {"name"}}`` (a name found only inside one namespace gets its ``ns__`` prefix);
+  ``{"type": "allowed_tools", "mode"}`` -> the mode (``auto`` or
+  ``required``): Chat's own ``allowed_tools`` is not portable. A choice that
+  names a built-in tool (or any other type) is rejected.
+* :func:`responses_tool_names` maps the Chat function names back to
+  ``(kind, name, namespace)`` so a call comes back as the item the client's
+  tool asks for (``function_call``, with ``namespace`` when it has one, or
+  ``custom_tool_call``).
+
 Streamed tool call arguments arrive in fragments; :func:`is_complete_json` tells
 whether those seen so far form a whole JSON value (a stream cut off inside a
 tool call leaves them incomplete, and a client must not run that call).
@@ -169,3 +196,128 @@ def is_complete_json(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# -- OpenAI Responses tools -> Chat Completions ----------------------------------
+
+RESPONSES_BUILTIN_TOOLS = frozenset(
+    {
+        "apply_patch",
+        "code_interpreter",
+        "computer",
+        "computer_use",
+        "computer_use_preview",
+        "file_search",
+        "image_generation",
+        "local_shell",
+        "mcp",
+        "shell",
+        "tool_search",
+        "web_search",
+        "web_search_2025_08_26",
+        "web_search_preview",
+        "web_search_preview_2025_03_11",
+    }
+)
+"""Responses tool types only OpenAI runs: dropped for Chat and Messages upstreams."""
+
+NAMESPACE_SEPARATOR = "__"
+
+
+def namespaced_name(name: str, namespace: object) -> str:
+    """The Chat function name of a Responses tool (``ns__name`` inside a namespace)."""
+    return f"{namespace}{NAMESPACE_SEPARATOR}{name}" if isinstance(namespace, str) and namespace else name
+
+
+def _tool_name(tool: dict, param: str) -> str:
+    name = tool.get("name")
+    if not isinstance(name, str) or not name:
+        raise TranslationError("tool name is required", f"{param}.name")
+    return name
+
+
+def _responses_function(tool: dict, param: str, namespace: object) -> dict:
+    """The Chat function tool of a Responses ``function`` or ``custom`` tool."""
+    name = namespaced_name(_tool_name(tool, param), namespace)
+    description = tool.get("description") if isinstance(tool.get("description"), str) else ""
+    if tool.get("type") == "custom":
+        fmt = tool.get("format")
+        if isinstance(fmt, dict) and fmt.get("type") == "grammar":
+            grammar = f"Input format ({fmt.get('syntax')} grammar):\n{fmt.get('definition') or ''}"
+            description = f"{description}\n\n{grammar}" if description else grammar
+        schema = {
+            "type": "object",
+            "properties": {"input": {"type": "string", "description": "The whole input of the tool, as plain text."}},
+            "required": ["input"],
+            "additionalProperties": False,
+        }
+        function = {"name": name, "description": description, "parameters": schema}
+    else:
+        schema = tool.get("parameters")
+        function = {"name": name}
+        if description:
+            function["description"] = description
+        function["parameters"] = schema if isinstance(schema, dict) and schema else _empty_schema()
+        if isinstance(tool.get("strict"), bool):
+            function["strict"] = tool["strict"]
+    if not function.get("description"):
+        function.pop("description", None)
+    return {"type": "function", "function": function}
+
+
+def responses_tools_to_openai(tools: object) -> list[dict]:
+    """Chat Completions ``tools`` for a Responses request's ``tools`` (built-ins left out)."""
+    result = []
+    for _, param, tool in _each_tool(tools):
+        kind = tool.get("type")
+        if kind in ("function", "custom"):
+            result.append(_responses_function(tool, param, None))
+        elif kind == "namespace":
+            namespace = _tool_name(tool, param)
+            for _, inner_param, inner in _each_tool(tool.get("tools") or []):
+                inner_param = f"{param}.tools{inner_param[len('tools') :]}"
+                if inner.get("type") not in ("function", "custom"):
+                    raise TranslationError("a namespace may only hold function and custom tools", inner_param)
+                result.append(_responses_function(inner, inner_param, namespace))
+        elif kind not in RESPONSES_BUILTIN_TOOLS:
+            raise TranslationError(f"tool type {kind!r} is not supported for this model", param)
+    return result
+
+
+def responses_tool_names(tools: object) -> dict[str, tuple[str, str, str | None]]:
+    """Chat function name -> ``(kind, name, namespace)`` for a Responses request's tools.
+
+    ``kind`` is ``"function"`` or ``"custom"``; ``namespace`` is None outside one.
+    """
+    names: dict[str, tuple[str, str, str | None]] = {}
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            continue
+        if tool.get("type") in ("function", "custom"):
+            names[tool["name"]] = (tool["type"], tool["name"], None)
+        elif tool.get("type") == "namespace":
+            for inner in tool.get("tools") or ():
+                if isinstance(inner, dict) and inner.get("type") in ("function", "custom"):
+                    if isinstance(inner.get("name"), str):
+                        chat_name = namespaced_name(inner["name"], tool["name"])
+                        names[chat_name] = (inner["type"], inner["name"], tool["name"])
+    return names
+
+
+def responses_tool_choice_to_openai(choice: object, tools: object) -> object:
+    """Chat ``tool_choice`` for a Responses ``tool_choice`` (None: leave it out)."""
+    if choice is None or choice in ("auto", "none", "required"):
+        return choice
+    kind = choice.get("type") if isinstance(choice, dict) else None
+    if kind in ("function", "custom"):
+        name = choice.get("name")
+        if not isinstance(name, str) or not name:
+            raise TranslationError("tool_choice.name is required", "tool_choice")
+        names = responses_tool_names(tools)
+        if name not in names:
+            inside = [chat for chat, (_, bare, namespace) in names.items() if namespace and bare == name]
+            name = inside[0] if len(inside) == 1 else name
+        return {"type": "function", "function": {"name": name}}
+    if kind == "allowed_tools" and choice.get("mode") in ("auto", "required"):
+        return choice["mode"]
+    raise TranslationError(f"tool_choice {kind or choice!r} is not supported for this model", "tool_choice")

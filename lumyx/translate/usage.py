@@ -21,6 +21,13 @@ OpenAI Responses -> OpenAI Chat Completions:
 * ``prompt_tokens_details.cached_tokens = input_tokens_details.cached_tokens``
 * ``completion_tokens_details.reasoning_tokens = output_tokens_details.reasoning_tokens``
 
+OpenAI Chat Completions -> OpenAI Responses:
+
+* ``input_tokens = prompt_tokens``, ``output_tokens = completion_tokens``; ``total_tokens`` is their sum
+* ``input_tokens_details.cached_tokens = prompt_tokens_details.cached_tokens``,
+  ``input_tokens_details.cache_write_tokens = prompt_tokens_details.cache_write_tokens``
+* ``output_tokens_details.reasoning_tokens = completion_tokens_details.reasoning_tokens``
+
 Missing or null counts are treated as 0.
 """
 
@@ -130,4 +137,18 @@ def responses_usage_to_openai(usage: object) -> dict | None:
         "total_tokens": prompt + completion,
         "prompt_tokens_details": {"cached_tokens": cached},
         "completion_tokens_details": {"reasoning_tokens": reasoning},
+    }
+
+
+def openai_usage_to_responses(usage: object) -> dict | None:
+    """The Responses ``usage`` of a Chat Completions ``usage`` object (None without one)."""
+    if not isinstance(usage, dict):
+        return None
+    prompt, completion, cached, cache_write, reasoning = read_openai_usage(usage)
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": cache_write},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": reasoning or 0},
+        "total_tokens": prompt + completion,
     }

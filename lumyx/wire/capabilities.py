@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from lumyx.errors import bad_request
 
-# Per endpoint: why an embedding model cannot serve it, and whether its requests
-# have a ``response_format`` (OpenAI's) that needs JSON mode.
+# Per endpoint: why an embedding model cannot serve it, the parameter that holds
+# its prompt, and where its requests ask for JSON output (which needs JSON mode).
 _ENDPOINTS = {
-    "chat": ("use the embeddings endpoint", True),
-    "completions": ("use the embeddings endpoint", False),
-    "messages": ("it cannot answer messages", False),
-    "agents": ("it cannot chat", True),
+    "chat": ("use the embeddings endpoint", "messages", ("response_format",)),
+    "completions": ("use the embeddings endpoint", "prompt", ()),
+    "messages": ("it cannot answer messages", "messages", ()),
+    "agents": ("it cannot chat", "messages", ("response_format",)),
+    "responses": ("it cannot create responses", "input", ("text", "format")),
 }
 
 
@@ -30,11 +31,16 @@ def require_capabilities(model, body: dict, endpoint: str, *, has_image: bool, s
     tools (the request's own, or ``server_tools`` the gateway would offer), images,
     or a JSON ``response_format``."""
     require_generative(model, endpoint)
+    _why, prompt_param, format_path = _ENDPOINTS[endpoint]
     tools_param = "tools" if body.get("tools") else "server_tools" if server_tools else None
     if tools_param and not model.supports("tools"):
         raise bad_request(f"The model '{model.id}' does not support tools.", tools_param)
     if has_image and not model.supports("vision"):
-        raise bad_request(f"The model '{model.id}' does not accept images.", "messages")
-    kind = (body.get("response_format") or {}).get("type") if _ENDPOINTS[endpoint][1] else None
+        raise bad_request(f"The model '{model.id}' does not accept images.", prompt_param)
+    fmt = body
+    for key in format_path:
+        fmt = fmt.get(key) if isinstance(fmt, dict) else None
+    kind = fmt.get("type") if format_path and isinstance(fmt, dict) else None
     if kind in ("json_object", "json_schema") and not model.supports("json_mode"):
-        raise bad_request(f"The model '{model.id}' does not support response_format {kind}.", "response_format")
+        param = ".".join(format_path)
+        raise bad_request(f"The model '{model.id}' does not support {param} {kind}.", param)

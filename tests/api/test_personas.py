@@ -16,22 +16,6 @@ def _slug(prefix: str = "p") -> str:
 
 
 @pytest.fixture
-def other_key(app):
-    """A second account's key."""
-    from lumyx.accounts import keys
-    from lumyx.accounts import users as accounts
-
-    with app.app_context():
-        user = accounts.create_user(
-            f"other-{uuid.uuid4().hex[:10]}@example.com",
-            "correct horse battery",
-            plan="enterprise",
-            credits_micro=10 * 1_000_000,
-        )
-        return keys.create_key(user, "other")[1]
-
-
-@pytest.fixture
 def make_persona(api):
     def make(**fields) -> dict:
         body = {"name": "Helper", "slug": _slug(), "model": "gpt-5.2", **fields}

@@ -1,6 +1,8 @@
 """Fake upstream, Anthropic wire format: messages, count_tokens, models.
 
-See tests/fakes/upstream.py for how to run the server and the scenario list.
+See tests/fakes/upstream.py for how to run the server and the scenario list. A user turn that
+offers tools gets a call of the tool the prompt names, else of the first one, filled as
+tests/fakes/agent_tools.py fills it (a patch for ``apply_patch``, a command for a shell-like tool).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import json
 
 import orjson
 
+from tests.fakes import agent_tools
 from tests.fakes.upstream_core import (
     MIN_CACHEABLE_TOKENS,
     REFUSAL_TEXT,
@@ -20,7 +23,6 @@ from tests.fakes.upstream_core import (
     signature_for,
     split_fixed,
     split_tokens,
-    wants_parallel,
 )
 
 RID_HEADER = "request-id"
@@ -267,20 +269,17 @@ def messages(app, req):
     elif results:
         text = "Tool result: " + "; ".join(blocks_text(p.get("content")) for p in results)[:500]
     elif last["role"] == "user" and ("tool" in scen or (tools and tct != "none")):
-        use = tools or [FAKE_TOOL]
-        named = next((t for t in use if t.get("name") == tc.get("name")), None) if tct == "tool" else None
-        if named is not None:
-            chosen = [named]
-        elif wants_parallel(req.text) and not tc.get("disable_parallel_tool_use"):
-            chosen = [use[0], use[1] if len(use) > 1 else use[0]]
-        else:
-            chosen = [use[0]]
+        use = [agent_tools.tool(t["name"], t.get("input_schema")) for t in tools or [FAKE_TOOL]]
+        named = next((t for t in use if t["name"] == tc.get("name")), None) if tct == "tool" else None
+        chosen = (
+            [named] if named is not None else agent_tools.pick(use, req.text, not tc.get("disable_parallel_tool_use"))
+        )
         if tct not in ("any", "tool"):
             pre = split_tokens(f"I'll use the {chosen[0]['name']} tool.")
             blocks.append(({"type": "text", "text": "".join(pre)}, pre))
             out_tokens += len(pre)
         for t in chosen:
-            args = example_from_schema(t.get("input_schema") or {}, snippet)
+            args = agent_tools.function_arguments(t, req.text, snippet)
             blocks.append(
                 ({"type": "tool_use", "id": make_id("toolu_01", next(seq), 22), "name": t["name"], "input": args}, None)
             )

@@ -1,6 +1,8 @@
 """Fake upstream, OpenAI wire format: chat completions, legacy completions, embeddings, models.
 
-See tests/fakes/upstream.py for how to run the server and the scenario list.
+See tests/fakes/upstream.py for how to run the server and the scenario list. A user turn that
+offers tools gets a call of the tool the prompt names, else of the first one, filled as
+tests/fakes/agent_tools.py fills it (a patch for ``apply_patch``, a command for a shell-like tool).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from functools import lru_cache
 
 import orjson
 
+from tests.fakes import agent_tools
 from tests.fakes.upstream_core import (
     FINGERPRINT,
     MIN_CACHEABLE_TOKENS,
@@ -24,7 +27,6 @@ from tests.fakes.upstream_core import (
     shape_text,
     split_fixed,
     split_tokens,
-    wants_parallel,
 )
 
 RID_HEADER = "x-request-id"
@@ -215,18 +217,19 @@ def reasoning_enabled(b) -> bool:
     return isinstance(r, dict) and r.get("enabled", True) is not False and r.get("effort") != "none"
 
 
-def pick_tools(tools, tc, parallel_ok, text):
-    if not tools:
-        tools = [FAKE_TOOL]
+def pick_calls(tools, tc, parallel_ok, text, snippet):
+    """(name, arguments) of the calls for a user turn: the function ``tool_choice``
+    names, else as tests/fakes/agent_tools.py picks and fills them."""
+    offered = [agent_tools.tool(t["function"].get("name", "tool"), t["function"].get("parameters")) for t in tools]
+    offered = offered or [agent_tools.tool(FAKE_TOOL["function"]["name"], FAKE_TOOL["function"]["parameters"])]
+    chosen = None
     if isinstance(tc, dict):
         fn = tc.get("function")
         name = fn.get("name") if isinstance(fn, dict) else tc.get("name")
-        named = next((t for t in tools if t["function"].get("name") == name), None) if name else None
-        if named is not None:
-            return [named]
-    if parallel_ok and wants_parallel(text):
-        return [tools[0], tools[1] if len(tools) > 1 else tools[0]]
-    return [tools[0]]
+        named = next((t for t in offered if t["name"] == name), None) if name else None
+        chosen = [named] if named is not None else None
+    chosen = chosen or agent_tools.pick(offered, text, parallel_ok)
+    return [agent_tools.call_for(t, text, snippet)[1:] for t in chosen]
 
 
 # --------------------------------------------------------------------------- chat completions
@@ -315,10 +318,7 @@ def chat(app, req):
     elif role == "user" and (
         "tool" in scen or (tools and tc != "none" and not (isinstance(tc, dict) and tc.get("type") == "none"))
     ):
-        for t in pick_tools(tools, tc, b.get("parallel_tool_calls") is not False, req.text):
-            fn = t["function"]
-            params = fn.get("parameters") or {"type": "object", "properties": {}}
-            calls.append((fn.get("name", "tool"), orjson.dumps(example_from_schema(params, snippet)).decode()))
+        calls = pick_calls(tools, tc, b.get("parallel_tool_calls") is not False, req.text, snippet)
     else:
         rf = b.get("response_format")
         rft = rf.get("type") if isinstance(rf, dict) else None

@@ -14,7 +14,8 @@ deterministic and follow the chat stand-in (tests/fakes/upstream_openai.py):
   adds a file); a shell-like function tool (``shell``, ``exec_command``, a
   ``command``/``cmd`` property) gets a command, the prompt's first
   `backticked` text or an ``echo``; any other function tool arguments built
-  from its JSON schema. "parallel" in the prompt calls two tools;
+  from its JSON schema. "parallel" in the prompt calls two tools (the rules
+  all three stand-ins share: tests/fakes/agent_tools.py);
 * otherwise ``Echo: <start of the last user message>`` (or JSON for
   ``text.format`` json_object/json_schema);
 * ``reasoning`` given, its effort other than ``none``: a reasoning item first (a summary
@@ -42,12 +43,12 @@ import hashlib
 import hmac
 import json
 import re
-import shlex
 import time
 from urllib.parse import parse_qs
 
 import orjson
 
+from tests.fakes.agent_tools import call_for, pick
 from tests.fakes.upstream_core import (
     MIN_CACHEABLE_TOKENS,
     REFUSAL_TEXT,
@@ -59,7 +60,6 @@ from tests.fakes.upstream_core import (
     shape_text,
     split_fixed,
     split_tokens,
-    wants_parallel,
 )
 from tests.fakes.upstream_openai import STATUS_ERRORS
 
@@ -168,9 +168,6 @@ SUMMARIES = ("auto", "concise", "detailed")
 TIERS = ("auto", "default", "flex", "scale", "priority")
 NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 ID_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-FILE_RE = re.compile(r"\b([\w./-]+\.(?:txt|md|py|js|ts|json|toml|ya?ml|sh|rs|go|c|h|html|css))\b")
-COMMAND_RE = re.compile(r"`([^`\n]+)`")
-SHELL_NAMES = ("shell", "exec_command", "shell_command", "local_shell", "bash", "run_command", "container.exec")
 # failed:<code> -> (HTTP status when not streamed, error type, message)
 FAILURES = {
     "rate_limit_exceeded": (
@@ -874,51 +871,8 @@ def check_request(app, b):
 # --------------------------------------------------------------------------- the answer
 
 
-def shell_command(text: str, snippet: str) -> str:
-    m = COMMAND_RE.search(text)
-    if m:
-        return m.group(1).strip()
-    return "echo " + shlex.quote("Echo: " + snippet)
-
-
-def patch_body(text: str, snippet: str) -> str:
-    m = FILE_RE.search(text)
-    name = m.group(1) if m else "hello.txt"
-    return f"*** Begin Patch\n*** Add File: {name}\n+Echo: {snippet}\n*** End Patch\n"
-
-
-def is_shell(tool) -> bool:
-    props = (tool.get("parameters") or {}).get("properties") or {}
-    return tool.get("name") in SHELL_NAMES or "command" in props or "cmd" in props
-
-
-def call_for(tool, text: str, snippet: str):
-    """(type, name, arguments-or-input) of a call of this tool."""
-    name = tool["name"]
-    if tool["type"] == "custom":
-        return "custom_tool_call", name, patch_body(text, snippet) if name == "apply_patch" else snippet
-    params = tool.get("parameters") or {"type": "object", "properties": {}}
-    if name == "apply_patch":
-        args = example_from_schema(params, snippet)
-        key = "input" if "input" in (params.get("properties") or {}) else next(iter(args), "input")
-        args[key] = patch_body(text, snippet)
-        return "function_call", name, orjson.dumps(args).decode()
-    args = example_from_schema(params, snippet)
-    if is_shell(tool) and isinstance(args, dict):
-        props = params.get("properties") or {}
-        cmd = shell_command(text, snippet)
-        for key in ("command", "cmd"):
-            if key in props:
-                kind = props[key].get("type") if isinstance(props[key], dict) else None
-                args[key] = ["bash", "-lc", cmd] if kind == "array" else cmd
-        for key, spec in props.items():
-            if key in args and key not in ("command", "cmd") and isinstance(spec, dict):
-                if key in ("workdir", "cwd", "justification", "prefix_rule", "sandbox_permissions"):
-                    args.pop(key)
-    return "function_call", name, orjson.dumps(args).decode()
-
-
 def pick_calls(tools, tc, parallel_ok, text, snippet):
+    """Calls for a user turn: the tool ``tool_choice`` forces, else agent_tools.pick among those allowed."""
     callable_tools = [t for t in tools if t.get("type") in ("function", "custom")] or [FAKE_TOOL]
     if isinstance(tc, dict):
         if tc.get("type") in ("function", "custom"):
@@ -928,12 +882,7 @@ def pick_calls(tools, tc, parallel_ok, text, snippet):
         elif tc.get("type") == "allowed_tools":
             allowed = {(a.get("type"), a.get("name")) for a in tc.get("tools") or () if isinstance(a, dict)}
             callable_tools = [t for t in callable_tools if (t["type"], t["name"]) in allowed] or callable_tools
-    mentioned = [t for t in callable_tools if re.search(r"\b" + re.escape(t["name"]) + r"\b", text)]
-    first = (mentioned or callable_tools)[0]
-    if parallel_ok and wants_parallel(text):
-        rest = [t for t in callable_tools if t is not first]
-        return [call_for(first, text, snippet), call_for(rest[0] if rest else first, text, snippet)]
-    return [call_for(first, text, snippet)]
+    return [call_for(t, text, snippet) for t in pick(callable_tools, text, parallel_ok)]
 
 
 def cached_input(app, key, context_keys, tools_key, ptoks, last_toks) -> int:

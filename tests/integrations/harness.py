@@ -33,6 +33,13 @@ CLIENTS = HERE / "clients"
 # Models of the test catalog (tests/support/catalog.py) and where they go upstream.
 OPENAI_MODEL, OPENAI_UPSTREAM_MODEL = "gpt-5.2", "upstream-gpt"  # OpenAI-format upstream
 ANTHROPIC_MODEL, ANTHROPIC_UPSTREAM_MODEL = "lumyx-plus_v1", "claude-sonnet-4-5-20250929"  # Anthropic-format
+RESPONSES_MODEL, RESPONSES_UPSTREAM_MODEL = "responses-pro", "upstream-responses"  # Responses API upstream
+# Each upstream kind: the catalog model routed to it, and the stand-in's path for it.
+UPSTREAM_KINDS = {
+    "openai": (OPENAI_MODEL, "/v1/chat/completions"),
+    "anthropic": (ANTHROPIC_MODEL, "/v1/messages"),
+    "openai-responses": (RESPONSES_MODEL, "/v1/responses"),
+}
 
 
 def require(path: Path) -> Path:
@@ -180,16 +187,20 @@ class ToolRunner:
         stream: bool = False,
         previous: bool = False,
         reasoning: str | None = None,
+        record: bool = False,
         timeout: float = 90,
     ) -> Run:
         """clients/agents_sdk.py: an Agent with one function tool, run by the Agents
-        SDK's Runner on its default Responses model; stdout is one JSON object."""
+        SDK's Runner on its default Responses model; stdout is one JSON object
+        (with `record`, holding the requests the SDK sent too)."""
         args = [require(AGENTS_PYTHON), CLIENTS / "agents_sdk.py", "stream" if stream else "run"]
         if previous:
             args.append("--previous")
         env = {"LUMYX_BASE_URL": base_url, "LUMYX_API_KEY": key, "LUMYX_MODEL": model, "LUMYX_PROMPT": prompt}
         if reasoning:
             env["LUMYX_REASONING"] = reasoning
+        if record:
+            env["LUMYX_RECORD_REQUESTS"] = "1"
         return self.run(args, env, timeout=timeout)
 
     def run(self, args: list, env: dict, timeout: float = 90, cwd: Path | None = None) -> Run:
@@ -314,3 +325,56 @@ def upstream_path(model: str) -> str:
 
 def upstream_model(model: str) -> str:
     return ANTHROPIC_UPSTREAM_MODEL if model == ANTHROPIC_MODEL else OPENAI_UPSTREAM_MODEL
+
+
+def standin_prompt(record: dict) -> tuple[str, str]:
+    """(text, snippet) the stand-in read from a recorded request: the last user
+    message's text without scenario directives, and its start (what "Echo: ...",
+    apply_patch's file line and a shell tool's echo quote), by the stand-in's code."""
+    from tests.fakes import upstream_anthropic, upstream_openai, upstream_responses
+    from tests.fakes.upstream_core import Req, scan_text
+
+    path = record["path"]
+    extract = (
+        upstream_anthropic.messages_text
+        if path.endswith("/messages")
+        else upstream_responses.responses_text
+        if path.endswith("/responses")
+        else upstream_openai.chat_text
+    )
+    req = Req()
+    req.text = scan_text(extract(record["body"]), {})
+    return req.text, req.snippet()
+
+
+def usage_rows(app, user_id: int, model: str) -> list:
+    """The account's usage rows for a model, oldest first (detached from the session)."""
+    from sqlalchemy import select
+
+    from lumyx.db import db
+    from lumyx.db.models import UsageRecord
+
+    with app.app_context():
+        rows = db.session.scalars(
+            select(UsageRecord)
+            .where(UsageRecord.user_id == user_id, UsageRecord.model_id == model)
+            .order_by(UsageRecord.created_at)
+        ).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def in_parallel(fn, keys) -> dict:
+    """fn(key) for every key, each in a thread of its own (the tools are processes:
+    they run side by side); {key: result}. An exception is returned as the result."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def call(k):
+        try:
+            return fn(k)
+        except Exception as exc:  # reported per key by the caller
+            return exc
+
+    keys = list(keys)
+    with ThreadPoolExecutor(max_workers=len(keys) or 1) as pool:
+        return dict(zip(keys, pool.map(call, keys)))

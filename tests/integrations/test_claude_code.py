@@ -123,11 +123,13 @@ def test_print_mode_answers(model, output_format, tool, live, upstream, key, mar
 @pytest.mark.parametrize("model", MODELS)
 def test_tool_round_trip(model, tool, live, upstream, key, marker):
     """The upstream asks for Bash, Claude Code handles the call, and its result goes
-    back up paired with the call; the final answer quotes it. Claude Code may run
-    `echo` only; whatever else the upstream asks to run is refused, and the refusal
-    is the tool result. (The commit-attribution reminder is switched off so that the
-    user's words come first in the message the stand-in reads.)"""
-    prompt = f"echo {marker}"
+    back up paired with the call; the final answer quotes it. The stand-in asks a
+    shell-like tool to run the prompt's first `backticked` command. Claude Code may
+    run `echo` only; whatever else the upstream asks to run is refused, and the
+    refusal is the tool result. (The commit-attribution reminder is switched off so
+    that the user's words come first in the message the stand-in reads.)"""
+    command = f"echo {marker}"
+    prompt = f"Run `{command}`"
     run = tool.run(
         [
             require(CLAUDE),
@@ -159,12 +161,12 @@ def test_tool_round_trip(model, tool, live, upstream, key, marker):
     )
     name, call_id, arguments, result_id, output = tool_exchange(model, seen[-1]["body"]["messages"])
     assert name == "Bash" and result_id == call_id, seen[-1]["body"]["messages"][-2:]
-    if arguments["command"] == prompt:
+    if arguments["command"] == command:
         # the stand-in asked for exactly the user's command: Claude Code ran it
         assert output.strip() == marker, run.report()
         assert result["permission_denials"] == []
     else:
-        # it asked for something else (its text comes from the start of the user message):
+        # it asked for something else (a backticked text before the user's words):
         # Claude Code refused that very command
         assert [d["tool_input"]["command"] for d in result["permission_denials"]] == [arguments["command"]], (
             run.report()

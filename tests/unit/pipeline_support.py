@@ -51,7 +51,7 @@ def call(
     served_by: ModelInfo, client_format: str = "openai", body: dict | None = None, *, operation: str | None = None
 ) -> Call:
     body = body or {"model": served_by.id, "messages": [{"role": "user", "content": "hi"}]}
-    operation = operation or ("chat" if client_format == "openai" else "messages")
+    operation = operation or {"openai": "chat", "anthropic": "messages", "responses": "responses"}[client_format]
     return new_call(KEY, served_by, operation, client_format, body, stream=body.get("stream") is True)
 
 

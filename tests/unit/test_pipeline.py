@@ -34,7 +34,7 @@ from tests.unit.pipeline_support import (
     status_failure,
 )
 
-CLIENT_FORMATS = ("openai", "anthropic")
+CLIENT_FORMATS = ("openai", "anthropic", "responses")
 REPLIES = {"openai": chat_reply, "anthropic": message_reply, "responses": response_reply}
 STREAMS = {"openai": chat_stream, "anthropic": message_stream, "responses": response_stream}
 KIND_OF_WIRE = {"openai": "openai", "anthropic": "anthropic", "responses": "openai-responses"}
@@ -200,6 +200,8 @@ def serve(monkeypatch, client_format: str, reply: UpstreamReply, kind: str, body
 
 
 def request_body(client_format: str, **extra) -> dict:
+    if client_format == "responses":
+        return {"model": "m", "input": [{"role": "user", "content": "hi"}], **extra}
     body = {"model": "m", "messages": [{"role": "user", "content": "hi"}], **extra}
     return {**body, "max_tokens": 100} if client_format == "anthropic" else body
 
@@ -220,6 +222,10 @@ def test_each_pair_is_wired_for_whole_answers(monkeypatch, client_format, upstre
     assert sent_body["model"] == "upstream-name"
     if client_format == "openai":
         assert answer["object"] == "chat.completion" and answer["choices"][0]["message"]["content"] == "hello"
+    elif client_format == "responses":
+        assert answer["object"] == "response" and answer["status"] == "completed"
+        assert answer["output"][-1]["content"][0]["text"] == "hello"
+        assert answer["id"] == "resp_" + the_call.request_id.removeprefix("req_")
     else:
         assert answer["type"] == "message" and answer["content"][-1]["text"] == "hello"
     assert answer["model"] == "m"
@@ -237,6 +243,10 @@ def test_each_pair_is_wired_for_streams(monkeypatch, client_format, upstream_for
         assert events[-1] is DONE
         text = "".join(c["choices"][0]["delta"].get("content") or "" for c in events[:-1] if c["choices"])
         assert all(c["object"] == "chat.completion.chunk" and c["model"] == "m" for c in events[:-1])
+    elif client_format == "responses":
+        assert DONE not in events and events[0]["type"] == "response.created"
+        assert events[-1]["type"] == "response.completed" and events[-1]["response"]["model"] == "m"
+        text = "".join(e["delta"] for e in events if e["type"] == "response.output_text.delta")
     else:
         assert DONE not in events and events[0]["type"] == "message_start" and events[-1]["type"] == "message_stop"
         text = "".join(e["delta"].get("text") or "" for e in events if e["type"] == "content_block_delta")
@@ -376,6 +386,10 @@ def test_a_responses_stream_failing_after_its_output_began_ends_with_an_error_ev
     if client_format == "openai":
         assert out[-1] is DONE and out[-2]["error"]["code"] == 502 and "boom" in out[-2]["error"]["message"]
         assert "hel" in [c["choices"][0]["delta"].get("content") for c in out[:-2] if c.get("choices")]
+    elif client_format == "responses":  # the upstream's own failure, passed on
+        assert out[0]["type"] == "response.created" and out[-1]["type"] == "response.failed"
+        assert out[-1]["response"]["error"] == {"code": "server_error", "message": "boom"}
+        assert out[-1]["response"]["id"] == "resp_" + the_call.request_id.removeprefix("req_")
     else:
         assert out[0]["type"] == "message_start" and out[-1]["type"] == "error"
     outcome = the_call.outcome

@@ -2,9 +2,11 @@
 
 The persona's model replaces the request's unless the request names a real
 model; its system prompt goes first (OpenAI: a system message before the
-others; Anthropic: joined before ``system``); its default parameters and
-function tools fill in what the request leaves out. The request's explicit
-fields always win.
+others; Anthropic: joined before ``system``; Responses: joined before
+``instructions``); its default parameters and function tools fill in what the
+request leaves out (on Responses requests only those the Responses API has:
+``temperature``, ``top_p``, ``max_tokens`` as ``max_output_tokens`` and the
+reasoning effort). The request's explicit fields always win.
 """
 
 from __future__ import annotations
@@ -85,10 +87,31 @@ def _apply_anthropic(out: dict, persona: PersonaSpec) -> None:
         ]
 
 
+def _apply_responses(out: dict, persona: PersonaSpec) -> None:
+    prompt = persona.system_prompt
+    if prompt:
+        instructions = out.get("instructions")
+        out["instructions"] = f"{prompt}\n\n{instructions}" if instructions else prompt
+    defaults = persona.defaults
+    for key in ("temperature", "top_p"):
+        if key in defaults and _absent(out, key):
+            out[key] = defaults[key]
+    if "max_tokens" in defaults and _absent(out, "max_output_tokens"):
+        out["max_output_tokens"] = defaults["max_tokens"]
+    effort = (defaults.get("reasoning") or {}).get("effort")
+    if effort and _absent(out, "reasoning"):
+        out["reasoning"] = {"effort": effort}
+    if persona.tools and _absent(out, "tools"):
+        out["tools"] = [{"type": "function", **tool["function"]} for tool in persona.tools]
+
+
+_APPLIERS = {"openai": _apply_openai, "anthropic": _apply_anthropic, "responses": _apply_responses}
+
+
 def apply(body: dict, persona: PersonaSpec | None, wire: str) -> dict:
     """The request as the persona shapes it (a new dict; ``body`` is not changed).
 
-    ``wire`` is ``"openai"`` or ``"anthropic"``. Without a persona, only the
+    ``wire`` is ``"openai"``, ``"anthropic"`` or ``"responses"``. Without a persona, only the
     ``persona`` field is removed (it never goes upstream).
     """
     if persona is None and "persona" not in body:
@@ -99,8 +122,5 @@ def apply(body: dict, persona: PersonaSpec | None, wire: str) -> dict:
     model = out.get("model")
     if not isinstance(model, str) or not model or model.startswith(MODEL_PREFIX):
         out["model"] = persona.model
-    if wire == "anthropic":
-        _apply_anthropic(out, persona)
-    else:
-        _apply_openai(out, persona)
+    _APPLIERS[wire](out, persona)
     return out

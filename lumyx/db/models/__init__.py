@@ -5,6 +5,7 @@ from lumyx.db.models.catalog import CatalogModel, Provider
 from lumyx.db.models.ledger import LedgerEntry
 from lumyx.db.models.payment import Payment
 from lumyx.db.models.persona import Persona
+from lumyx.db.models.stored_response import StoredResponse, StoredResponseItem
 from lumyx.db.models.usage import FreeUsage, Hold, RateCounter, UsageHourly, UsageRecord
 from lumyx.db.models.user import User
 
@@ -18,6 +19,8 @@ __all__ = [
     "Persona",
     "Provider",
     "RateCounter",
+    "StoredResponse",
+    "StoredResponseItem",
     "UsageHourly",
     "UsageRecord",
     "User",

@@ -14,7 +14,9 @@ reasoning with summaries). `--previous` runs with `auto_previous_response_id=Tru
 (each model call after the first sends only the new items and the
 `previous_response_id`) and then a second turn chained by `previous_response_id`.
 Prints one JSON object: the final output, the run's item types, the last
-response id and the tool calls the SDK ran."""
+response id and the tool calls the SDK ran; with LUMYX_RECORD_REQUESTS=1 also
+"requests", the body of every request the SDK sent (an httpx event hook on the
+SDK's own default client, which is otherwise unchanged)."""
 
 from __future__ import annotations
 
@@ -25,9 +27,15 @@ import sys
 
 from agents import Agent, ModelSettings, Runner, function_tool, set_default_openai_client, set_tracing_disabled
 from agents.model_settings import Reasoning
-from openai import AsyncOpenAI
+from openai import AsyncOpenAI, DefaultAsyncHttpxClient
 
 CALLS: list[dict] = []
+SENT: list[dict] = []
+
+
+async def record(request) -> None:
+    body = json.loads(request.content) if request.content else None
+    SENT.append({"method": request.method, "path": request.url.path, "body": body})
 
 
 @function_tool
@@ -50,7 +58,11 @@ async def main() -> None:
     mode = sys.argv[1]
     previous = "--previous" in sys.argv[2:]
     set_tracing_disabled(True)
-    set_default_openai_client(AsyncOpenAI(base_url=os.environ["LUMYX_BASE_URL"], api_key=os.environ["LUMYX_API_KEY"]))
+    recording = os.environ.get("LUMYX_RECORD_REQUESTS") == "1"
+    http = {"http_client": DefaultAsyncHttpxClient(event_hooks={"request": [record]})} if recording else {}
+    set_default_openai_client(
+        AsyncOpenAI(base_url=os.environ["LUMYX_BASE_URL"], api_key=os.environ["LUMYX_API_KEY"], **http)
+    )
     effort = os.environ.get("LUMYX_REASONING")
     settings = ModelSettings(reasoning=Reasoning(effort=effort, summary="auto")) if effort else ModelSettings()
     agent = Agent(
@@ -72,6 +84,8 @@ async def main() -> None:
     if previous:
         second = await run_once(agent, "And the next one?", stream, previous_response_id=result.last_response_id)
         out["second"] = {"final_output": second.final_output, "items": [item.type for item in second.new_items]}
+    if recording:
+        out["requests"] = SENT
     print(json.dumps(out))
 
 
