@@ -226,7 +226,7 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
     that endpoint under --baseline, LiteLLM without the model) is marked as not serving it."""
     upstream.configure(latency_ms=0, chunks=20)
     rounds, n = (2, 100) if quick else (7, 300)
-    per_case: dict = {c.label: {w.name: {"p50": [], "p99": [], "ttft": []} for w in ways} for c in C1_CASES}
+    per_case: dict = {c.label: {w.name: {"p50": [], "p99": [], "ttft": [], "cpu": []} for w in ways} for c in C1_CASES}
     unserved: dict = {c.label: {} for c in C1_CASES}  # way -> the error it answered
     for i in range(rounds):
         for case in C1_CASES:
@@ -234,7 +234,9 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
                 if way.name in unserved[case.label]:
                     continue
                 fmt = (case.direct or case.fmt) if way.direct else case.fmt
+                cpu0 = cpu_seconds(way.pids())
                 r = L.run(L.sequential(way.target(fmt, case.model, case.stream, store=case.store), n))
+                cpu = (cpu_seconds(way.pids()) - cpu0) / (n + 1)  # the warm-up request included
                 if r.error_count:
                     if not way.direct and not r.ok_count:
                         error = next(iter(r.errors()))
@@ -245,6 +247,7 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
                 lat, mine = r.latency_pcts((50, 99)), per_case[case.label][way.name]
                 mine["p50"].append(lat["p50"])
                 mine["p99"].append(lat["p99"])
+                mine["cpu"].append(cpu)
                 if case.stream:
                     mine["ttft"].append(r.ttft_pcts((50,))["p50"])
         print(f"c1 round {i + 1}/{rounds} done", flush=True)
@@ -263,6 +266,10 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
                 "added_p50_ms": _ms(statistics.median(added)),
                 "added_p99_ms": _ms(statistics.median(mine["p99"]) - statistics.median(direct["p99"])),
                 "added_p50_rounds_ms": [_ms(a) for a in added],
+                # the way's own processes (the gateway's master and workers; the stand-in for the direct
+                # way): what a request costs it whatever else the machine does
+                "cpu_ms_per_request": _ms(statistics.median(mine["cpu"])),
+                "cpu_rounds_ms": [_ms(c) for c in mine["cpu"]],
             }
             if case.stream:
                 row["added_ttft_p50_ms"] = _ms(statistics.median([a - d for a, d in zip(mine["ttft"], direct["ttft"])]))
@@ -282,7 +289,11 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
                 continue
             # the difference round by round (both taken minutes apart at most), then its median
             diffs = [x - y for x, y in zip(a["added_p50_rounds_ms"], b["added_p50_rounds_ms"])]
+            cpu_diffs = [x - y for x, y in zip(a["cpu_rounds_ms"], b["cpu_rounds_ms"])]
             by_way[way.name] = {
+                "cpu_ms_per_request": a["cpu_ms_per_request"],
+                "against_cpu_ms_per_request": b["cpu_ms_per_request"],
+                "cpu_difference_ms": statistics.median(cpu_diffs),
                 "added_p50_ms": a["added_p50_ms"],
                 "against_added_p50_ms": b["added_p50_ms"],
                 "difference_ms": statistics.median(diffs),
