@@ -109,7 +109,13 @@ def targets(data: dict) -> list[str]:
                     if "cpu_difference_ms" in mine
                     else ""
                 ),
-                "met" if mine["difference_ms"] <= 0.2 else "not met",
+                # met outright only when every round agrees; a median inside a wide spread of rounds
+                # (a shared machine) is decided by the gateway's CPU per request
+                "met"
+                if mine["difference_max_ms"] <= 0.2
+                else "met on CPU; latency not resolved to 0.2 ms (rounds' spread)"
+                if mine["difference_ms"] <= 0.2 and mine.get("cpu_difference_ms", 1.0) <= 0.2
+                else "not met",
             ]
         )
     sweep = data.get("sweep", {}).get("ways", {})
