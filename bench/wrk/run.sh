@@ -22,7 +22,7 @@ PIDS=()
 
 cleanup() {
   for pid in "${PIDS[@]}"; do
-    kill -INT "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true  # (SIGINT is ignored by background jobs of a script)
   done
   for pid in "${PIDS[@]}"; do
     wait "$pid" 2>/dev/null || true
