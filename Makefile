@@ -95,7 +95,7 @@ screenshots: $(VENV)/.deps-dev browser
 # (installed into a venv of its own) and writes bench/RESULTS.md; about 45 minutes.
 BENCH_VENV := bench/.venv-litellm
 
-.PHONY: bench bench-quick bench-litellm
+.PHONY: bench bench-quick bench-litellm bench-wrk wrk
 
 $(BENCH_VENV)/.installed: bench/litellm/requirements.txt
 	python3 -m venv $(BENCH_VENV)
@@ -110,3 +110,10 @@ bench: $(VENV)/.deps-dev bench-litellm
 
 bench-quick: $(VENV)/.deps-dev bench-litellm
 	$(PY) bench/run.py --quick $(BENCH_ARGS)
+
+# wrk (Debian's package) for bench/wrk/: the concurrency-1 figures checked with a standard tool.
+wrk:
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+
+bench-wrk: $(VENV)/.deps-dev wrk
+	bench/wrk/run.sh $(WRK_ARGS)

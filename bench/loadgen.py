@@ -1,11 +1,11 @@
 """Lumyx's benchmark load generator: an asyncio HTTP client for LLM gateways.
 
-Speaks OpenAI Chat Completions and Anthropic Messages, plain or streamed (SSE),
-on uvloop when it is installed. Streams are read as raw bytes: events are split
-on the blank line and timestamped as they arrive, completion is the terminal
-event (``data: [DONE]`` or ``event: message_stop``) and the first content event
-is found by substring, so nothing is JSON-parsed. Both dialects are recognised
-whatever the target, so a ``Target`` needs no format.
+Speaks OpenAI Chat Completions, Anthropic Messages and OpenAI Responses, plain or
+streamed (SSE), on uvloop when it is installed. Streams are read as raw bytes: events
+are split on the blank line and timestamped as they arrive, completion is the terminal
+event (``data: [DONE]``, ``event: message_stop`` or ``event: response.completed``) and
+the first content event is found by substring, so nothing is JSON-parsed. Every dialect
+is recognised whatever the target, so a ``Target`` needs no format.
 
 Four ways to drive a target, each returning a ``Result`` of ``Sample``s:
 
@@ -50,8 +50,24 @@ except ImportError:  # plain asyncio works too, with more client overhead
 
 now = time.perf_counter
 LAG_LIMIT = 0.05  # an open-loop arrival started later than this is "lagged"
-_TERMINAL = (b"data: [DONE]", b"data:[DONE]", b"event: message_stop", b"event:message_stop")
-_ERROR = (b'data: {"error"', b'data:{"error"', b"event: error", b"event:error")
+_TERMINAL = (
+    b"data: [DONE]",
+    b"data:[DONE]",
+    b"event: message_stop",
+    b"event:message_stop",
+    b"event: response.completed",
+    b"event:response.completed",
+    b"event: response.incomplete",
+    b"event:response.incomplete",
+)
+_ERROR = (
+    b'data: {"error"',
+    b'data:{"error"',
+    b"event: error",
+    b"event:error",
+    b"event: response.failed",
+    b"event:response.failed",
+)
 _OPENAI_TEXT = re.compile(rb'"content": ?"[^"]')  # a delta with non-empty text
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length: *(\d+)")
 
@@ -150,12 +166,22 @@ def make_target(
     stream: bool = False,
     max_tokens: int = 64,
     prompt: str = "Say hello",
+    store: bool = False,
 ) -> Target:
     """``base_url`` includes /v1 (http://127.0.0.1:8000/v1): openai posts to {base}/chat/completions
-    with a Bearer key, anthropic to {base}/messages with x-api-key and anthropic-version."""
+    with a Bearer key, anthropic to {base}/messages with x-api-key and anthropic-version, responses
+    to {base}/responses with a Bearer key (``store`` only matters there)."""
     body = {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
     headers, base = {"Content-Type": "application/json"}, base_url.rstrip("/")
-    if fmt == "openai":
+    if fmt == "responses":
+        url, headers["Authorization"] = base + "/responses", f"Bearer {key}"
+        # store false by default: a stored response is a database write (the Keeper saves it before
+        # the terminal event) that Codex never asks for (it sends store: false on every turn); the
+        # store=True case measures what keeping it costs, as the Agents SDK's default does.
+        body = {"model": model, "input": prompt, "max_output_tokens": max_tokens, "store": store}
+        if stream:
+            body["stream"] = True
+    elif fmt == "openai":
         url, headers["Authorization"] = base + "/chat/completions", f"Bearer {key}"
         if stream:
             body |= {"stream": True, "stream_options": {"include_usage": True}}
@@ -189,7 +215,7 @@ class _Scan:
             if self.first is not None:
                 self.gaps.append(t - self.last)
                 self.last = t
-            elif b"content_block_delta" in ev or _OPENAI_TEXT.search(ev):
+            elif b"content_block_delta" in ev or b"response.output_text.delta" in ev or _OPENAI_TEXT.search(ev):
                 self.first = self.last = t
             if ev.startswith(_TERMINAL):
                 self.done = True
@@ -516,7 +542,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("url", help="base URL including /v1, e.g. http://127.0.0.1:8000/v1")
     p.add_argument("--key", required=True)
-    p.add_argument("--format", choices=("openai", "anthropic"), default="openai")
+    p.add_argument("--format", choices=("openai", "anthropic", "responses"), default="openai")
+    p.add_argument("--store", action="store_true", help="responses format: store the response (default: not)")
     p.add_argument("--model", default="lumyx-local")
     p.add_argument("--stream", action="store_true")
     p.add_argument("--max-tokens", type=int, default=64)
@@ -530,7 +557,7 @@ def main(argv=None) -> None:
     p.add_argument("--ramp", type=float, default=2.0, help="streams mode")
     p.add_argument("--timeout", type=float, default=None, help="seconds per request")
     a = p.parse_args(argv)
-    target = make_target(a.url, a.key, a.format, a.model, a.stream, a.max_tokens)
+    target = make_target(a.url, a.key, a.format, a.model, a.stream, a.max_tokens, store=a.store)
     to = a.timeout or (300.0 if a.mode == "streams" else 60.0)
     coro = {
         "seq": lambda: sequential(target, a.n, timeout_s=to),

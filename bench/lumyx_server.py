@@ -1,9 +1,10 @@
 """Lumyx as the benchmark runs it: `make run`'s gunicorn command with every feature on.
 
 Each start gets a database of its own (a SQLite file, or a fresh PostgreSQL database
-with Redis for the rate-limit counters), a catalog whose two priced models route to
-the benchmark's upstream stand-in (``bench-gpt`` in the OpenAI format,
-``bench-claude`` in the Anthropic format), and one pro-plan account with credits and
+with Redis for the rate-limit counters), a catalog whose three priced models route to
+the benchmark's upstream stand-in (``bench-gpt`` in the OpenAI Chat Completions format,
+``bench-claude`` in the Anthropic format, ``bench-responses`` in the OpenAI Responses
+format, provider kind ``openai-responses``), and one pro-plan account with credits and
 a key. Pro keys are rate limited, so each request counts against its per-minute and
 per-day limits (raised so that the benchmark never reaches them), holds credits, and
 writes a usage row: the whole request path a paying user takes.
@@ -33,6 +34,8 @@ CATALOG = """\
 providers:
   - {{id: bench-openai, kind: openai, base_url: "{upstream}/v1", api_key_env: BENCH_UPSTREAM_KEY, timeout_s: 600}}
   - {{id: bench-anthropic, kind: anthropic, base_url: "{upstream}", api_key_env: BENCH_UPSTREAM_KEY, timeout_s: 600}}
+  - {{id: bench-openai-responses, kind: openai-responses, base_url: "{upstream}/v1", api_key_env: BENCH_UPSTREAM_KEY,
+     timeout_s: 600}}
 models:
   - id: bench-gpt
     name: Bench GPT
@@ -48,6 +51,13 @@ models:
     pricing: {{input: 1.0, output: 4.0}}
     capabilities: [tools]
     routes: [{{provider: bench-anthropic, model: bench-claude}}]
+  - id: bench-responses
+    name: Bench Responses
+    context_length: 400000
+    max_output_tokens: 16000
+    pricing: {{input: 1.0, output: 4.0}}
+    capabilities: [tools, json_mode]
+    routes: [{{provider: bench-openai-responses, model: bench-responses}}]
 """
 
 
@@ -201,6 +211,11 @@ if __name__ == "__main__":
     parser.add_argument("--workdir", type=Path, default=ROOT / "bench" / "out" / "lumyx-manual")
     args = parser.parse_args()
     lumyx = start(args.backend, args.upstream, args.port, args.workdir)
+
+    def interrupt(_sig, _frame):
+        raise KeyboardInterrupt  # SIGTERM stops gunicorn too (it runs in a session of its own)
+
+    signal.signal(signal.SIGTERM, interrupt)
     print(f"{lumyx.label} on {lumyx.url}  key {lumyx.key}", flush=True)
     try:
         lumyx.proc.wait()

@@ -67,8 +67,8 @@ class Way:
     direct: bool = False
     note: str = ""
 
-    def target(self, fmt: str, model: str, stream: bool = False, max_tokens: int = 64) -> L.Target:
-        return L.make_target(self.base, self.key, fmt, model, stream, max_tokens)
+    def target(self, fmt: str, model: str, stream: bool = False, max_tokens: int = 64, store: bool = False) -> L.Target:
+        return L.make_target(self.base, self.key, fmt, model, stream, max_tokens, store=store)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -181,13 +181,37 @@ def start_ways(args, upstream: Upstream) -> list[Way]:
 
 # -- scenarios -------------------------------------------------------------------
 
-# (label, client format, model, stream); the direct way answers each in the client's format
+
+@dataclass(frozen=True)
+class Case:
+    """A request measured at concurrency 1. The direct way answers it in the client's format,
+    except a translated case: there it is the upstream answering in its own format (``direct``)."""
+
+    label: str
+    fmt: str  # the client's format
+    model: str
+    stream: bool = False
+    direct: str | None = None  # the format the direct way is asked in, when not the client's
+    store: bool = False  # responses: keep the response (a database write)
+
+
 C1_CASES = [
-    ("OpenAI chat", "openai", "bench-gpt", False),
-    ("OpenAI chat, streamed (20 chunks)", "openai", "bench-gpt", True),
-    ("Anthropic messages", "anthropic", "bench-claude", False),
-    ("Anthropic messages, streamed (20 chunks)", "anthropic", "bench-claude", True),
-    ("OpenAI client, Anthropic upstream (translated)", "openai", "bench-claude", False),
+    Case("OpenAI chat", "openai", "bench-gpt"),
+    Case("OpenAI chat, streamed (20 chunks)", "openai", "bench-gpt", True),
+    Case("Anthropic messages", "anthropic", "bench-claude"),
+    Case("Anthropic messages, streamed (20 chunks)", "anthropic", "bench-claude", True),
+    Case("OpenAI client, Anthropic upstream (translated)", "openai", "bench-claude", direct="anthropic"),
+    Case("OpenAI Responses (Responses upstream)", "responses", "bench-responses"),
+    Case("OpenAI Responses, streamed (20 chunks)", "responses", "bench-responses", True),
+    Case("OpenAI Responses, stored (store: true)", "responses", "bench-responses", store=True),
+    Case("Responses client, chat upstream (translated)", "responses", "bench-gpt", direct="openai"),
+]
+# The pairs the report sets side by side: a case and the one it is held against.
+C1_COMPARE = [
+    ("OpenAI Responses (Responses upstream)", "OpenAI chat"),
+    ("OpenAI Responses, streamed (20 chunks)", "OpenAI chat, streamed (20 chunks)"),
+    ("OpenAI Responses, stored (store: true)", "OpenAI Responses (Responses upstream)"),
+    ("Responses client, chat upstream (translated)", "OpenAI chat"),
 ]
 
 
@@ -196,41 +220,92 @@ def _ms(value: float | None) -> float | None:
 
 
 def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
-    """Added latency at concurrency 1: median of interleaved rounds."""
+    """Added latency at concurrency 1: median of interleaved rounds. Each round runs every
+    case on every way in turn, so that two cases compared (C1_COMPARE) share the machine's
+    moments as the ways do. A gateway that fails every request of a case (a checkout without
+    that endpoint under --baseline, LiteLLM without the model) is marked as not serving it."""
     upstream.configure(latency_ms=0, chunks=20)
     rounds, n = (2, 100) if quick else (7, 300)
-    out: dict = {}
-    for label, fmt, model, stream in C1_CASES:
-        per_way: dict = {w.name: {"p50": [], "p99": [], "ttft": []} for w in ways}
-        for _ in range(rounds):
+    per_case: dict = {c.label: {w.name: {"p50": [], "p99": [], "ttft": [], "cpu": []} for w in ways} for c in C1_CASES}
+    unserved: dict = {c.label: {} for c in C1_CASES}  # way -> the error it answered
+    for i in range(rounds):
+        for case in C1_CASES:
             for way in ways:
-                # the translated case's baseline is the upstream answering in its own format
-                direct_fmt = "anthropic" if (way.direct and model == "bench-claude") else fmt
-                r = L.run(L.sequential(way.target(direct_fmt if way.direct else fmt, model, stream), n))
+                if way.name in unserved[case.label]:
+                    continue
+                fmt = (case.direct or case.fmt) if way.direct else case.fmt
+                cpu0 = cpu_seconds(way.pids())
+                r = L.run(L.sequential(way.target(fmt, case.model, case.stream, store=case.store), n))
+                cpu = (cpu_seconds(way.pids()) - cpu0) / (n + 1)  # the warm-up request included
                 if r.error_count:
-                    raise RuntimeError(f"{way.name} failed {label}: {r.errors()}")
-                lat = r.latency_pcts((50, 99))
-                per_way[way.name]["p50"].append(lat["p50"])
-                per_way[way.name]["p99"].append(lat["p99"])
-                if stream:
-                    per_way[way.name]["ttft"].append(r.ttft_pcts((50,))["p50"])
-        direct = per_way[ways[0].name]
-        rows = {}
+                    if not way.direct and not r.ok_count:
+                        error = next(iter(r.errors()))
+                        print(f"c1 {case.label}: {way.name} does not serve it: {error}", flush=True)
+                        unserved[case.label][way.name] = error
+                        continue
+                    raise RuntimeError(f"{way.name} failed {case.label}: {r.errors()}")
+                lat, mine = r.latency_pcts((50, 99)), per_case[case.label][way.name]
+                mine["p50"].append(lat["p50"])
+                mine["p99"].append(lat["p99"])
+                mine["cpu"].append(cpu)
+                if case.stream:
+                    mine["ttft"].append(r.ttft_pcts((50,))["p50"])
+        print(f"c1 round {i + 1}/{rounds} done", flush=True)
+    out: dict = {}
+    for case in C1_CASES:
+        direct, rows = per_case[case.label][ways[0].name], {}
         for way in ways:
-            mine = per_way[way.name]
+            if way.name in unserved[case.label]:
+                rows[way.name] = {"not_served": unserved[case.label][way.name]}
+                continue
+            mine = per_case[case.label][way.name]
             added = [a - d for a, d in zip(mine["p50"], direct["p50"])]
             row = {
                 "p50_ms": _ms(statistics.median(mine["p50"])),
                 "p99_ms": _ms(statistics.median(mine["p99"])),
                 "added_p50_ms": _ms(statistics.median(added)),
                 "added_p99_ms": _ms(statistics.median(mine["p99"]) - statistics.median(direct["p99"])),
+                "added_p50_rounds_ms": [_ms(a) for a in added],
+                # the way's own processes (the gateway's master and workers; the stand-in for the direct
+                # way): what a request costs it whatever else the machine does
+                "cpu_ms_per_request": _ms(statistics.median(mine["cpu"])),
+                "cpu_rounds_ms": [_ms(c) for c in mine["cpu"]],
             }
-            if stream:
+            if case.stream:
                 row["added_ttft_p50_ms"] = _ms(statistics.median([a - d for a, d in zip(mine["ttft"], direct["ttft"])]))
             rows[way.name] = row
-        out[label] = rows
-        print(f"c1 {label}: " + ", ".join(f"{k} +{v['added_p50_ms']:.2f} ms" for k, v in rows.items()), flush=True)
-    return {"rounds": rounds, "requests_per_round": n, "cases": out}
+        out[case.label] = rows
+        print(
+            f"c1 {case.label}: "
+            + ", ".join(f"{k} +{v['added_p50_ms']:.3f} ms" for k, v in rows.items() if "added_p50_ms" in v),
+            flush=True,
+        )
+    compare = {}
+    for label, against in C1_COMPARE:
+        by_way = {}
+        for way in ways:
+            a, b = out[label].get(way.name), out[against].get(way.name)
+            if way.direct or not a or not b or "not_served" in a or "not_served" in b:
+                continue
+            # the difference round by round (both taken minutes apart at most), then its median
+            diffs = [x - y for x, y in zip(a["added_p50_rounds_ms"], b["added_p50_rounds_ms"])]
+            cpu_diffs = [x - y for x, y in zip(a["cpu_rounds_ms"], b["cpu_rounds_ms"])]
+            by_way[way.name] = {
+                "cpu_ms_per_request": a["cpu_ms_per_request"],
+                "against_cpu_ms_per_request": b["cpu_ms_per_request"],
+                "cpu_difference_ms": statistics.median(cpu_diffs),
+                "added_p50_ms": a["added_p50_ms"],
+                "against_added_p50_ms": b["added_p50_ms"],
+                "difference_ms": statistics.median(diffs),
+                "difference_min_ms": min(diffs),
+                "difference_max_ms": max(diffs),
+            }
+        compare[label] = {"against": against, "ways": by_way}
+        print(
+            f"c1 {label} - {against}: " + ", ".join(f"{k} {v['difference_ms']:+.3f} ms" for k, v in by_way.items()),
+            flush=True,
+        )
+    return {"rounds": rounds, "requests_per_round": n, "cases": out, "compare": compare}
 
 
 def scenario_sweep(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
@@ -412,13 +487,47 @@ SCENARIOS = ("c1", "sweep", "rates", "streams", "soak")
 
 
 def _run_note(data: dict, scenarios: list[str]) -> dict:
-    return {
+    note = {
         "started": data["started"],
         "command": data["command"],
         "minutes": round(data["minutes"], 1),
         "commit": data.get("commit"),
         "scenarios": [k for k in SCENARIOS if k in scenarios],
     }
+    if data.get("machine"):
+        note["machine"] = data["machine"]
+    return note
+
+
+class MachineShare:
+    """How much of the machine's CPU went to processes outside the benchmark while it ran
+    (the runner and its children: the generator, the stand-in, the gateways), so that a run
+    taken beside other work says so. PostgreSQL and Redis, which the benchmark uses but did
+    not start, count as outside."""
+
+    def __init__(self):
+        self.t0, self.busy0, self.own0 = time.monotonic(), self._busy(), self._own()
+        self.load_max = os.getloadavg()[0]
+
+    @staticmethod
+    def _busy() -> float:
+        t = psutil.cpu_times()
+        return sum(t) - t.idle - getattr(t, "iowait", 0.0)
+
+    @staticmethod
+    def _own() -> float:
+        me = psutil.Process()
+        return cpu_seconds([me.pid] + [c.pid for c in me.children(recursive=True)])
+
+    def sample(self) -> None:
+        self.load_max = max(self.load_max, os.getloadavg()[0])
+
+    def result(self) -> dict:
+        """Others' CPU in cores on average, and the highest 1-minute load average seen."""
+        wall = max(time.monotonic() - self.t0, 1e-9)
+        others = max(self._busy() - self.busy0 - (self._own() - self.own0), 0.0) / wall
+        self.sample()
+        return {"cores": os.cpu_count(), "others_cores": round(others, 2), "load_max": round(self.load_max, 2)}
 
 
 def _commit() -> str:
@@ -464,9 +573,11 @@ def main() -> None:
     command = " ".join([".venv/bin/python", "bench/run.py", *sys.argv[1:]])
     commit = _commit()
     data: dict = {"started": started_at, "command": command, "quick": args.quick, "commit": commit}
+    share = None
     try:
         ways = start_ways(args, upstream)
         data["ways"] = [{"name": w.name, "note": w.note} for w in ways]
+        share = MachineShare()
         for name, fn in (
             ("c1", scenario_c1),
             ("sweep", scenario_sweep),
@@ -475,13 +586,16 @@ def main() -> None:
         ):
             if name in only:
                 data[name] = fn(ways, upstream, args.quick)
+                share.sample()
         if "soak" in only:
             data["soak"] = scenario_soak(ways, upstream, args.quick, args.soak_minutes)
+        data["machine"] = share.result()
     finally:
         for way in ways[1:]:
             way.stop()
         upstream.stop()
     data["minutes"] = minutes = (time.time() - started) / 60
+    machine = data.get("machine")
     saved = RESULTS / "results.json"
     if set(only) != set(SCENARIOS) and saved.exists():
         # A partial run replaces its own scenarios in the last full run's results.
@@ -491,7 +605,16 @@ def main() -> None:
         ways_seen = previous.get("ways", []) + [w for w in data.get("ways", []) if w["name"] not in known]
         data = {**previous, **{k: v for k, v in data.items() if k in only}, "ways": ways_seen}
         data["runs"] = runs + [
-            _run_note({"started": started_at, "command": command, "minutes": minutes, "commit": commit}, only)
+            _run_note(
+                {
+                    "started": started_at,
+                    "command": command,
+                    "minutes": minutes,
+                    "commit": commit,
+                    "machine": machine,
+                },
+                only,
+            )
         ]
     else:
         data["runs"] = [_run_note(data, only)]

@@ -1,9 +1,9 @@
 """A fast stand-in for an upstream LLM provider, the baseline Lumyx is measured against.
 
-It speaks OpenAI Chat Completions and Anthropic Messages (plain and streamed) from a raw
-asyncio protocol on uvloop, with responses prebuilt and cached per (format, model,
-prompt size, streaming options), so that what a request costs here is close to the
-physical limit of one Python process answering HTTP.
+It speaks OpenAI Chat Completions, Anthropic Messages and OpenAI Responses (plain and
+streamed) from a raw asyncio protocol on uvloop, with answers prebuilt and cached per
+(format, model, prompt size, streaming options), so that what a request costs here is
+close to the physical limit of one Python process answering HTTP.
 
     .venv/bin/python bench/upstream.py --port 9100 [--host 127.0.0.1] [--latency-ms 0]
         [--chunks 20] [--chunk-delay-ms 0] [--processes 1]
@@ -14,6 +14,9 @@ Once listening it prints `upstream listening on http://HOST:PORT` (the real port
     POST /v1/chat/completions, /chat/completions   OpenAI; "stream": true for SSE, with a
                                                     usage chunk when stream_options.include_usage
     POST /v1/messages                               Anthropic; "stream": true for SSE
+    POST /v1/responses, /responses                  OpenAI Responses; "stream": true for SSE (`event: <type>`
+                                                    frames, each with its sequence_number, ending in
+                                                    response.completed with the output and usage)
     GET  /health                                    {"ok":true}
     GET  /_bench/config, POST /_bench/config        {"latency_ms", "chunks", "chunk_delay_ms"},
                                                     POST any subset; answers the new config
@@ -22,8 +25,8 @@ Once listening it prints `upstream listening on http://HOST:PORT` (the real port
 latency-ms delays the start of each answer; chunk-delay-ms spaces the content chunks of a
 stream (0: the whole stream in one write): the first token goes with the headers, the last
 with the end of the stream, so a stream takes latency + (chunks - 1) * delay. Every answer carries `chunks` tokens (words in turn);
-prompt tokens are the request body's length / 4. "requests" counts completion and message
-requests only. With --processes K > 1, K processes share the port (SO_REUSEPORT); the
+prompt tokens are the request body's length / 4. "requests" counts completion, message and
+response requests only. With --processes K > 1, K processes share the port (SO_REUSEPORT); the
 configuration is then fixed by the flags (POST /_bench/config answers 409) and stats are
 those of whichever process answers. Request bodies must carry Content-Length.
 """
@@ -68,7 +71,7 @@ def _tokens(n: int) -> list[str]:
 MAX_HEAD = 64 * 1024
 MAX_BODY = 32 * 1024 * 1024
 CACHE_MAX = 1024
-_cache: dict = {}  # (format, model, stream, include_usage, prompt tokens) -> answer
+_cache: dict = {}  # (builder, model, stream, include_usage, prompt tokens) -> answer
 _conns: set = set()
 LOOP: asyncio.AbstractEventLoop  # this process's event loop, set by serve()
 
@@ -204,6 +207,86 @@ def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
     return _stream(pre, toks, post)
 
 
+def _responses(model: str, stream: bool, _include_usage: bool, ptoks: int):
+    """An OpenAI Responses answer: one message item of `chunks` tokens; streamed, OpenAI's
+    event sequence (created, in_progress, the item and its part opened, a text delta a token,
+    the text, part and item done, completed with the whole output and usage)."""
+    n, hexid, created = CFG["chunks"], secrets.token_hex(16), int(time.time())
+    rid, iid, toks = "resp_" + hexid, "msg_" + hexid, _tokens(n)
+    text = "".join(toks)
+    part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    item = {"id": iid, "type": "message", "status": "completed", "role": "assistant", "content": [part]}
+    usage = {
+        "input_tokens": ptoks,
+        "input_tokens_details": {"cached_tokens": 0},
+        "output_tokens": n,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": ptoks + n,
+    }
+
+    def response(status: str, output: list, usage) -> dict:
+        return {
+            "id": rid,
+            "object": "response",
+            "created_at": created,
+            "status": status,
+            "background": False,
+            "completed_at": created if status == "completed" else None,
+            "error": None,
+            "incomplete_details": None,
+            "instructions": None,
+            "max_output_tokens": None,
+            "model": model,
+            "output": output,
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None},
+            "service_tier": "default",
+            "store": False,
+            "temperature": 1.0,
+            "text": {"format": {"type": "text"}},
+            "tool_choice": "auto",
+            "tools": [],
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "usage": usage,
+            "user": None,
+            "metadata": {},
+        }
+
+    if not stream:
+        return _response(b"200 OK", _dumps(response("completed", [item], usage)))
+
+    seq = iter(range(1 << 30))
+
+    def event(kind: str, **data) -> bytes:
+        return b"event: %s\ndata: %s\n\n" % (
+            kind.encode(),
+            _dumps({"type": kind, "sequence_number": next(seq), **data}),
+        )
+
+    at = {"item_id": iid, "output_index": 0, "content_index": 0}
+    opening = response("in_progress", [], None)
+    pre = (
+        event("response.created", response=opening)
+        + event("response.in_progress", response=opening)
+        + event(
+            "response.output_item.added",
+            output_index=0,
+            item={"id": iid, "type": "message", "status": "in_progress", "role": "assistant", "content": []},
+        )
+        + event("response.content_part.added", **at, part=dict(part, text=""))
+    )
+    deltas = [event("response.output_text.delta", **at, delta=t, logprobs=[]) for t in toks]
+    post = (
+        event("response.output_text.done", **at, text=text, logprobs=[])
+        + event("response.content_part.done", **at, part=part)
+        + event("response.output_item.done", output_index=0, item=item)
+        + event("response.completed", response=response("completed", [item], usage))
+    )
+    return _stream(pre, deltas, post)
+
+
 def _bench_config(body: bytes) -> bytes:
     if body:
         if PROCESSES > 1:
@@ -229,7 +312,13 @@ def _bench_reset(_body: bytes) -> bytes:
     return _response(b"200 OK", _dumps(STATS))
 
 
-LLM = {b"/v1/chat/completions": _openai, b"/chat/completions": _openai, b"/v1/messages": _anthropic}
+LLM = {
+    b"/v1/chat/completions": _openai,
+    b"/chat/completions": _openai,
+    b"/v1/messages": _anthropic,
+    b"/v1/responses": _responses,
+    b"/responses": _responses,
+}
 OTHER = {
     (b"GET", b"/health"): lambda _b: HEALTH,
     (b"GET", b"/_bench/config"): _bench_config,
@@ -336,7 +425,7 @@ class Upstream(asyncio.Protocol):
         stream = req.get("stream") is True
         options = req.get("stream_options")
         include_usage = stream and isinstance(options, dict) and options.get("include_usage") is True
-        key = (anthropic, model, stream, include_usage, max(1, len(body) // 4))
+        key = (build, model, stream, include_usage, max(1, len(body) // 4))
         resp = _cache.get(key)
         if resp is None:
             if len(_cache) >= CACHE_MAX:
