@@ -15,8 +15,9 @@ from datetime import timedelta
 
 import orjson
 from flask import current_app
+from sqlalchemy import bindparam, insert, literal, select
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import insert, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from lumyx.db import db
@@ -58,50 +59,54 @@ def _usable_id(value) -> bool:
 def save(user_id: int, response: dict, input_items: list, previous_response_id: str | None) -> None:
     """Stores ``response`` (its reasoning sealed) with the client's ``input_items`` and
     indexes its output items by id; one transaction. An output item id the account
-    had already is taken over by this response."""
+    had already (only an upstream could repeat one) is taken over by this response.
+
+    Core statements with their values bound apart, on a connection of its own: the
+    statements compile once per process, and no ORM session is involved (the
+    write comes before the client's answer)."""
     now = utcnow()
     days = current_app.config.get("LUMYX_RESPONSES_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS
     response_json = orjson.dumps(response).decode()
     input_json = orjson.dumps(input_items).decode()
     output = response.get("output") if isinstance(response.get("output"), list) else []
     items = {item["id"]: item for item in output if isinstance(item, dict) and _usable_id(item.get("id"))}
+    row = {
+        "id": response["id"],
+        "user_id": user_id,
+        "model_id": str(response.get("model") or "")[:200],
+        "created_at": now,
+        "expires_at": now + timedelta(days=days),
+        "previous_response_id": previous_response_id if _usable_id(previous_response_id) else None,
+        "status": str(response.get("status") or "completed")[:20],
+        "input_items": input_json,
+        "response": response_json,
+        "size_bytes": len(response_json) + len(input_json),
+    }
+    indexed = [
+        {"user_id": user_id, "item_id": item_id, "response_id": response["id"], "item": orjson.dumps(item).decode()}
+        for item_id, item in items.items()
+    ]
     try:
-        db.session.execute(
-            insert(StoredResponse).values(
-                id=response["id"],
-                user_id=user_id,
-                model_id=str(response.get("model") or "")[:200],
-                created_at=now,
-                expires_at=now + timedelta(days=days),
-                previous_response_id=previous_response_id if _usable_id(previous_response_id) else None,
-                status=str(response.get("status") or "completed")[:20],
-                input_items=input_json,
-                response=response_json,
-                size_bytes=len(response_json) + len(input_json),
-            )
-        )
-        if items:
-            db.session.execute(
-                sql_delete(StoredResponseItem).where(
-                    StoredResponseItem.user_id == user_id, StoredResponseItem.item_id.in_(list(items))
-                )
-            )
-            db.session.execute(
-                insert(StoredResponseItem),
-                [
-                    {
-                        "user_id": user_id,
-                        "item_id": item_id,
-                        "response_id": response["id"],
-                        "item": orjson.dumps(item).decode(),
-                    }
-                    for item_id, item in items.items()
-                ],
-            )
-        db.session.commit()
-    except BaseException:
-        db.session.rollback()
-        raise
+        _insert(row, indexed, take_over=False)
+    except IntegrityError:
+        _insert(row, indexed, take_over=True)
+
+
+def _insert(row: dict, indexed: list[dict], *, take_over: bool) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(_INSERT_RESPONSE, row)
+        if indexed:
+            if take_over:
+                ids = [entry["item_id"] for entry in indexed]
+                conn.execute(_TAKE_OVER, {"user_id": row["user_id"], "ids": ids})
+            conn.execute(_INSERT_ITEM, indexed)
+
+
+_INSERT_RESPONSE = insert(StoredResponse)
+_INSERT_ITEM = insert(StoredResponseItem)
+_TAKE_OVER = sql_delete(StoredResponseItem).where(
+    StoredResponseItem.user_id == bindparam("user_id"), StoredResponseItem.item_id.in_(bindparam("ids", expanding=True))
+)
 
 
 # -- reading a conversation -------------------------------------------------------------------------

@@ -196,6 +196,17 @@ def test_a_failure_to_store_is_logged_and_the_client_still_gets_its_answer(ctx, 
     assert any("storing response" in r.getMessage() and r.exc_info for r in caplog.records)
 
 
+def test_an_output_item_id_stored_again_is_taken_over_by_the_later_response(ctx, user_id):
+    first = response_of()
+    second = response_of(output=[dict(first["output"][1], content=[{"type": "output_text", "text": "Later"}])])
+    store.save(user_id, first, [], None)
+    store.save(user_id, second, [], None)
+    item_id = first["output"][1]["id"]
+    assert store.items_by_id(user_id, [item_id])[item_id]["content"][0]["text"] == "Later"
+    owner = db.session.scalars(select(StoredResponseItem.response_id).where(StoredResponseItem.item_id == item_id))
+    assert list(owner) == [second["id"]]
+
+
 # -- expand ------------------------------------------------------------------------------------------
 
 
