@@ -36,6 +36,9 @@ The counter stores' clients, the plan limiter's and Flask-Limiter's
 ``holds_in_flight`` (billing.holds.in_flight): request ids of this worker's
     credit holds. One leaves when its call is settled; the janitor refreshes
     them every minute.
+``settlement journal`` (billing.journal.journal): this worker's journal file of
+    settlements that found the database unreachable, opened and locked at the
+    first; emptied once they are made.
 
 Made once per process and never renewed (they cannot change while it runs):
 the PostgreSQL text of the driver's statements (db.driver._compiled) and the
@@ -68,7 +71,7 @@ from functools import cached_property
 from flask import Flask, current_app
 
 from lumyx.accounts.keys import KeyCache
-from lumyx.billing import holds
+from lumyx.billing import holds, journal
 from lumyx.catalog.snapshot import CatalogCache
 from lumyx.db import driver, forget_inherited_pools
 from lumyx.limits.plans import PlanLimiter
@@ -144,6 +147,7 @@ def _forget_the_parents_state() -> None:
     http.clients.forget()
     model_health.cache.forget()
     holds.in_flight.forget()
+    journal.journal.forget()
     for runtime in list(_runtimes):
         runtime._forget()
 

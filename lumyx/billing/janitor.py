@@ -5,6 +5,12 @@ of any worker not seen for five minutes (``flask settle-holds`` settles them
 at once). Nothing is charged for them, since what was delivered is unknown,
 and a ``worker_lost`` usage row records each. The same round deletes stored
 responses past their retention (lumyx.responses.store.delete_expired).
+
+A hold whose settlement waits in the settlement journal (lumyx.billing.journal)
+is not orphaned: its request was answered and is charged when the journal is
+replayed. So each round replays the journal first and leaves alone any hold
+still journaled; a second thread replays it every few seconds while it has
+entries.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from lumyx.billing import holds
+from lumyx.billing import holds, journal, settlement
 from lumyx.db import db
 from lumyx.db.models import Hold
 from lumyx.db.models._types import utcnow
@@ -39,14 +45,19 @@ def refresh_in_flight() -> None:
 
 
 def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
-    """Settles holds whose worker is gone, charging nothing; returns how many."""
+    """Settles holds whose worker is gone, charging nothing; returns how many.
+    Journaled settlements are made first, and a hold still journaled is kept."""
+    settlement.replay_journal()
     cutoff = utcnow() - older_than
     orphans = db.session.execute(
         select(Hold.id, Hold.user_id, Hold.api_key_id, Hold.model_id).where(Hold.seen_at < cutoff)
     ).all()
     db.session.rollback()
+    journaled = journal.pending_ids() if orphans else set()
     settled_count = 0
     for hold_id, user_id, api_key_id, model_id in orphans:
+        if hold_id in journaled:
+            continue
         try:
             holds.settle_and_record(
                 {
@@ -74,7 +85,8 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
 
 def start_janitor(app) -> None:
     """Runs refresh_in_flight, settle_orphans and the deletion of expired stored
-    responses every minute in this worker."""
+    responses every minute in this worker, and replays the settlement journal
+    every few seconds while it has entries."""
 
     def loop() -> None:
         while True:
@@ -93,4 +105,15 @@ def start_janitor(app) -> None:
                     db.session.rollback()
                     log.exception("hold janitor failed; retrying in a minute")
 
+    def replay_loop() -> None:
+        while True:
+            time.sleep(journal.RETRY_EVERY_SECONDS)
+            with app.app_context():
+                try:
+                    if journal.has_work() and (made := settlement.replay_journal()):
+                        log.warning("made %d settlements kept in the journal", made)
+                except Exception:
+                    log.exception("replaying the settlement journal failed; retrying")
+
     threading.Thread(target=loop, name="lumyx-hold-janitor", daemon=True).start()
+    threading.Thread(target=replay_loop, name="lumyx-settlement-journal", daemon=True).start()

@@ -15,6 +15,10 @@ written — in one transaction, exactly once.
   leaves its hold, which the janitor releases uncharged; a forgotten hold
   charges its settlement from the unreserved balance. The balance never goes
   negative and no request is charged twice.
+* A settlement that finds the database unreachable is kept in the journal
+  (:mod:`lumyx.billing.journal`, flushed to the disk) and made once the
+  database is back, by this worker or, should it stop, by another: the request
+  is charged and recorded as what it was, once.
 """
 
 from __future__ import annotations
@@ -23,9 +27,10 @@ import logging
 
 from sqlalchemy.exc import IntegrityError
 
-from lumyx.billing import free_cap, holds
+from lumyx.billing import free_cap, holds, journal
 from lumyx.billing.admission import Admission
 from lumyx.db import commit_without_waiting, db
+from lumyx.errors import DATABASE_DOWN
 from lumyx.usage import recording
 
 log = logging.getLogger("lumyx.billing")
@@ -36,21 +41,62 @@ def settle(admission: Admission, row: dict, cost: int, *, answered: bool) -> Non
     ``unpaid`` this fills in), releases its hold and records it; exactly once.
 
     ``answered``: a route served the request (a free request without an answer
-    does not count against the cap).
+    does not count against the cap). When the database is unreachable the
+    settlement is kept in the journal (:mod:`lumyx.billing.journal`) and made
+    once it is back; the hold stays this worker's meanwhile.
     """
     holds.untrack(row["id"])
+    entry = {
+        "row": row,
+        "cost": cost,
+        "held": bool(admission.hold),
+        "free_day": admission.free_day,
+        "answered": answered,
+    }
     try:
-        if admission.hold:
-            holds.settle_and_record(row, cost, note=f"{row['model_id']} {row['id']}")
-            return
-        with db.engine.begin() as conn:
-            commit_without_waiting(conn)
-            if admission.free_day and not answered:
-                free_cap.uncount(conn, row["user_id"], admission.free_day)
-            recording.record(conn, {**row, "unpaid": cost})
+        _apply(entry)
     except IntegrityError:
         # Its usage row (or ledger entry) exists: settled already, by the janitor.
         log.warning("%s was settled already", row["id"])
+    except DATABASE_DOWN as exc:
+        try:
+            journal.keep(entry)
+        except OSError:
+            log.exception("could not keep the settlement of %s in the journal", row["id"])
+            raise exc from None
+        if entry["held"]:
+            holds.track(row["id"])  # kept alive for the janitor until its settlement is made
+        log.warning(
+            "the database is unreachable (%s): the settlement of %s is kept in the journal until it is back",
+            type(exc).__name__,
+            row["id"],
+        )
+
+
+def _apply(entry: dict) -> None:
+    row, cost = entry["row"], entry["cost"]
+    if entry["held"]:
+        holds.settle_and_record(row, cost, note=f"{row['model_id']} {row['id']}")
+        return
+    with db.engine.begin() as conn:
+        commit_without_waiting(conn)
+        if entry["free_day"] and not entry["answered"]:
+            free_cap.uncount(conn, row["user_id"], entry["free_day"])
+        recording.record(conn, {**row, "unpaid": cost})
+
+
+def _replay(entry: dict) -> None:
+    try:
+        _apply(entry)
+    except IntegrityError:
+        pass  # settled already: by an earlier replay whose journal was not emptied yet
+    holds.untrack(entry["row"]["id"])
+
+
+def replay_journal() -> int | None:
+    """Makes the settlements kept in the journal: how many, or None while the
+    database is still unreachable."""
+    return journal.replay(_replay)
 
 
 def leave_to_janitor(request_id: str) -> None:

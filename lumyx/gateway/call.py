@@ -69,6 +69,13 @@ class Outcome:
     thinking_requested: bool = False  # a route was asked to reason
     usage: Usage | None = None  # the tokens billed, once the call finished
     finished: bool = False
+    # What the answers showed (lumyx.gateway.answers): the upstream's own id for its
+    # answer, the finish reason the client got and the upstream's own, and ms from the
+    # request to the first event the client was sent (streams only).
+    upstream_id: str | None = None
+    finish_reason: str | None = None
+    native_finish_reason: str | None = None
+    first_event_ms: int | None = None
 
 
 class ClientLink:

@@ -24,7 +24,7 @@ from lumyx.accounts.keys import touch as touch_key
 from lumyx.billing import admission, arithmetic, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
 from lumyx.errors import DATABASE_DOWN, ApiError
-from lumyx.gateway import routing, tokens
+from lumyx.gateway import answers, routing, tokens
 from lumyx.gateway.call import Call, Outcome
 from lumyx.gateway.meter import Usage, billed_usage
 from lumyx.gateway.passthrough_openai import without_reasoning
@@ -77,10 +77,12 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
         raise sent.error
     outcome.route = sent.route
     if not request.stream:
-        body = sent.translation.response(request, call.meter, sent.reply.body)
+        answers.read_reply(call, sent.reply.body)
+        body = answers.stamp_body(call, sent.translation.response(request, call.meter, sent.reply.body))
         return without_reasoning(body) if request.exclude_reasoning else body
     shaper = sent.translation.stream(request, call.meter)
-    return _stream(call, sent, WithoutReasoning(shaper) if request.exclude_reasoning else shaper)
+    shaper = answers.Stamped(call, WithoutReasoning(shaper) if request.exclude_reasoning else shaper)
+    return _stream(call, sent, shaper)
 
 
 def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
@@ -182,4 +184,9 @@ def _usage_row(call: Call, usage: Usage) -> dict:
         "partial": outcome.partial,
         "thinking_used": outcome.thinking_requested or call.meter.thinking_seen,
         "created_at": request.received_at,
+        "upstream_model": outcome.route.model[:200] if outcome.route else None,
+        "upstream_id": outcome.upstream_id,
+        "finish_reason": outcome.finish_reason,
+        "native_finish_reason": outcome.native_finish_reason,
+        "first_token_ms": outcome.first_event_ms,
     }

@@ -37,6 +37,11 @@ ROW_COLUMNS = (
     "partial",
     "thinking_used",
     "created_at",
+    "upstream_model",
+    "upstream_id",
+    "finish_reason",
+    "native_finish_reason",
+    "first_token_ms",
 )
 # Each column's default, for rows that leave it out.
 DEFAULTS = {

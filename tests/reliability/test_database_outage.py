@@ -8,6 +8,7 @@ import threading
 import time
 import uuid
 
+import orjson
 import pytest
 import requests
 
@@ -88,6 +89,7 @@ def behind_proxy(database, app, server_env, tmp_path):
             credits_micro=10_000_000,
         )
         key = keys.create_key(user)[1]
+        user_id = user.id
     host_port = database.url.split("@", 1)[1].split("/", 1)[0]
     host, _, port = host_port.partition(":")
     proxy = CuttableProxy((host, int(port or 5432)))
@@ -111,6 +113,7 @@ def behind_proxy(database, app, server_env, tmp_path):
         with app.app_context():
             return db.session.scalar(select(func.count()).where(UsageRecord.id.in_(request_ids)))
 
+    chat.key, chat.user_id = key, user_id
     try:
         yield proxy, server, chat, recorded
     finally:
@@ -160,3 +163,91 @@ def test_pooled_connections_dropped_while_idle_cost_no_request_an_error(behind_p
         request_ids.append(response.headers["x-request-id"])
     assert settled(request_ids) == 3, "every request got its usage row"
     assert "unreachable" not in server.logs() and "Traceback" not in server.logs()
+
+
+def test_a_request_answered_while_the_database_is_away_is_charged_once_it_is_back(behind_proxy, app):
+    """The database goes away in the middle of a paid stream: the client still gets
+    its whole answer, the settlement waits in the journal, and once the database is
+    back the request is charged exactly once and recorded as what it was."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from lumyx.billing import janitor, journal
+    from lumyx.db import db
+    from lumyx.db.models import Hold, LedgerEntry, UsageRecord, User
+
+    proxy, server, chat, recorded = behind_proxy
+    with app.app_context():
+        before = db.session.get(User, chat.user_id).balance
+        db.session.rollback()
+    answer = requests.post(
+        server.url + "/v1/chat/completions",
+        stream=True,
+        timeout=30,
+        headers={"Authorization": f"Bearer {chat.key}"},
+        json={
+            "model": "gpt-5.2",
+            "max_tokens": 200,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "messages": [{"role": "user", "content": "a b c d e f [[scenario:long:60,stall:2500]]"}],
+        },
+    )
+    assert answer.status_code == 200
+    request_id = answer.headers["x-request-id"]
+    lines = answer.iter_lines()
+    next(lines)  # the stream is under way (its hold made) ...
+    proxy.cut()  # ... when the database goes away
+    events = [orjson.loads(line[6:]) for line in lines if line.startswith(b"data: {")]
+    usage = next(event["usage"] for event in events if event.get("usage"))
+    finish_reason = next(c["finish_reason"] for e in events for c in e["choices"] if c.get("finish_reason"))
+
+    deadline = time.monotonic() + 10
+    while "kept in the journal" not in server.logs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "kept in the journal" in server.logs()
+    with app.app_context():  # (this process still reaches the database directly)
+        assert request_id in journal.pending_ids()
+        janitor.settle_orphans(timedelta(0))  # another worker's janitor: leaves the hold alone
+        assert db.session.get(Hold, request_id) is not None
+        assert db.session.get(UsageRecord, request_id) is None
+        db.session.rollback()
+
+    time.sleep(3)  # the database stays away through a few retries
+    proxy.restore()
+    deadline = time.monotonic() + 20
+    while recorded([request_id]) == 0 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert recorded([request_id]) == 1, "settled once the database is back"
+    with app.app_context():
+        row = db.session.get(UsageRecord, request_id)
+        cost = -(-(usage["prompt_tokens"] * 175_000_000 + usage["completion_tokens"] * 1_400_000_000) // 1_000_000)
+        assert (row.status_code, row.error_code, row.partial, row.stream) == (200, None, False, True)
+        assert row.finish_reason == finish_reason and row.first_token_ms is not None
+        assert (row.input_tokens, row.output_tokens, row.cost) == (
+            usage["prompt_tokens"],
+            usage["completion_tokens"],
+            cost,
+        )
+        charges = db.session.scalars(select(LedgerEntry.amount).where(LedgerEntry.ref == request_id)).all()
+        assert charges == [-cost], "charged exactly once"
+        assert db.session.get(User, chat.user_id).balance == before - cost
+        assert db.session.get(Hold, request_id) is None
+        db.session.rollback()
+    assert request_id not in journal_ids(app)
+    generation = requests.get(
+        server.url + "/api/v1/generation",
+        params={"id": "chatcmpl-" + request_id.removeprefix("req_")},
+        headers={"Authorization": f"Bearer {chat.key}"},
+        timeout=10,
+    )
+    assert generation.status_code == 200 and generation.json()["data"]["total_cost"] == cost / 100_000_000
+    assert "Traceback" not in server.logs()
+
+
+def journal_ids(app) -> set[str]:
+    from lumyx.billing import journal
+
+    with app.app_context():
+        return journal.pending_ids()

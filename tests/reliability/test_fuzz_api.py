@@ -73,6 +73,7 @@ OPERATIONS = [
     ("GET", "/v1/models/{id}"),
     ("GET", "/v1/health"),
     ("GET", "/v1/usage"),
+    ("GET", "/v1/generation"),
     ("POST", "/v1/responses"),
     ("GET", "/v1/responses/{response_id}"),
     ("DELETE", "/v1/responses/{response_id}"),

@@ -39,6 +39,14 @@ class UsageRecord(db.Model):
     partial: Mapped[bool] = mapped_column(default=False)  # ended before the answer was complete
     thinking_used: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What GET /generation tells besides the above: the route's upstream model and the
+    # upstream's own id for its answer; the finish reason the client got and the
+    # upstream's own; ms from the request to the stream's first event (None: not streamed).
+    upstream_model: Mapped[str | None] = mapped_column(String(200))
+    upstream_id: Mapped[str | None] = mapped_column(String(200))
+    finish_reason: Mapped[str | None] = mapped_column(String(40))
+    native_finish_reason: Mapped[str | None] = mapped_column(String(40))
+    first_token_ms: Mapped[int | None] = mapped_column()
 
 
 class Hold(db.Model):
