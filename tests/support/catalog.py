@@ -98,4 +98,29 @@ models:
     pricing: {{input: 0.02, output: 0}}
     modalities: {{input: [text], output: [embeddings]}}
     routes: [{{provider: fake-openai, model: upstream-embed}}]
+  - id: cache-claude
+    name: Cache prices, Anthropic upstream
+    context_length: 200000
+    max_output_tokens: 64000
+    pricing: {{input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6.0}}
+    capabilities: [tools, reasoning]
+    routes: [{{provider: fake-anthropic, model: claude-sonnet-4-5-20250929}}]
+  - id: cache-gpt
+    name: Cache prices, OpenAI upstream
+    context_length: 400000
+    max_output_tokens: 128000
+    pricing: {{input: 1.75, output: 14.0, cache_read: 0.175, cache_write: 2.1875}}
+    capabilities: [tools, reasoning]
+    routes: [{{provider: fake-openai, model: upstream-gpt}}]
+  - id: cache-responses
+    name: Cache prices, Responses upstream
+    context_length: 400000
+    max_output_tokens: 128000
+    pricing: {{input: 1.25, output: 10.0, cache_read: 0.125}}
+    capabilities: [tools, reasoning]
+    routes: [{{provider: fake-responses, model: upstream-responses}}]
+  - id: five-dollar
+    name: Five dollars per million tokens
+    pricing: {{input: 5, output: 5}}
+    routes: [{{provider: fake-openai, model: upstream-five}}]
 """
