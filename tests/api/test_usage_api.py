@@ -187,3 +187,12 @@ def test_an_account_sees_only_its_own_usage(live, used_account, key):
 def test_usage_needs_a_key(live):
     assert requests.get(live.url + "/v1/usage", timeout=5).status_code == 401
     assert requests.get(live.url + "/api/v1/usage", timeout=5).status_code == 401
+
+
+@pytest.mark.parametrize("tokens, usd", [(150 + 300, 0.002250), (500_000, 2.500000), (1, 0.000005), (0, 0.0)])
+def test_costs_are_usd_to_six_decimals_as_the_docs_example(tokens, usd):
+    """The docs: 150 + 300 tokens of a $5-per-1M model cost 0.002250; 500,000 tokens 2.500000."""
+    from lumyx import money
+    from lumyx.usage.report import _usd
+
+    assert _usd(money.cost_micro(tokens, 0, money.usd_price_to_micro(5), 0)) == usd

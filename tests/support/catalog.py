@@ -119,8 +119,4 @@ models:
     pricing: {{input: 1.25, output: 10.0, cache_read: 0.125}}
     capabilities: [tools, reasoning]
     routes: [{{provider: fake-responses, model: upstream-responses}}]
-  - id: five-dollar
-    name: Five dollars per million tokens
-    pricing: {{input: 5, output: 5}}
-    routes: [{{provider: fake-openai, model: upstream-five}}]
 """
