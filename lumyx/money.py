@@ -68,6 +68,11 @@ def cost_micro(input_tokens: int, output_tokens: int, price_in: int, price_out: 
     return -(-total // TOKENS_PER_PRICE_UNIT)
 
 
+def micro_to_usd(micro) -> float:
+    """µcr (an int, or an exact fraction of one as a Decimal) as a USD JSON number."""
+    return float(Decimal(micro) / MICRO_PER_USD)
+
+
 def format_credits(micro: int, places: int = 6) -> str:
     quant = Decimal(1).scaleb(-places)
     return str(micro_to_credits(micro).quantize(quant, rounding=ROUND_CEILING))

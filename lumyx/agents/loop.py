@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+from lumyx import money
 from lumyx.accounts.keys import KeyContext
 from lumyx.agents.options import AgentOptions
 from lumyx.agents.tools import ToolError
@@ -304,6 +305,7 @@ class AgentRun:
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": sum(c.usage.cached_tokens for c in self.calls)},
             "completion_tokens_details": {"reasoning_tokens": sum(c.usage.reasoning_tokens for c in self.calls)},
+            "cost": money.micro_to_usd(sum(c.cost for c in self.calls)),  # USD: every step's charge
         }
 
     def _summary(self, stop_reason: str) -> dict:

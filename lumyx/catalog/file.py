@@ -17,6 +17,9 @@ from lumyx.db.models import CatalogModel, Provider
 from lumyx.db.models.catalog import PROVIDER_KINDS
 
 CAPABILITIES = ("tools", "vision", "reasoning", "json_mode")
+# Optional prices of prompt tokens the upstream read from or wrote to its cache;
+# unset: read and 5-minute write at the input price, 1-hour write at the 5-minute one.
+CACHE_PRICES = ("cache_read", "cache_write", "cache_write_1h")
 MODALITIES = ("text", "image", "audio", "file", "video", "embeddings")
 
 
@@ -92,11 +95,16 @@ def _model(raw, where: str, provider_ids: set[str]) -> dict:
     if not isinstance(pricing, dict):
         _fail(f"{where}.pricing", "must be a mapping with input and output")
     prices = {}
-    for side in ("input", "output"):
+    for side in ("input", "output", *CACHE_PRICES):
+        if side in CACHE_PRICES and pricing.get(side) is None:
+            continue
         try:
             prices[side] = money.usd_price_to_micro(pricing.get(side, 0))
         except ValueError as exc:
             _fail(f"{where}.pricing.{side}", f"must be a number >= 0 ({exc})")
+    prices.setdefault("cache_read", prices["input"])
+    prices.setdefault("cache_write", prices["input"])
+    prices.setdefault("cache_write_1h", prices["cache_write"])
     modalities = raw.get("modalities") or {}
     if not isinstance(modalities, dict):
         _fail(f"{where}.modalities", "must be a mapping with input and output")
@@ -122,6 +130,9 @@ def _model(raw, where: str, provider_ids: set[str]) -> dict:
         "max_output_tokens": _int(raw, "max_output_tokens", where, 0),
         "price_input": prices["input"],
         "price_output": prices["output"],
+        "price_cache_read": prices["cache_read"],
+        "price_cache_write": prices["cache_write"],
+        "price_cache_write_1h": prices["cache_write_1h"],
         "input_modalities": _str_list(modalities, "input", f"{where}.modalities", MODALITIES, ["text"]),
         "output_modalities": _str_list(modalities, "output", f"{where}.modalities", MODALITIES, ["text"]),
         "capabilities": _str_list(raw, "capabilities", where, CAPABILITIES, []),

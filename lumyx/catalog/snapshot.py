@@ -74,10 +74,22 @@ class ModelInfo:
     routes: tuple[Route, ...]
     created: int
     api_object: dict = field(compare=False)
+    # Prompt tokens read from / written to the upstream's cache (µcr per 1M tokens);
+    # None: the default (lumyx.billing.arithmetic.cache_prices).
+    price_cache_read: int | None = None
+    price_cache_write: int | None = None
+    price_cache_write_1h: int | None = None
 
     @property
     def is_free(self) -> bool:
         return self.price_input == 0 and self.price_output == 0
+
+    @property
+    def cache_prices(self) -> tuple[int, int, int]:
+        """(cache read, 5-minute cache write, 1-hour cache write), defaults filled in."""
+        read = self.price_input if self.price_cache_read is None else self.price_cache_read
+        write = self.price_input if self.price_cache_write is None else self.price_cache_write
+        return read, write, write if self.price_cache_write_1h is None else self.price_cache_write_1h
 
     @property
     def is_embedding(self) -> bool:
@@ -93,6 +105,13 @@ def _price_string(micro_per_million: int) -> str:
     return format(per_token.normalize(), "f") if per_token else "0"
 
 
+def _cache_prices(row) -> tuple[int, int, int]:
+    """(cache read, 5-minute write, 1-hour write) of a model row, defaults filled in."""
+    read = row.price_input if row.price_cache_read is None else row.price_cache_read
+    write = row.price_input if row.price_cache_write is None else row.price_cache_write
+    return read, write, write if row.price_cache_write_1h is None else row.price_cache_write_1h
+
+
 def _api_object(row: CatalogModel, created: int, providers: list[str]) -> dict:
     """The model as GET /models shows it: OpenAI's fields plus OpenRouter's richer ones."""
     if "embeddings" in row.output_modalities:
@@ -104,6 +123,7 @@ def _api_object(row: CatalogModel, created: int, providers: list[str]) -> dict:
     modality = "+".join(row.input_modalities) + "->" + "+".join(row.output_modalities)
     price_in = money.micro_price_to_usd(row.price_input)
     price_out = money.micro_price_to_usd(row.price_output)
+    read, write, write_1h = _cache_prices(row)
     return {
         "id": row.id,
         "object": "model",
@@ -115,8 +135,13 @@ def _api_object(row: CatalogModel, created: int, providers: list[str]) -> dict:
         "pricing": {
             "prompt": _price_string(row.price_input),
             "completion": _price_string(row.price_output),
+            "input_cache_read": _price_string(read),
+            "input_cache_write": _price_string(write),
             "input_per_million": float(price_in),
             "output_per_million": float(price_out),
+            "cache_read_per_million": float(money.micro_price_to_usd(read)),
+            "cache_write_per_million": float(money.micro_price_to_usd(write)),
+            "cache_write_1h_per_million": float(money.micro_price_to_usd(write_1h)),
         },
         "architecture": {
             "modality": modality,
@@ -169,6 +194,7 @@ def build() -> Catalog:
     for row in rows:
         routes = tuple(Route(providers[r["provider"]], r["model"]) for r in row.routes if r["provider"] in providers)
         created = int(row.created_at.timestamp()) if row.created_at else 0
+        read, write, write_1h = _cache_prices(row)
         models[row.id] = ModelInfo(
             id=row.id,
             name=row.name,
@@ -183,6 +209,9 @@ def build() -> Catalog:
             routes=routes,
             created=created,
             api_object=_api_object(row, created, [r.provider.id for r in routes]),
+            price_cache_read=read,
+            price_cache_write=write,
+            price_cache_write_1h=write_1h,
         )
     db.session.rollback()
     return Catalog(models, providers, stamp)

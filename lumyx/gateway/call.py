@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from lumyx.accounts.keys import KeyContext
+from lumyx.billing import arithmetic
 from lumyx.billing.admission import NOTHING, Admission
 from lumyx.catalog.snapshot import ModelInfo, Route
 from lumyx.db.models._types import utcnow
@@ -122,6 +123,11 @@ class Call:
     def usage(self) -> Usage:
         """The tokens billed once the call finished; until then, those metered so far."""
         return self.outcome.usage or self.meter.usage
+
+    @property
+    def cost(self) -> int:
+        """What the call is charged, µcr (once finished: what its settlement charged)."""
+        return arithmetic.charge(self.input.model, self.usage).total
 
     @property
     def latency_ms(self) -> int:

@@ -17,6 +17,7 @@ import orjson
 
 from lumyx.gateway.call import CallInput
 from lumyx.gateway.meter import Meter
+from lumyx.translate.usage import token_count
 
 
 def rewrite(call: CallInput, upstream_model: str, body: dict) -> tuple[dict, bool]:
@@ -39,17 +40,30 @@ def rewrite(call: CallInput, upstream_model: str, body: dict) -> tuple[dict, boo
 
 
 def take_usage(meter: Meter, usage: dict | None, *, final: bool) -> None:
-    """Reads Anthropic usage; input counts every prompt token, cached or not."""
+    """Reads Anthropic usage. Anthropic's ``input_tokens`` are the uncached ones;
+    the meter's count every prompt token, so they are the sum of the uncached,
+    ``cache_read_input_tokens`` and ``cache_creation_input_tokens`` — the writes
+    split by ``cache_creation.ephemeral_1h_input_tokens`` (1 hour) and the rest
+    (5 minutes). Counts only grow: ``message_delta`` repeats (or leaves out) what
+    ``message_start`` told."""
     if not isinstance(usage, dict):
         return
     u = meter.usage
-    cache_read = int(usage.get("cache_read_input_tokens") or 0)
-    cache_write = int(usage.get("cache_creation_input_tokens") or 0)
+    cache_read = token_count(usage.get("cache_read_input_tokens"))
+    cache_write = token_count(usage.get("cache_creation_input_tokens"))
     if "input_tokens" in usage or cache_read or cache_write:
-        u.input_tokens = max(u.input_tokens, int(usage.get("input_tokens") or 0) + cache_read + cache_write)
+        u.input_tokens = max(u.input_tokens, token_count(usage.get("input_tokens")) + cache_read + cache_write)
         u.cached_tokens = max(u.cached_tokens, cache_read)
+        split = usage.get("cache_creation")
+        writes = max(u.cache_write_tokens + u.cache_write_1h_tokens, cache_write)
+        one_hour = u.cache_write_1h_tokens
+        if isinstance(split, dict):
+            one_hour = max(one_hour, token_count(split.get("ephemeral_1h_input_tokens")))
+            writes = max(writes, one_hour + token_count(split.get("ephemeral_5m_input_tokens")))
+        u.cache_write_1h_tokens = min(one_hour, writes)
+        u.cache_write_tokens = writes - u.cache_write_1h_tokens
     if "output_tokens" in usage:
-        output = int(usage.get("output_tokens") or 0)
+        output = token_count(usage.get("output_tokens"))
         u.output_tokens = output if final else max(u.output_tokens, output)
     u.reported = True
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from lumyx.gateway.call import CallInput
 from lumyx.gateway.meter import Meter
 from lumyx.translate import budget_to_effort
+from lumyx.translate.usage import read_openai_usage, token_count
 
 
 def reasoning_effort(body: dict, supported: bool) -> tuple[str | None, bool]:
@@ -76,14 +77,21 @@ def _read_part(meter: Meter, part: dict) -> None:
 
 
 def take_usage(meter: Meter, usage: dict | None) -> None:
+    """Reads OpenAI usage: ``prompt_tokens`` counts every prompt token;
+    ``prompt_tokens_details.cached_tokens`` are the ones read from the cache and
+    ``cache_write_tokens`` (where an upstream reports it, as OpenRouter does) the
+    ones written to it, of which ``cache_write_1h_tokens`` (Lumyx's own field, on
+    answers it translated from Anthropic's) went to a 1-hour cache."""
     if not isinstance(usage, dict):
         return
     u = meter.usage
-    u.input_tokens = int(usage.get("prompt_tokens") or 0)
-    u.output_tokens = int(usage.get("completion_tokens") or 0)
-    details = usage.get("completion_tokens_details") or {}
-    u.reasoning_tokens = int(details.get("reasoning_tokens") or 0)
-    u.cached_tokens = int((usage.get("prompt_tokens_details") or {}).get("cached_tokens") or 0)
+    prompt, completion, cached, cache_write, reasoning = read_openai_usage(usage)
+    u.input_tokens, u.output_tokens, u.reasoning_tokens = prompt, completion, reasoning or 0
+    u.cached_tokens = cached
+    details = usage.get("prompt_tokens_details")
+    one_hour = token_count(details.get("cache_write_1h_tokens")) if isinstance(details, dict) else 0
+    u.cache_write_1h_tokens = min(one_hour, cache_write)
+    u.cache_write_tokens = cache_write - u.cache_write_1h_tokens
     u.reported = True
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from lumyx.gateway.call import CallInput
 from lumyx.gateway.meter import Meter
+from lumyx.translate.usage import token_count
 
 MIN_OUTPUT_TOKENS = 16
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
@@ -79,14 +80,21 @@ def rewrite(call: CallInput, output_cap: int | None, upstream_model: str, body: 
 
 
 def take_usage(meter: Meter, usage) -> None:
-    """A Responses usage object, read into the meter."""
+    """A Responses usage object, read into the meter: ``input_tokens`` counts every
+    prompt token, ``input_tokens_details.cached_tokens`` the ones read from the
+    cache (and ``cache_write_tokens`` the ones written, where reported)."""
     if not isinstance(usage, dict):
         return
     u = meter.usage
-    u.input_tokens = int(usage.get("input_tokens") or 0)
-    u.output_tokens = int(usage.get("output_tokens") or 0)
-    u.cached_tokens = int((usage.get("input_tokens_details") or {}).get("cached_tokens") or 0)
-    u.reasoning_tokens = int((usage.get("output_tokens_details") or {}).get("reasoning_tokens") or 0)
+    details = usage.get("input_tokens_details")
+    details = details if isinstance(details, dict) else {}
+    u.input_tokens = token_count(usage.get("input_tokens"))
+    u.output_tokens = token_count(usage.get("output_tokens"))
+    u.cached_tokens = token_count(details.get("cached_tokens"))
+    writes = token_count(details.get("cache_write_tokens"))
+    u.cache_write_1h_tokens = min(token_count(details.get("cache_write_1h_tokens")), writes)
+    u.cache_write_tokens = writes - u.cache_write_1h_tokens
+    u.reasoning_tokens = token_count((usage.get("output_tokens_details") or {}).get("reasoning_tokens"))
     u.reported = True
 
 

@@ -21,12 +21,12 @@ import logging
 from collections.abc import Iterator
 
 from lumyx.accounts.keys import touch as touch_key
-from lumyx.billing import admission, arithmetic, settlement
+from lumyx.billing import admission, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
 from lumyx.errors import DATABASE_DOWN, ApiError
-from lumyx.gateway import answers, routing, tokens
+from lumyx.gateway import answers, meter, routing, tokens
 from lumyx.gateway.call import Call, Outcome
-from lumyx.gateway.meter import Usage, billed_usage
+from lumyx.gateway.meter import Usage
 from lumyx.gateway.passthrough_openai import without_reasoning
 from lumyx.gateway.routing import Dispatch
 from lumyx.gateway.streams import Shaper, WithoutReasoning
@@ -78,7 +78,9 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
     outcome.route = sent.route
     if not request.stream:
         answers.read_reply(call, sent.reply.body)
-        body = answers.stamp_body(call, sent.translation.response(request, call.meter, sent.reply.body))
+        body = sent.translation.response(request, call.meter, sent.reply.body)
+        body = meter.stamp(call.meter, model, request.body, request.client_format, body, stream=False)
+        body = answers.stamp_body(call, body)
         return without_reasoning(body) if request.exclude_reasoning else body
     shaper = sent.translation.stream(request, call.meter)
     shaper = answers.Stamped(call, WithoutReasoning(shaper) if request.exclude_reasoning else shaper)
@@ -90,12 +92,12 @@ def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
     link.lend(reply.cancel)
     try:
         if sent.first is not None:
-            yield from shaper.feed(sent.first)
+            yield from _priced(call, shaper.feed(sent.first))
             for event in reply.events:
-                yield from shaper.feed(event)
+                yield from _priced(call, shaper.feed(event))
         if not shaper.ended:
             raise StreamBroken("protocol", "upstream stream ended before its final event")
-        yield from shaper.end()
+        yield from _priced(call, shaper.end())
     except StreamBroken as broken:
         if link.gone:  # we dropped the upstream because the client left
             outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
@@ -108,6 +110,14 @@ def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
     finally:
         link.lend(None)
         reply.close()
+
+
+def _priced(call: Call, events: list) -> list:
+    """The client's stream events, the final usage event with the answer's cost."""
+    request = call.input
+    for event in events:
+        meter.stamp(call.meter, request.model, request.body, request.client_format, event, stream=True)
+    return events
 
 
 def finish(call: Call, keys) -> None:
@@ -146,9 +156,11 @@ def _settle(call: Call) -> None:
     request, outcome = call.input, call.outcome
     answered = outcome.route is not None
     try:
-        usage = outcome.usage = billed_usage(call.meter, request.body, answered=answered, partial=outcome.partial)
-        cost = arithmetic.cost(request.model, usage.input_tokens, usage.output_tokens)
-        settlement.settle(call.admission, _usage_row(call, usage), cost, answered=answered)
+        usage, priced = meter.charge(
+            call.meter, request.model, request.body, answered=answered, partial=outcome.partial
+        )
+        outcome.usage = usage
+        settlement.settle(call.admission, _usage_row(call, usage), priced.total, answered=answered)
     except DATABASE_DOWN as exc:
         log.error(
             "could not settle %s, the database is unreachable (%s); its hold is released by the janitor",
@@ -174,6 +186,8 @@ def _usage_row(call: Call, usage: Usage) -> dict:
         "output_tokens": usage.output_tokens,
         "reasoning_tokens": usage.reasoning_tokens,
         "cached_tokens": usage.cached_tokens,
+        "cache_write_tokens": usage.cache_write_tokens,
+        "cache_write_1h_tokens": usage.cache_write_1h_tokens,
         "tokens_reported": usage.reported,
         "cost": 0,
         "unpaid": 0,

@@ -29,6 +29,8 @@ ROW_COLUMNS = (
     "output_tokens",
     "reasoning_tokens",
     "cached_tokens",
+    "cache_write_tokens",
+    "cache_write_1h_tokens",
     "tokens_reported",
     "latency_ms",
     "status_code",

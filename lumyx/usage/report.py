@@ -10,6 +10,10 @@ Dates are the account's local days: ``start_date``/``end_date`` as dates
 cover whole local days (both inclusive); with a time they are instants
 (naive ones in the account's timezone). The ``daily`` series is always the
 last 30 local days, zero-filled, whatever the filters.
+
+Every ``cost`` and ``total_cost`` is USD (what was charged, rounded to six
+decimals as the docs' example shows: 0.002250); ``credits_remaining`` is
+credits (100 credits = 1 USD).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -30,6 +35,7 @@ from lumyx.db.models.user import PLANS
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 MAX_PAGE = 1_000_000
 DAILY_DAYS = 30
+USD_PLACES = Decimal("0.000001")
 _records, _hourly = UsageRecord.__table__, UsageHourly.__table__
 
 
@@ -111,6 +117,11 @@ def _credits(micro: int) -> float:
     return round(micro / money.MICRO_PER_CREDIT, 6)
 
 
+def _usd(micro: int) -> float:
+    """µcr charged, as USD to six decimals (half a millionth of a dollar rounds up)."""
+    return float((Decimal(micro) / money.MICRO_PER_USD).quantize(USD_PLACES, rounding=ROUND_HALF_UP))
+
+
 def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
@@ -151,7 +162,7 @@ def _totals(user_id: int, filters: Filters) -> tuple[dict, list[dict], int]:
     total = {"requests": 0, "prompt": 0, "completion": 0, "cost": 0, "latency": 0}
     for model_id, n, p, c, micro, lat in rows:
         n, p, c, micro, lat = (int(v or 0) for v in (n, p, c, micro, lat))
-        by_model.append({"model_id": model_id, "requests": n, "tokens": p + c, "cost": _credits(micro)})
+        by_model.append({"model_id": model_id, "requests": n, "tokens": p + c, "cost": _usd(micro)})
         for key, value in (("requests", n), ("prompt", p), ("completion", c), ("cost", micro), ("latency", lat)):
             total[key] += value
     by_model.sort(key=lambda m: (-m["cost"], -m["requests"], m["model_id"]))
@@ -160,7 +171,7 @@ def _totals(user_id: int, filters: Filters) -> tuple[dict, list[dict], int]:
         "total_prompt_tokens": total["prompt"],
         "total_completion_tokens": total["completion"],
         "total_tokens": total["prompt"] + total["completion"],
-        "total_cost": _credits(total["cost"]),
+        "total_cost": _usd(total["cost"]),
         "avg_latency_ms": round(total["latency"] / total["requests"]) if total["requests"] else 0,
     }
     return summary, by_model, total["requests"]
@@ -188,7 +199,7 @@ def _daily(user_id: int, zone: ZoneInfo) -> list[dict]:
             bucket[1] += int(tokens or 0)
             bucket[2] += int(micro or 0)
     return [
-        {"date": day.isoformat(), "requests": n, "tokens": tokens, "cost": _credits(micro)}
+        {"date": day.isoformat(), "requests": n, "tokens": tokens, "cost": _usd(micro)}
         for day, (n, tokens, micro) in days.items()
     ]
 
@@ -198,6 +209,9 @@ _RECENT_COLUMNS = (
     _records.c.model_id,
     _records.c.input_tokens,
     _records.c.output_tokens,
+    _records.c.cached_tokens,
+    _records.c.cache_write_tokens,
+    _records.c.cache_write_1h_tokens,
     _records.c.cost,
     _records.c.latency_ms,
     _records.c.status_code,
@@ -221,13 +235,16 @@ def _recent(user_id: int, filters: Filters) -> list[dict]:
             "prompt_tokens": p,
             "completion_tokens": c,
             "total_tokens": p + c,
-            "cost": _credits(micro),
+            "cache_read_tokens": read,
+            "cache_write_tokens": write,
+            "cache_write_1h_tokens": write_1h,
+            "cost": _usd(micro),
             "latency_ms": latency,
             "status_code": status,
             "thinking_used": bool(thinking),
             "created_at": _iso(created),
         }
-        for rid, model_id, p, c, micro, latency, status, thinking, created in rows
+        for rid, model_id, p, c, read, write, write_1h, micro, latency, status, thinking, created in rows
     ]
 
 

@@ -5,8 +5,8 @@ model that served, the upstream's own id for its answer, the finish reason the
 client got and the upstream's own, and the time to the stream's first event.
 Rows written before this revision keep them empty.
 
-Revision ID: 0010_generation_fields
-Revises: 0007
+Revision ID: 0010
+Revises: 0008
 Create Date: 2026-12-10 10:00:00
 
 """
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010_generation_fields'
-down_revision = '0007'
+revision = '0010'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ import re
 import time
 import uuid
 from datetime import datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -58,6 +59,11 @@ def used_account(app, live):
     return user_id, key, headers, ids
 
 
+def usd(micro: int) -> float:
+    """µcr as USD to six decimals, half a millionth rounding up."""
+    return float((Decimal(micro) / (100 * MICRO)).quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
+
+
 def usage(live, headers, **params):
     return requests.get(live.url + "/v1/usage", headers=headers, params=params, timeout=10)
 
@@ -92,10 +98,11 @@ def test_the_documented_shape(live, used_account, app):
     with app.app_context():
         rows = db.session.scalars(select(UsageRecord).where(UsageRecord.user_id == user_id)).all()
         user = db.session.get(User, user_id)
-    assert summary["total_cost"] == round(sum(r.cost for r in rows) / MICRO, 6) > 0
+    # Costs are USD (100 credits = 1 USD, 1 credit = 1,000,000 µcr), to six decimals.
+    assert summary["total_cost"] == usd(sum(r.cost for r in rows)) > 0
     assert summary["total_prompt_tokens"] == sum(r.input_tokens for r in rows)
     assert report["account"]["credits_remaining"] == round((user.balance - user.held) / MICRO, 6)
-    assert report["account"]["credits_remaining"] == pytest.approx(20 - summary["total_cost"])
+    assert report["account"]["credits_remaining"] == pytest.approx(20 - summary["total_cost"] * 100, abs=1e-4)
 
     daily = report["daily"]
     today = datetime.now(ZoneInfo("America/New_York")).date()
@@ -115,6 +122,9 @@ def test_the_documented_shape(live, used_account, app):
         "prompt_tokens",
         "completion_tokens",
         "total_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "cache_write_1h_tokens",
         "cost",
         "latency_ms",
         "status_code",
@@ -177,3 +187,12 @@ def test_an_account_sees_only_its_own_usage(live, used_account, key):
 def test_usage_needs_a_key(live):
     assert requests.get(live.url + "/v1/usage", timeout=5).status_code == 401
     assert requests.get(live.url + "/api/v1/usage", timeout=5).status_code == 401
+
+
+@pytest.mark.parametrize("tokens, usd", [(150 + 300, 0.002250), (500_000, 2.500000), (1, 0.000005), (0, 0.0)])
+def test_costs_are_usd_to_six_decimals_as_the_docs_example(tokens, usd):
+    """The docs: 150 + 300 tokens of a $5-per-1M model cost 0.002250; 500,000 tokens 2.500000."""
+    from lumyx import money
+    from lumyx.usage.report import _usd
+
+    assert _usd(money.cost_micro(tokens, 0, money.usd_price_to_micro(5), 0)) == usd

@@ -29,6 +29,10 @@ Scenarios make one request misbehave. Name them in the model (``fake-status-503`
 * ``long:<n>`` — reply with n tokens (stream frames)
 * ``tool`` — call a tool even without tool_choice; ``refusal``; ``no-usage``;
   ``echo-request`` — reply with the raw request body
+* ``cache-writes`` (chat completions) — report the prompt prefix written to the cache as
+  ``prompt_tokens_details.cache_write_tokens``, as OpenRouter does (prompt caching itself needs
+  no scenario: a repeated prefix of 1,024+ tokens is read from the cache; Anthropic caches up to
+  the last ``cache_control`` block, 5 minutes or ``ttl: 1h``)
 * ``failed[:<code>]`` (Responses API) — a stream that ends in ``response.failed``
   with that error code; not streamed, the HTTP error of that code
 

@@ -339,7 +339,11 @@ def chat(app, req):
     if "no-usage" not in scen:
         last_toks = message_tokens(msgs[-1])
         ptoks = 3 + sum(message_tokens(m) for m in msgs) + (json_tokens(tools) if tools else 0)
-        usage = usage_obj(ptoks, per_choice * n, len(r_pieces) * n, cached_tokens(app, msgs, tools, ptoks, last_toks))
+        cached = cached_tokens(app, msgs, tools, ptoks, last_toks)
+        usage = usage_obj(ptoks, per_choice * n, len(r_pieces) * n, cached)
+        if "cache-writes" in scen and not cached and ptoks - last_toks >= MIN_CACHEABLE_TOKENS:
+            # An upstream that bills cache writes (OpenRouter in front of Anthropic) reports them.
+            usage["prompt_tokens_details"]["cache_write_tokens"] = ptoks - last_toks
     cid = make_id("chatcmpl-", next(seq), 29)
     created = int(time.time())
     if stream:

@@ -16,6 +16,9 @@ providers:
   - {{id: dead, kind: openai, base_url: "http://127.0.0.1:9/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 2}}
   - {{id: keyless, kind: openai, base_url: "{upstream_url}/v1", api_key_env: LUMYX_TEST_NEVER_SET_KEY}}
   - {{id: wrong-key, kind: openai, base_url: "{upstream_url}/v1", api_key_env: WRONG_UPSTREAM_KEY}}
+  - {{id: cache-openai, kind: openai, base_url: "{upstream_url}/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 5}}
+  - {{id: cache-anthropic, kind: anthropic, base_url: "{upstream_url}", api_key_env: FAKE_ANTHROPIC_KEY, timeout_s: 5}}
+  - {{id: cache-responses, kind: openai-responses, base_url: "{upstream_url}/v1", api_key_env: FAKE_OPENAI_KEY, timeout_s: 5}}
 models:
   - id: lumyx-local
     name: Lumyx Local
@@ -98,4 +101,18 @@ models:
     pricing: {{input: 0.02, output: 0}}
     modalities: {{input: [text], output: [embeddings]}}
     routes: [{{provider: fake-openai, model: upstream-embed}}]
+  # Cache prices on each upstream format (tests/billing/test_cache_billing.py); providers of
+  # their own, so the catalog pages' provider filters list what they did before.
+  - id: cache-claude
+    name: Cache prices, Anthropic upstream
+    pricing: {{input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6.0}}
+    routes: [{{provider: cache-anthropic, model: claude-sonnet-4-5-20250929}}]
+  - id: cache-gpt
+    name: Cache prices, OpenAI upstream
+    pricing: {{input: 1.75, output: 14.0, cache_read: 0.175, cache_write: 2.1875}}
+    routes: [{{provider: cache-openai, model: upstream-gpt}}]
+  - id: cache-responses
+    name: Cache prices, Responses upstream
+    pricing: {{input: 1.25, output: 10.0, cache_read: 0.125}}
+    routes: [{{provider: cache-responses, model: upstream-responses}}]
 """

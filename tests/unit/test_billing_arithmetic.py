@@ -5,6 +5,8 @@ million is 100,000,000 (100 credits = 1 USD, 1 credit = 1,000,000 µcr)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from lumyx import money
@@ -162,3 +164,54 @@ def test_a_client_limit_the_balance_cannot_cover_is_402(balance):
         admit({"max_tokens": 1000})
     assert (refused.value.status, refused.value.code) == (402, "insufficient_credits")
     assert "0.2100" in refused.value.message and balance["held"] == []
+
+
+CACHED = model(price_input=3 * USD, price_output=15 * USD)  # $3 in / $15 out per 1M, like Claude Sonnet
+CACHED = dataclasses.replace(
+    CACHED, price_cache_read=USD * 3 // 10, price_cache_write=USD * 375 // 100, price_cache_write_1h=6 * USD
+)
+
+
+@pytest.mark.parametrize(
+    "kind, price_usd_per_million",
+    [("cached_tokens", "0.3"), ("cache_write_tokens", "3.75"), ("cache_write_1h_tokens", "6"), (None, "3")],
+)
+def test_each_prompt_token_kind_is_charged_at_its_own_price(kind, price_usd_per_million):
+    usage = Usage(input_tokens=1_000_000, output_tokens=0)
+    if kind:
+        setattr(usage, kind, 1_000_000)
+    assert arithmetic.charge(CACHED, usage).total == money.usd_price_to_micro(price_usd_per_million)
+
+
+def test_a_claude_code_turn_is_charged_a_seventh_of_all_input_pricing():
+    # 50,000 prompt tokens read from the cache, 300 new ones, 400 output tokens at $3/$15 (read $0.30).
+    usage = Usage(input_tokens=50_300, cached_tokens=50_000, output_tokens=400)
+    priced = arithmetic.charge(CACHED, usage)
+    # 300 × 3 + 50,000 × 0.3 + 400 × 15 = 21,900 USD-millionths = $0.0219
+    assert priced.total == 2_190_000 and priced.usd == 0.0219
+    assert arithmetic.cost(CACHED, 50_300, 400) == 15_690_000  # what all-input pricing charged: $0.1569, 7x more
+    assert sum(priced.parts.values()) == priced.total
+
+
+def test_the_charge_rounds_up_once_per_request_not_per_kind():
+    cheap = dataclasses.replace(model(price_input=1, price_output=1), price_cache_read=1, price_cache_write=1)
+    usage = Usage(input_tokens=3, cached_tokens=1, cache_write_tokens=1, output_tokens=1)
+    assert arithmetic.charge(cheap, usage).total == 1  # 4 µcr-tokens per million: 1 µcr, not 4
+
+
+def test_cache_prices_default_to_the_input_price():
+    plain = model(price_input=2 * USD, price_output=0)
+    usage = Usage(input_tokens=30, cached_tokens=10, cache_write_tokens=10, cache_write_1h_tokens=10)
+    assert arithmetic.charge(plain, usage).total == arithmetic.cost(plain, 30, 0) == 6_000
+
+
+def test_more_cached_than_prompt_tokens_never_charges_a_negative_input():
+    usage = Usage(input_tokens=10, cached_tokens=50)
+    assert arithmetic.charge(CACHED, usage).total == 50 * 30
+
+
+def test_the_hold_prices_every_prompt_token_at_the_highest_prompt_price():
+    # 1,000 prompt tokens at the 1-hour write's $6/M and 100 answer tokens at $15/M.
+    assert arithmetic.hold_amount(CACHED, 1000, 100) == 1000 * 600 + 100 * 1500
+    usage = Usage(input_tokens=1000, cache_write_1h_tokens=1000, output_tokens=100)
+    assert arithmetic.charge(CACHED, usage).total == arithmetic.hold_amount(CACHED, 1000, 100)

@@ -131,7 +131,10 @@ def test_billing_rate_limits_and_errors_say_what_the_product_does(web):
         "$1,000",
         "402",
         "insufficient_credits",
-        "input_tokens  / 1,000,000 × input_price",
+        "uncached input tokens   × input_price",
+        "× cache_read_price",
+        "× cache_write_1h_price",
+        "usage.cost",
     ):
         assert text in credits, text
     limits = web.get("/docs/rate-limits").get_data(as_text=True)

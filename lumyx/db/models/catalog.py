@@ -34,6 +34,11 @@ class CatalogModel(db.Model):
     max_output_tokens: Mapped[int] = mapped_column(default=0)
     price_input: Mapped[int] = mapped_column(BigInteger, default=0)
     price_output: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Prompt tokens read from / written to the upstream's cache (5-minute, 1-hour);
+    # None: the catalog's default (read and write at the input price, 1h at the 5m write).
+    price_cache_read: Mapped[int | None] = mapped_column(BigInteger)
+    price_cache_write: Mapped[int | None] = mapped_column(BigInteger)
+    price_cache_write_1h: Mapped[int | None] = mapped_column(BigInteger)
     input_modalities: Mapped[list] = mapped_column(JSON, default=list)
     output_modalities: Mapped[list] = mapped_column(JSON, default=list)
     capabilities: Mapped[list] = mapped_column(JSON, default=list)

@@ -27,7 +27,11 @@ class UsageRecord(db.Model):
     input_tokens: Mapped[int] = mapped_column(default=0)
     output_tokens: Mapped[int] = mapped_column(default=0)
     reasoning_tokens: Mapped[int] = mapped_column(default=0)
+    # The prompt's cache tokens, all counted in input_tokens too: read from the cache
+    # (cached_tokens), written to a 5-minute cache, written to a 1-hour cache.
     cached_tokens: Mapped[int] = mapped_column(default=0)
+    cache_write_tokens: Mapped[int] = mapped_column(default=0)
+    cache_write_1h_tokens: Mapped[int] = mapped_column(default=0)
     # False when the upstream reported no usage and the tokens were counted here.
     tokens_reported: Mapped[bool] = mapped_column(default=True)
     cost: Mapped[int] = mapped_column(BigInteger, default=0)  # µcr charged

@@ -57,7 +57,7 @@ from __future__ import annotations
 from lumyx.translate.ids import anthropic_id_from_openai, tool_use_id
 from lumyx.translate.stop_reasons import openai_finish_to_anthropic
 from lumyx.translate.tools import is_complete_json
-from lumyx.translate.usage import read_openai_usage
+from lumyx.translate.usage import read_openai_usage, token_count
 
 _PENDING, _OPEN, _CLOSED = 0, 1, 2
 
@@ -91,6 +91,7 @@ class OpenAIToAnthropicStream:
         self._usage_seen = False
         self._reasoning_known = False
         self._cache_write = 0
+        self._cache_write_1h = 0
         self._next_index = 0
         self._open: str | None = None
         self._open_index = -1
@@ -184,6 +185,8 @@ class OpenAIToAnthropicStream:
             u["reasoning_tokens"] = reasoning
             self._reasoning_known = True
         self._cache_write = write
+        details = usage.get("prompt_tokens_details")
+        self._cache_write_1h = token_count(details.get("cache_write_1h_tokens")) if isinstance(details, dict) else 0
         self._usage_seen = True
 
     def _finish(self, out: list[dict]) -> None:
@@ -204,6 +207,12 @@ class OpenAIToAnthropicStream:
             usage["input_tokens"] = max(u["prompt_tokens"] - u["cached_tokens"] - self._cache_write, 0)
             usage["cache_read_input_tokens"] = u["cached_tokens"]
             usage["cache_creation_input_tokens"] = self._cache_write
+            if self._cache_write_1h:
+                one_hour = min(self._cache_write_1h, self._cache_write)
+                usage["cache_creation"] = {
+                    "ephemeral_5m_input_tokens": self._cache_write - one_hour,
+                    "ephemeral_1h_input_tokens": one_hour,
+                }
             if self._reasoning_known:
                 usage["output_tokens_details"] = {"thinking_tokens": u["reasoning_tokens"]}
         out.append({"type": "message_delta", "delta": {"stop_reason": stop, "stop_sequence": None}, "usage": usage})

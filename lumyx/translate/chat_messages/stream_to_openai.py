@@ -55,7 +55,7 @@ from lumyx.translate.ids import openai_id_from_anthropic
 from lumyx.translate.reasoning import encrypted_detail, reasoning_text_detail
 from lumyx.translate.stop_reasons import anthropic_stop_to_openai
 from lumyx.translate.tools import is_complete_json
-from lumyx.translate.usage import openai_usage, token_count
+from lumyx.translate.usage import one_hour_writes, openai_usage, token_count
 
 _TEXT, _THINKING, _TOOL, _OTHER = 0, 1, 2, 3
 
@@ -88,6 +88,7 @@ class AnthropicToOpenAIStream:
             "cache_creation_input_tokens": 0,
         }
         self.reasoning_tokens: int | None = None
+        self.cache_write_1h = 0  # of cache_creation_input_tokens, cached for an hour
         self.finished = False
         self.error: dict | None = None
         self._started = False
@@ -124,6 +125,7 @@ class AnthropicToOpenAIStream:
             value = token_count(usage.get(key))
             if value > current[key]:
                 current[key] = value
+        self.cache_write_1h = max(self.cache_write_1h, one_hour_writes(usage))
         output = token_count(usage.get("output_tokens"))
         if from_start:
             current["output_tokens"] = max(current["output_tokens"], output)
@@ -147,6 +149,7 @@ class AnthropicToOpenAIStream:
                 u["cache_read_input_tokens"],
                 u["cache_creation_input_tokens"],
                 self.reasoning_tokens,
+                self.cache_write_1h,
             ),
         }
 

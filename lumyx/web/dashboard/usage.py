@@ -33,7 +33,7 @@ def charts(report: dict) -> dict:
         "cost": {
             "type": "bar",
             "labels": [d["date"][5:] for d in daily],
-            "datasets": [{"label": "Cost (credits)", "data": [round(d["cost"], 6) for d in daily]}],
+            "datasets": [{"label": "Cost (USD)", "data": [round(d["cost"], 6) for d in daily]}],
         },
         "models": {
             "type": "hbar",
