@@ -177,7 +177,11 @@ def test_a_model_outside_the_allowlist_is_refused_naming_it(make_key, live):
     )
     assert refused.status_code == 403
     error = refused.json()["error"]
-    assert error["type"] == "forbidden" and "'plain-chat'" in error["message"] and "gpt-5.2, lumyx-local" in error["message"]
+    assert (
+        error["type"] == "forbidden"
+        and "'plain-chat'" in error["message"]
+        and "gpt-5.2, lumyx-local" in error["message"]
+    )
     anthropic = requests.post(
         live.url + "/v1/messages",
         json={"model": "lumyx-plus_v1", "max_tokens": 50, "messages": hi},
