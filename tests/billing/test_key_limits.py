@@ -280,3 +280,58 @@ def test_a_model_nobody_can_serve_answers_503_before_any_balance_check(make_key,
         timeout=30,
     )
     assert top_up.status_code == 402 and top_up.json()["error"]["type"] == "insufficient_credits"
+
+
+def test_hold_settle_and_janitor_keep_the_keys_books_exact(app, make_key, key_row, books):
+    """The statements themselves: a hold counts against the key only when both the
+    balance and the limit cover it; settling moves it to spent exactly (a cost beyond
+    the hold only as far as the limit allows); the janitor gives a lost worker's hold back."""
+    from sqlalchemy import update
+
+    from lumyx.billing import holds, janitor
+    from lumyx.db import db
+    from lumyx.db.models import Hold
+    from lumyx.db.models._types import utcnow
+
+    user_id, key_id, _key = make_key(credits=3, limit="2")
+
+    def hold(amount: int) -> str | None:
+        ref = "req_" + uuid.uuid4().hex
+        with app.app_context():
+            ok = holds.hold(user_id, amount, ref, model_id="gpt-5.2", api_key_id=key_id, key_limited=True)
+        return ref if ok else None
+
+    def settle(ref: str, cost: int) -> int:
+        row = {"id": ref, "user_id": user_id, "api_key_id": key_id, "model_id": "gpt-5.2", "operation": "chat"}
+        with app.app_context():
+            return holds.settle_and_record({**row, "created_at": utcnow()}, cost, note=f"gpt-5.2 {ref}")
+
+    first = hold(1_500_000)
+    assert first and hold(600_000) is None, "1.5 + 0.6 credits is over the key's 2"
+    assert (key_row(key_id).held, books.balance(user_id)) == (1_500_000, (3 * MICRO, 1_500_000))
+    second = hold(500_000)
+    assert second and hold(1) is None  # the limit is held in full
+    assert settle(first, 1_000_000) == 1_000_000
+    row = key_row(key_id)
+    assert (row.spent, row.held) == (1_000_000, 500_000)
+    # A cost beyond the hold: the balance (2 left) could pay 1.2, the limit only 1.0 (2 less 1 spent;
+    # nothing else held) -> only the hold is charged.
+    assert settle(second, 1_200_000) == 500_000
+    row = key_row(key_id)
+    assert (row.spent, row.held) == (1_500_000, 0) and row.spent <= row.spend_limit
+    # Beyond the hold, within both: charged in full.
+    third = hold(200_000)
+    assert third and settle(third, 400_000) == 400_000
+    assert (key_row(key_id).spent, key_row(key_id).held) == (1_900_000, 0)
+
+    lost = hold(100_000)
+    assert lost and key_row(key_id).held == 100_000
+    with app.app_context():
+        db.session.execute(update(Hold).where(Hold.id == lost).values(seen_at=utcnow() - timedelta(minutes=10)))
+        db.session.commit()
+        janitor.settle_orphans()  # (or a live worker's janitor got there first)
+    row = key_row(key_id)
+    assert (row.spent, row.held) == (1_900_000, 0)
+    assert books.usage(lost).error_code == "worker_lost"
+    books.consistent(user_id)
+    assert books.balance(user_id)[0] == 3 * MICRO - 1_900_000
