@@ -44,14 +44,24 @@ def create_user(email, password, plan, credits_, admin):
 @click.command("create-key")
 @click.argument("email")
 @click.option("--name", default="", help="A label to recognise the key by.")
-def create_key(email, name):
+@click.option("--limit", default=None, help="Credits the key may spend in all (default: no limit of its own).")
+@click.option("--models", default=None, help="Comma-separated catalog model ids the key may use (default: any).")
+@click.option("--expires-days", default=None, help="Days until the key stops working (default: never).")
+def create_key(email, name, limit, models, expires_days):
     """Create an API key; prints it as the last line (shown only this once)."""
     try:
         user = accounts.require_by_email(email)
-    except accounts.AccountError as exc:
+        limits = keys.KeyLimits.parse(limit, models, expires_days, known_models=keys.catalog_model_ids())
+    except (accounts.AccountError, keys.KeyLimitError) as exc:
         _fail(str(exc))
-    _row, full = keys.create_key(user, name)
+    row, full = keys.create_key(user, name, limits)
     click.echo(f"API key for {user.email} (store it now, it is not shown again):")
+    if row.spend_limit is not None:
+        click.echo(f"  limit: {money.format_credits(row.spend_limit, 2)} credits")
+    if row.models:
+        click.echo(f"  models: {', '.join(row.model_list)}")
+    if row.expires_at is not None:
+        click.echo(f"  expires: {row.expires_at:%Y-%m-%d %H:%M} UTC")
     click.echo(full)
 
 

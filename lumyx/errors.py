@@ -28,6 +28,7 @@ ANTHROPIC_TYPES = {
     "invalid_request": "invalid_request_error",
     "unauthorized": "authentication_error",
     "insufficient_credits": "billing_error",
+    "key_limit_exceeded": "billing_error",
     "forbidden": "permission_error",
     "not_found": "not_found_error",
     "model_not_found": "not_found_error",

@@ -29,7 +29,7 @@ def agent_chat_completions():
     hosts = agent_tools.parse_hosts(current_app.config.get("LUMYX_AGENT_HTTP_HOSTS"))
     body, options = agent_options.parse_options(body, persona, hosts)
     state = runtime.get()
-    model = gateway.resolve(state.catalog.current(), body["model"])
+    model = gateway.resolve(state.catalog.current(), body["model"], key)
     capabilities.require_capabilities(
         model, body, "agents", has_image=facts["has_image"], server_tools=bool(options.tools)
     )

@@ -24,7 +24,7 @@ def _start(operation: str, validate) -> Call:
     facts = validate(body)
     body = wire.hoist_system_messages(body)
     body = personas.apply(body, personas.requested(key.user_id, body), "anthropic")
-    model = gateway.resolve(runtime.get().catalog.current(), body["model"])
+    model = gateway.resolve(runtime.get().catalog.current(), body["model"], key)
     capabilities.require_capabilities(model, body, "messages", has_image=facts["has_image"])
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
     stream = operation == MESSAGES and body.get("stream") is True

@@ -1,7 +1,8 @@
 """API authentication: ``Authorization: Bearer <key>`` or ``x-api-key: <key>``.
 
 Every API request is identified before anything else runs (the rate limiter
-counts per key); the view then requires the identified key.
+counts per key); the view then requires the identified key. An expired key
+identifies no one (nothing is counted for it) and is told so: 401.
 """
 
 from __future__ import annotations
@@ -24,9 +25,12 @@ def presented_key() -> str | None:
 
 
 def identify() -> None:
-    """Sets g.api_key to the request's valid key, or None."""
+    """Sets g.api_key to the request's valid key, or None (g.key_expired: it was
+    a key, past its expiry)."""
     raw = presented_key()
-    g.api_key = runtime.get().keys.authenticate(raw) if raw is not None else None
+    key = runtime.get().keys.authenticate(raw) if raw is not None else None
+    g.key_expired = key is not None and key.expired()
+    g.api_key = None if g.key_expired else key
 
 
 def require_key() -> KeyContext:
@@ -37,5 +41,7 @@ def require_key() -> KeyContext:
             raise ApiError(
                 401, "unauthorized", "Missing API key. Pass it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
             )
+        if g.get("key_expired"):
+            raise ApiError(401, "unauthorized", "This API key has expired; create a new one on the keys page.")
         raise ApiError(401, "unauthorized", "Invalid API key provided.")
     return g.api_key

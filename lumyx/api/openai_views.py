@@ -27,7 +27,7 @@ def _start(operation: str, validate) -> tuple[Call, object]:
     facts = validate(body)
     if operation == CHAT:
         body = personas.apply(body, personas.requested(key.user_id, body), "openai")
-    model = gateway.resolve(runtime.get().catalog.current(), body["model"])
+    model = gateway.resolve(runtime.get().catalog.current(), body["model"], key)
     stream = operation != EMBEDDINGS and body.get("stream") is True
     return new_call(key, model, operation, "openai", body, stream=stream), facts
 
@@ -60,7 +60,7 @@ def responses():
     body = json_body()
     facts = validate_responses(body)
     body = personas.apply(body, personas.requested(key.user_id, body), "responses")
-    model = gateway.resolve(runtime.get().catalog.current(), body["model"])
+    model = gateway.resolve(runtime.get().catalog.current(), body["model"], key)
     capabilities.require_capabilities(model, body, "responses", has_image=facts["has_image"])
     expanded = conversation.expand(key.user_id, body, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     call = new_call(key, model, RESPONSES, "responses", expanded, stream=body.get("stream") is True)

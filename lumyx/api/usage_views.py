@@ -1,5 +1,6 @@
 """GET usage: the account's usage and costs (the key's account, all its keys); GET
-generation: one of its requests by the id of its answer (lumyx.usage.generation)."""
+generation: one of its requests by the id of its answer (lumyx.usage.generation);
+GET key: the calling key, its spending and limits (OpenRouter's shape)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import orjson
 from flask import Response, request
 
 from lumyx import runtime
+from lumyx.accounts import keys
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import api
 from lumyx.errors import ApiError, bad_request
 from lumyx.gateway.answers import request_id_of
+from lumyx.limits import plans
 from lumyx.usage import generation
 from lumyx.usage import report as usage
 
@@ -43,3 +46,12 @@ def get_generation():
             "retry in a moment if it just did.",
         )
     return Response(orjson.dumps({"data": found}), mimetype="application/json")
+
+
+@api.get("/key")
+def get_key():
+    key = require_key()
+    spec = runtime.get().plan_limits.limits.get(key.plan)
+    rate_limit = {"requests": plans.parse(spec)[0] if spec else -1, "interval": "1m"}
+    report = keys.key_report(key.key_id, is_free_tier=key.plan == "free", rate_limit=rate_limit)
+    return Response(orjson.dumps(report), mimetype="application/json")

@@ -8,6 +8,11 @@ and a free one is counted against the account's daily cap.
   model's largest answer, the answer is limited to what the balance covers
   (the gateway sends the upstream that ``max_tokens``), so the hold is still
   the worst case.
+* A key with a spending limit holds the same amount against its limit, in the
+  same statement (:mod:`lumyx.billing.holds`): its spent plus held never
+  exceed the limit, however many of its requests run at once. A request the
+  limit cannot cover answers 402 ``key_limit_exceeded``; the answer is capped
+  to what the key has left, as to what the balance has.
 * Free models cost nothing and count against a daily request cap per account
   (:mod:`lumyx.billing.free_cap`); over it answers 429 until local midnight.
 
@@ -52,26 +57,38 @@ def admit(
     body: dict,
     prompt_tokens: int,
     free_daily_limit: int,
+    key_limit: int | None = None,
 ) -> Admission:
     """Holds credits for a priced model or counts a free request; raises 402 or 429.
 
     ``prompt_tokens`` is a generous bound on the prompt (the gateway's, with no
-    tokenizer); ``body`` is the client's request, read for its output limit.
+    tokenizer); ``body`` is the client's request, read for its output limit;
+    ``key_limit`` the key's spending limit in µcr (None: the key has none).
     """
+    limited = key_limit is not None
     if model.is_free:
         return Admission(free_day=_count_free(user_id, timezone, free_daily_limit))
     asked = asked_output(body)
     output = arithmetic.largest_answer(model, asked)
     amount = arithmetic.hold_amount(model, prompt_tokens, output)
-    if _hold(request_id, user_id, key_id, model.id, amount):
+    if _hold(request_id, user_id, key_id, model.id, amount, limited):
         return Admission(hold=amount)
     if output and not asked:
-        cap = arithmetic.output_cap(model, holds.available(user_id), prompt_tokens)
+        spare = holds.available(user_id, key_id if limited else None)
+        cap = arithmetic.output_cap(model, spare, prompt_tokens)
         if cap is not None:
             output = min(output, cap)
             amount = arithmetic.hold_amount(model, prompt_tokens, output)
-            if _hold(request_id, user_id, key_id, model.id, amount):
+            if _hold(request_id, user_id, key_id, model.id, amount, limited):
                 return Admission(hold=amount, output_cap=output)
+    if limited and holds.key_left(key_id) < amount:
+        raise ApiError(
+            402,
+            "key_limit_exceeded",
+            f"key_limit_exceeded: this API key's spending limit of {money.format_credits(key_limit, 2)} credits "
+            f"cannot cover this request, which may cost up to {money.format_credits(amount, 4)} credits on "
+            f"'{model.id}'. Use another key, or lower max_tokens.",
+        )
     raise ApiError(
         402,
         "insufficient_credits",
@@ -80,8 +97,8 @@ def admit(
     )
 
 
-def _hold(request_id: str, user_id: int, key_id: int | None, model_id: str, amount: int) -> bool:
-    if not holds.hold(user_id, amount, request_id, model_id=model_id, api_key_id=key_id):
+def _hold(request_id: str, user_id: int, key_id: int | None, model_id: str, amount: int, limited: bool) -> bool:
+    if not holds.hold(user_id, amount, request_id, model_id=model_id, api_key_id=key_id, key_limited=limited):
         return False
     holds.track(request_id)
     return True

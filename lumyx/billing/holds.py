@@ -7,6 +7,14 @@ settling deletes the row — whoever deletes it settles, so a hold is settled
 exactly once — releases the reservation and charges the actual cost as one
 ``usage`` ledger entry. The balance never goes negative.
 
+A key with a spending limit holds the same amount against its limit
+(``ApiKey.held``) in the same statement, only when the limit still covers
+it (``spent + held + amount <= spend_limit``); its settlement moves the hold
+to ``ApiKey.spent`` exactly, and charges beyond the hold only what both the
+balance and the limit cover. Every settlement adds what it charged to its
+key's ``spent``. Locks are always taken key first, then account, so a hold
+and a settlement never wait on each other in a circle.
+
 Every priced request holds once and settles once, so each database runs the
 cheapest form of the same statements, on the driver connections of
 :mod:`lumyx.db.driver`:
@@ -30,7 +38,7 @@ from sqlalchemy import bindparam, select, text
 
 from lumyx.db import db, sqlite_time
 from lumyx.db.driver import postgres_statement, sqlite_transaction
-from lumyx.db.models import User
+from lumyx.db.models import ApiKey, User
 from lumyx.db.models._types import utcnow
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
 
@@ -65,10 +73,23 @@ _users = User.__table__
 _AVAILABLE = select(_users.c.balance - _users.c.held).where(_users.c.id == bindparam("user_id"))
 
 
-def available(user_id: int) -> int:
-    """What can be spent or held now: the balance less what is held."""
+_keys = ApiKey.__table__
+_KEY_LEFT = select(_keys.c.spend_limit - _keys.c.spent - _keys.c.held).where(_keys.c.id == bindparam("key_id"))
+
+
+def key_left(key_id: int | None) -> int:
+    """What key ``key_id`` may still hold or spend under its limit (0 when it has none left)."""
     with db.engine.connect() as conn:
-        return conn.execute(_AVAILABLE, {"user_id": user_id}).scalar() or 0
+        left = conn.execute(_KEY_LEFT, {"key_id": key_id}).scalar()
+    return max(left or 0, 0)
+
+
+def available(user_id: int, key_id: int | None = None) -> int:
+    """What can be spent or held now: the balance less what is held; with the
+    ``key_id`` of a key with a limit, no more than the key has left."""
+    with db.engine.connect() as conn:
+        spare = conn.execute(_AVAILABLE, {"user_id": user_id}).scalar() or 0
+    return spare if key_id is None else min(spare, key_left(key_id))
 
 
 # -- PostgreSQL ----------------------------------------------------------------
@@ -82,22 +103,45 @@ reserved AS (
     RETURNING id)
 INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at)
 SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reserved, quick""")
-# What _settle_sqlite() does, with the account's row locked first so that the
+# The same for a key with a spending limit: the key's row is locked first, and
+# only when its limit covers the amount too are both reserved.
+_HOLD_KEY_PG = text(f"""
+WITH {_WITHOUT_WAITING},
+key_row AS MATERIALIZED (
+    SELECT id FROM api_keys
+    WHERE id = :api_key_id AND spend_limit IS NOT NULL AND spent + held + :amount <= spend_limit
+    FOR UPDATE),
+reserved AS (
+    UPDATE users SET held = held + :amount
+    WHERE id = :user_id AND balance > 0 AND balance - held >= :amount AND EXISTS (SELECT 1 FROM key_row)
+    RETURNING id),
+key_reserved AS (
+    UPDATE api_keys SET held = api_keys.held + :amount FROM reserved WHERE api_keys.id = :api_key_id)
+INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at)
+SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reserved, quick""")
+# What _settle_sqlite() does, with the key's and then the account's row locked first so that the
 # charge is decided on its current balance; then the usage row and its hour,
 # with what was charged. It answers what was charged.
 _SETTLE_AND_RECORD_PG = text(f"""
 WITH {_WITHOUT_WAITING},
 taken AS (DELETE FROM holds WHERE id = :ref RETURNING amount),
+key_row AS MATERIALIZED (SELECT id, spend_limit, spent, held FROM api_keys WHERE id = :api_key_id FOR UPDATE),
 account AS (
     SELECT id, balance, held, COALESCE((SELECT amount FROM taken), 0) AS amount
-    FROM users WHERE id = :user_id FOR UPDATE),
+    FROM users WHERE id = :user_id AND (SELECT count(*) FROM key_row) >= 0 FOR UPDATE),
 decided AS (
-    SELECT id, amount, CASE WHEN balance - :cost >= held - amount THEN :cost ELSE amount END AS charged
+    SELECT id, amount, CASE WHEN balance - :cost >= held - amount AND NOT EXISTS (
+        SELECT 1 FROM key_row WHERE spend_limit IS NOT NULL AND spent + :cost > spend_limit - (key_row.held - amount))
+    THEN :cost ELSE amount END AS charged
     FROM account),
 charge AS (
     UPDATE users SET held = users.held - decided.amount, balance = users.balance - decided.charged
     FROM decided, quick WHERE users.id = decided.id
-    RETURNING users.balance AS balance_after, decided.charged),
+    RETURNING users.balance AS balance_after, decided.charged, decided.amount),
+key_spent AS (
+    UPDATE api_keys SET spent = api_keys.spent + charge.charged, held = CASE
+        WHEN api_keys.spend_limit IS NULL THEN api_keys.held ELSE GREATEST(api_keys.held - charge.amount, 0) END
+    FROM charge WHERE api_keys.id = :api_key_id AND (charge.charged > 0 OR charge.amount > 0)),
 entry AS (
     INSERT INTO ledger_entries (user_id, amount, balance_after, kind, note, ref, created_at)
     SELECT :user_id, -charged, balance_after, 'usage', :note, :ref, :now FROM charge WHERE charged > 0),
@@ -129,6 +173,15 @@ _CHARGE_SQLITE = (
 _CHARGE_HOLD_SQLITE = (
     "UPDATE users SET held = held - :amount, balance = balance - :amount WHERE id = :user_id RETURNING balance"
 )
+_RESERVE_KEY_SQLITE = (
+    "UPDATE api_keys SET held = held + :amount "
+    "WHERE id = :api_key_id AND spend_limit IS NOT NULL AND spent + held + :amount <= spend_limit"
+)
+_KEY_LEFT_SQLITE = "SELECT spend_limit - spent - (held - :amount) FROM api_keys WHERE id = :api_key_id"
+_KEY_SPENT_SQLITE = (
+    "UPDATE api_keys SET spent = spent + :charged, "
+    "held = CASE WHEN spend_limit IS NULL THEN held ELSE MAX(held - :amount, 0) END WHERE id = :api_key_id"
+)
 _ADD_ENTRY_SQLITE = (
     "INSERT INTO ledger_entries (user_id, amount, balance_after, kind, note, ref, created_at) "
     "VALUES (:user_id, -:charged, :balance, 'usage', :note, :ref, :now)"
@@ -149,8 +202,12 @@ def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None) -> bool:
-    """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is short.
+def hold(
+    user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None, key_limited: bool = False
+) -> bool:
+    """Reserve ``amount`` µcr for request ``ref``; False when the unreserved balance is
+    short, or (``key_limited``: key ``api_key_id`` has a spending limit) what is left of
+    the key's limit.
 
     The commit does not wait for the disk (PostgreSQL): a hold lost in a database
     crash only means its request is settled without one (see :func:`_settle_sqlite`).
@@ -164,10 +221,13 @@ def hold(user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int 
         "now": utcnow(),
     }
     if _postgres():
-        return postgres_statement(_HOLD_PG, params)[0] == 1
+        return postgres_statement(_HOLD_KEY_PG if key_limited else _HOLD_PG, params)[0] == 1
     params["now"] = sqlite_time(params["now"])
     with sqlite_transaction() as conn:
+        if key_limited and conn.execute(_RESERVE_KEY_SQLITE, params).rowcount != 1:
+            return False
         if conn.execute(_RESERVE_SQLITE, params).rowcount != 1:
+            conn.rollback()  # the key's reservation too
             return False
         conn.execute(_ADD_HOLD_SQLITE, params)
     return True
@@ -177,8 +237,10 @@ def _settle_sqlite(conn, params: dict) -> int:
     """Ends hold ``params["ref"]`` of account ``params["user_id"]``, charging ``params["cost"]``
     µcr, in the transaction of driver connection ``conn``; returns what was charged.
 
-    A cost beyond the hold is charged when the unreserved balance covers it,
-    else only the hold is charged. When the hold is gone it was either settled
+    A cost beyond the hold is charged when the unreserved balance covers it, and
+    the key's limit if it has one; else only the hold is charged. The key's
+    ``spent`` grows by what was charged and its ``held`` (limited keys) shrinks
+    by the hold. When the hold is gone it was either settled
     already — then the unique ledger ref, or the unique usage row, fails the
     transaction (IntegrityError) — or lost in a database crash, and the cost is
     charged from the unreserved balance if that covers it. The entry is noted
@@ -187,15 +249,25 @@ def _settle_sqlite(conn, params: dict) -> int:
     taken = conn.execute(_TAKE_HOLD_SQLITE, params).fetchone()
     amount = taken[0] if taken else 0
     charged = params["cost"]
-    balance = conn.execute(_CHARGE_SQLITE, {**params, "amount": amount}).fetchone()
+    balance = None
+    if charged <= amount or _key_covers(conn, {**params, "amount": amount}):
+        balance = conn.execute(_CHARGE_SQLITE, {**params, "amount": amount}).fetchone()
     if balance is None:
         charged = amount
         balance = conn.execute(_CHARGE_HOLD_SQLITE, {**params, "amount": amount}).fetchone()
     if balance is None:  # the account is gone
         return 0
+    if charged or amount:
+        conn.execute(_KEY_SPENT_SQLITE, {**params, "charged": charged, "amount": amount})
     if charged:
         conn.execute(_ADD_ENTRY_SQLITE, {**params, "charged": charged, "balance": balance[0]})
     return charged
+
+
+def _key_covers(conn, params: dict) -> bool:
+    """Whether the key's limit (if any) covers ``params["cost"]`` once its hold ``params["amount"]`` is released."""
+    left = conn.execute(_KEY_LEFT_SQLITE, params).fetchone()
+    return left is None or left[0] is None or params["cost"] <= left[0]
 
 
 def settle_and_record(row: dict, cost: int, note: str) -> int:

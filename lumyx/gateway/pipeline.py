@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
+from lumyx.accounts.keys import KeyContext
 from lumyx.accounts.keys import touch as touch_key
 from lumyx.billing import admission, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
@@ -36,11 +37,20 @@ from lumyx.providers.streaming import StreamBroken
 log = logging.getLogger("lumyx.gateway")
 
 
-def resolve(catalog: Catalog, model_id) -> ModelInfo:
+def resolve(catalog: Catalog, model_id, key: KeyContext) -> ModelInfo:
+    """The catalog model ``model_id`` names: 404 when there is none, 403 when
+    ``key`` is limited to other models."""
     model = catalog.get(model_id) if isinstance(model_id, str) else None
     if model is None:
         raise ApiError(
             404, "model_not_found", f"The model '{model_id}' does not exist or is not available.", param="model"
+        )
+    if not key.allows(model.id):
+        raise ApiError(
+            403,
+            "forbidden",
+            f"This API key may not use the model '{model.id}'; it is limited to: {', '.join(sorted(key.models))}.",
+            param="model",
         )
     return model
 
@@ -57,10 +67,14 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
         return answer
     model, key = request.model, request.key
     try:
+        unavailable = routing.unavailable(model)
+        if unavailable is not None:  # before any balance or key limit: no top-up would help
+            raise unavailable
         call.admission = admission.admit(
             request_id=request.request_id,
             user_id=key.user_id,
             key_id=key.key_id,
+            key_limit=key.spend_limit,
             timezone=key.timezone,
             model=model,
             body=request.body,

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from lumyx.catalog.snapshot import Route
+from lumyx.catalog.snapshot import ModelInfo, Route
 from lumyx.errors import ApiError
 from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import tokens
@@ -69,6 +69,17 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
             if not failure.retryable:
                 break
     return Dispatch(thinking=thinking, error=final_error(call.model.id, missing, failures))
+
+
+def unavailable(model: ModelInfo) -> ApiError | None:
+    """503 ``model_unavailable`` when no route of ``model`` has its provider's key
+    configured, so none could serve it; read from the environment, no database."""
+    missing = []
+    for route in model.routes:
+        if route.provider.api_key() is not None:
+            return None
+        missing.append(route.provider.api_key_env)
+    return final_error(model.id, missing, [])
 
 
 def _upstream_request(

@@ -42,8 +42,10 @@ ERRORS = (
         "Missing or invalid request parameters (malformed JSON, wrong types, a model "
         "without the capability the request needs)",
     ),
-    (401, "unauthorized", "Invalid or missing API key"),
+    (401, "unauthorized", "Invalid, missing or expired API key"),
     (402, "insufficient_credits", "Insufficient credits — top up your account"),
+    (402, "key_limit_exceeded", "The API key's spending limit cannot cover the request — use another key"),
+    (403, "forbidden", "The API key may not use this model (its model allowlist)"),
     (404, "model_not_found", "Model not found or not available"),
     (413, "request_too_large", "The request body is larger than this instance accepts"),
     (429, "rate_limit_exceeded", "Too many requests (your plan's limit, the free-model daily cap, or the upstream's)"),

@@ -51,6 +51,22 @@ class NewKeyForm(FlaskForm):
         validators=[Optional(), Length(max=100)],
         render_kw={"placeholder": "e.g. laptop, CI, my-app", "autocomplete": "off"},
     )
+    # Checked and turned into limits by lumyx.accounts.keys.KeyLimits.parse (blank: no limit).
+    limit = StringField(
+        "Spending limit (credits)",
+        validators=[Optional(), Length(max=30)],
+        render_kw={"placeholder": "no limit", "autocomplete": "off", "inputmode": "decimal"},
+    )
+    models = StringField(
+        "Models",
+        validators=[Optional(), Length(max=4000)],
+        render_kw={"placeholder": "any model", "autocomplete": "off"},
+    )
+    expires_days = StringField(
+        "Expires after (days)",
+        validators=[Optional(), Length(max=10)],
+        render_kw={"placeholder": "never", "autocomplete": "off", "inputmode": "numeric"},
+    )
     submit = SubmitField("Create key")
 
 

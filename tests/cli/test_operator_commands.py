@@ -127,3 +127,61 @@ def test_prepare_ensures_the_admin_and_is_idempotent(app, server_env):
 
     with app.app_context():
         assert accounts.require_by_email(address).is_admin
+
+
+def test_create_key_with_a_limit_an_allowlist_and_an_expiry(app, server_env, live):
+    address = email()
+    flask_cli(server_env, "create-user", address, "--password", "pw-12345678", "--credits", "50")
+    result = flask_cli(
+        server_env,
+        "create-key",
+        address,
+        "--name",
+        "contractor",
+        "--limit",
+        "12.5",
+        "--models",
+        "lumyx-local, gpt-5.2",
+        "--expires-days",
+        "7",
+    )
+    assert result.returncode == 0
+    key = result.stdout.strip().splitlines()[-1]
+    assert key.startswith("lx-") and "12.50 credits" in result.stdout
+    headers = {"Authorization": f"Bearer {key}"}
+    data = requests.get(live.url + "/v1/key", headers=headers, timeout=5).json()["data"]
+    assert data["label"] == "contractor" and data["limit"] == 0.125 and data["models"] == ["lumyx-local", "gpt-5.2"]
+    from datetime import UTC, datetime, timedelta
+
+    expires = datetime.strptime(data["expires_at"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    assert abs(expires - (datetime.now(UTC) + timedelta(days=7))) < timedelta(minutes=5)
+    refused = requests.post(
+        live.url + "/v1/chat/completions",
+        json={"model": "plain-chat", "messages": [{"role": "user", "content": "hi"}]},
+        headers=headers,
+        timeout=10,
+    )
+    assert refused.status_code == 403
+
+
+def test_create_key_refuses_bad_limits_in_one_line(app, server_env):
+    address = email()
+    flask_cli(server_env, "create-user", address, "--password", "pw-12345678")
+    for args, reason in (
+        (["--limit", "ten"], "bad limit 'ten'"),
+        (["--limit", "0"], "bad limit '0'"),
+        (["--limit", "-5"], "bad limit '-5'"),
+        (["--limit", "0.0000001"], "at most 6 decimal places"),
+        (["--models", "gpt-5.2,no-such-model"], "unknown model: no-such-model"),
+        (["--models", " , "], "bad models"),
+        (["--expires-days", "0"], "bad expiry '0'"),
+        (["--expires-days", "1.5"], "a whole number of days"),
+        (["--expires-days", "99999999"], "bad expiry"),
+    ):
+        result = flask_cli(server_env, "create-key", address, *args, check=False)
+        assert result.returncode != 0, args
+        error_lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        assert len(error_lines) == 1 and reason in error_lines[0], (args, result.stderr)
+        assert "lx-" not in result.stdout
+    unknown = flask_cli(server_env, "create-key", "nobody-" + address, "--limit", "5", check=False)
+    assert unknown.returncode != 0 and "lx-" not in unknown.stdout

@@ -74,6 +74,7 @@ OPERATIONS = [
     ("GET", "/v1/health"),
     ("GET", "/v1/usage"),
     ("GET", "/v1/generation"),
+    ("GET", "/v1/key"),
     ("POST", "/v1/responses"),
     ("GET", "/v1/responses/{response_id}"),
     ("DELETE", "/v1/responses/{response_id}"),
@@ -91,6 +92,7 @@ HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 NO_INVALID_INPUT = {
     ("GET", "/v1/models"),
     ("GET", "/v1/health"),
+    ("GET", "/v1/key"),
     ("GET", "/v1/models/{id}"),
     ("DELETE", "/v1/responses/{response_id}"),
     ("GET", "/v1/personas/{slug}"),

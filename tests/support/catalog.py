@@ -96,6 +96,10 @@ models:
     name: Provider key missing
     pricing: {{input: 0, output: 0}}
     routes: [{{provider: keyless, model: anything}}]
+  - id: nokey-priced
+    name: Priced, provider key missing
+    pricing: {{input: 3.0, output: 15.0}}
+    routes: [{{provider: keyless, model: anything}}]
   - id: fake-embed
     name: Upstream embeddings
     pricing: {{input: 0.02, output: 0}}

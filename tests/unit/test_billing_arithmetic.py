@@ -117,23 +117,29 @@ def test_a_call_no_route_answered_costs_nothing():
 
 @pytest.fixture
 def balance(monkeypatch):
-    """An account's unreserved balance in µcr; holds succeed only within it."""
-    state = {"available": 0, "held": []}
+    """An account's unreserved balance in µcr, and what its key's limit has left
+    (``key_left``, for a key with a limit); holds succeed only within both."""
+    state = {"available": 0, "held": [], "key_left": 0}
 
-    def hold(_user_id, amount, _ref, *, model_id, api_key_id=None):
-        if amount > state["available"]:
+    def hold(_user_id, amount, _ref, *, model_id, api_key_id=None, key_limited=False):
+        if amount > state["available"] or (key_limited and amount > state["key_left"]):
             return False
         state["available"] -= amount
+        state["key_left"] -= amount
         state["held"].append(amount)
         return True
 
+    def available(_user_id, key_id=None):
+        return state["available"] if key_id is None else min(state["available"], state["key_left"])
+
     monkeypatch.setattr(admission.holds, "hold", hold)
-    monkeypatch.setattr(admission.holds, "available", lambda _user_id: state["available"])
+    monkeypatch.setattr(admission.holds, "available", available)
+    monkeypatch.setattr(admission.holds, "key_left", lambda _key_id: max(state["key_left"], 0))
     monkeypatch.setattr(admission.holds, "track", lambda _ref: None)
     return state
 
 
-def admit(body: dict, prompt_tokens: int = 100):
+def admit(body: dict, prompt_tokens: int = 100, key_limit: int | None = None):
     return admission.admit(
         request_id="req_1",
         user_id=3,
@@ -143,6 +149,7 @@ def admit(body: dict, prompt_tokens: int = 100):
         body=body,
         prompt_tokens=prompt_tokens,
         free_daily_limit=50,
+        key_limit=key_limit,
     )
 
 
@@ -215,3 +222,24 @@ def test_the_hold_prices_every_prompt_token_at_the_highest_prompt_price():
     assert arithmetic.hold_amount(CACHED, 1000, 100) == 1000 * 600 + 100 * 1500
     usage = Usage(input_tokens=1000, cache_write_1h_tokens=1000, output_tokens=100)
     assert arithmetic.charge(CACHED, usage).total == arithmetic.hold_amount(CACHED, 1000, 100)
+def test_a_key_limit_short_of_the_worst_case_is_refused_as_the_keys(balance):
+    balance["available"], balance["key_left"] = 10**9, arithmetic.hold_amount(PRICED, 100, 500) - 1
+    with pytest.raises(ApiError) as refused:
+        admit({"max_tokens": 500}, key_limit=5 * 10**6)
+    assert refused.value.status == 402 and refused.value.code == "key_limit_exceeded"
+    assert "key_limit_exceeded" in refused.value.message and "5.00 credits" in refused.value.message
+    assert balance["held"] == []
+
+
+def test_a_balance_short_under_a_roomy_key_limit_is_refused_as_the_balances(balance):
+    balance["available"], balance["key_left"] = 1000, 10**9
+    with pytest.raises(ApiError) as refused:
+        admit({"max_tokens": 500}, key_limit=10**12)
+    assert refused.value.status == 402 and refused.value.code == "insufficient_credits"
+
+
+def test_an_answer_without_max_tokens_is_capped_to_what_the_key_has_left(balance):
+    balance["available"], balance["key_left"] = 10**12, 200 * 500 + arithmetic.cost(PRICED, 100, 0)
+    admitted = admit({}, key_limit=10**9)
+    assert admitted.output_cap == 500 and admitted.hold == arithmetic.hold_amount(PRICED, 100, 500)
+    assert balance["key_left"] >= 0

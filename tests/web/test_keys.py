@@ -100,3 +100,40 @@ def test_nobody_revokes_someone_elses_key(signed_in, make_user, app):
         f"/dashboard/keys/{key_id}/revoke", {"csrf_token": "forged"}, token_from="/dashboard/keys"
     )
     assert again.status_code in (400, 404)
+
+
+def test_a_key_with_limits_is_listed_with_its_limit_models_and_expiry(signed_in):
+    response = signed_in.post_form(
+        "/dashboard/keys", {"name": "handed", "limit": "7.5", "models": "gpt-5.2,lumyx-local", "expires_days": "30"}
+    )
+    assert response.status_code == 200
+    key = re.search(r'<code id="new-key-value">([^<]+)</code>', response.get_data(as_text=True)).group(1)
+    listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
+    row = listing[listing.index(f'data-key-prefix="{key[:10]}"') :].split("</tr>")[0]
+    assert "0.00 / 7.50" in row and "<code>gpt-5.2</code>" in row and "<code>lumyx-local</code>" in row
+    assert "Never" in row and "No expiry" not in row and "Active" in row  # never used; the expiry is a date
+    unlimited, _ = create(signed_in, "plain")
+    listing = signed_in.get("/dashboard/keys").get_data(as_text=True)
+    row = listing[listing.index(f'data-key-prefix="{unlimited[:10]}"') :].split("</tr>")[0]
+    assert "Any" in row and " / " not in row and "No expiry" in row
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"limit": "lots"}, "Bad limit"),
+        ({"limit": "0"}, "Bad limit"),
+        ({"models": "gpt-5.2, not-a-model"}, "Unknown model: not-a-model"),
+        ({"expires_days": "-3"}, "Bad expiry"),
+    ],
+)
+def test_bad_limits_are_refused_on_the_form_with_their_reason(signed_in, form, message):
+    response = signed_in.post_form("/dashboard/keys", {"name": "bad", **form})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400 and "new-key-value" not in html
+    assert message in html and 'aria-invalid="true"' in html and '<details class="key-limits" open>' in html
+
+
+def test_the_key_form_needs_its_csrf_token(signed_in):
+    response = signed_in.post("/dashboard/keys", data={"name": "forged", "limit": "5", "csrf_token": "forged"})
+    assert response.status_code == 400 and "new-key-value" not in response.get_data(as_text=True)

@@ -1,4 +1,6 @@
-"""API keys: create (shown once), list by prefix and last use, revoke."""
+"""API keys: create (shown once; optionally with a spending limit, a model
+allowlist and an expiry), list by prefix, last use, limits and what each
+spent, revoke."""
 
 from __future__ import annotations
 
@@ -35,7 +37,15 @@ def create_key():
     form = NewKeyForm()
     if not form.validate_on_submit():
         return _page(form, status=400)
-    row, full = key_service.create_key(current_user, form.name.data or "")
+    try:
+        limits = key_service.KeyLimits.parse(
+            form.limit.data, form.models.data, form.expires_days.data, known_models=key_service.catalog_model_ids()
+        )
+    except key_service.KeyLimitError as exc:
+        message = str(exc)
+        form[exc.field].errors = [message[0].upper() + message[1:] + "."]
+        return _page(form, status=400)
+    row, full = key_service.create_key(current_user, form.name.data or "", limits)
     # No redirect: the key is shown on this response only, never stored anywhere.
     return _page(NewKeyForm(formdata=None), new_key=full, new_name=row.name)
 
