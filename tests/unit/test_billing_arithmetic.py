@@ -222,6 +222,8 @@ def test_the_hold_prices_every_prompt_token_at_the_highest_prompt_price():
     assert arithmetic.hold_amount(CACHED, 1000, 100) == 1000 * 600 + 100 * 1500
     usage = Usage(input_tokens=1000, cache_write_1h_tokens=1000, output_tokens=100)
     assert arithmetic.charge(CACHED, usage).total == arithmetic.hold_amount(CACHED, 1000, 100)
+
+
 def test_a_key_limit_short_of_the_worst_case_is_refused_as_the_keys(balance):
     balance["available"], balance["key_left"] = 10**9, arithmetic.hold_amount(PRICED, 100, 500) - 1
     with pytest.raises(ApiError) as refused:
