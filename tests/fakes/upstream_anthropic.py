@@ -143,7 +143,9 @@ def block_tokens(p) -> int:
 
 
 def input_usage(app, b, tools, use_cache=True):
-    """(total, cache_creation, cache_read, ttl): the prefix up to the last cache_control is cached."""
+    """(total, cache_creation, cache_read, ttl), as Anthropic counts them: the prefix up to the
+    last cache_control is cached; a prefix cached before (by an earlier request's breakpoint,
+    at any block of this one) is read, and only the rest of this prefix is written."""
     segs = []  # (tokens, key, cache_control or None)
     for t in tools:
         segs.append((json_tokens(t) + 5, orjson.dumps(t), t.get("cache_control")))
@@ -172,10 +174,18 @@ def input_usage(app, b, tools, use_cache=True):
         return total, 0, 0, "5m"
     cc = segs[last][2]
     ttl = "1h" if isinstance(cc, dict) and cc.get("ttl") == "1h" else "5m"
-    key = hash((b"an", b.get("model"), tuple(s[1] for s in segs[: last + 1])))
-    if app.cache_lookup(key):
-        return total, 0, prefix, ttl
-    return total, prefix, 0, ttl
+
+    keys, running = [], hash((b"an", b.get("model")))
+    for seg in segs[: last + 1]:  # the key of each prefix, chained
+        running = hash((running, seg[1]))
+        keys.append(running)
+    read = 0
+    for i in range(last, -1, -1):
+        if keys[i] in app.prompt_cache:
+            read = sum(seg[0] for seg in segs[: i + 1])
+            break
+    app.cache_lookup(keys[last], store=[k for k, seg in zip(keys, segs) if seg[2]])
+    return total, prefix - read, read, ttl
 
 
 def thinking_mode(b):

@@ -204,3 +204,63 @@ def tool_exchange(model: str, messages: list) -> tuple:
         answered["tool_call_id"],
         text,
     )
+
+
+# The test catalog's model with Anthropic's cache prices ($3 in, $15 out, reads $0.30, 5-minute
+# writes $3.75, 1-hour writes $6 per 1M), behind the Anthropic-format stand-in.
+CACHE_MODEL = "cache-claude"
+CACHE_PRICES = {"input": "3", "cache_read": "0.3", "cache_write": "3.75", "cache_write_1h": "6", "output": "15"}
+
+
+def price_list_cost(row) -> int:
+    """What the provider's price list charges for a usage row's tokens, in µcr, rounded up once."""
+    from lumyx import money
+
+    price = {kind: money.usd_price_to_micro(usd) for kind, usd in CACHE_PRICES.items()}
+    uncached = row.input_tokens - row.cached_tokens - row.cache_write_tokens - row.cache_write_1h_tokens
+    per_million = (
+        uncached * price["input"]
+        + row.cached_tokens * price["cache_read"]
+        + row.cache_write_tokens * price["cache_write"]
+        + row.cache_write_1h_tokens * price["cache_write_1h"]
+        + row.output_tokens * price["output"]
+    )
+    return -(-per_million // 1_000_000)
+
+
+@pytest.mark.live
+def test_a_session_is_charged_what_the_price_list_says(tool, live, upstream, app, account, marker):
+    """A Claude Code tool turn marks its system prompt and tools for caching: its first request
+    writes the cache, the next reads it. Each request is charged the price list's amount for
+    its token kinds, to the micro-credit, and the account's balance moved by exactly that."""
+    from tests.integrations.harness import usage_rows
+
+    user_id, _email, key = account
+    run = tool.run(
+        [
+            require(CLAUDE),
+            "-p",
+            f"Run `echo {marker}`",
+            "--model",
+            CACHE_MODEL,
+            "--tools",
+            "Bash",
+            "--allowedTools",
+            "Bash(echo *)",
+            "--settings",
+            json.dumps(NO_ATTRIBUTION),
+            "--no-session-persistence",
+            "--output-format",
+            "json",
+        ],
+        env={**docs_env(live, key, CACHE_MODEL), **ONLY_BASH},
+        timeout=90,
+    )
+    assert run.returncode == 0, failure(run, live, upstream, marker)
+    rows = usage_rows(app, user_id, CACHE_MODEL)
+    assert len(rows) >= 2 and all(row.status_code == 200 and row.tokens_reported for row in rows)
+    assert any(row.cache_write_tokens or row.cache_write_1h_tokens for row in rows), "the first request wrote"
+    assert any(row.cached_tokens for row in rows), "a later request read the cache"
+    assert [row.cost for row in rows] == [price_list_cost(row) for row in rows]
+    all_input = sum(-(-(row.input_tokens * 300 + row.output_tokens * 1500) // 1) for row in rows)
+    assert sum(row.cost for row in rows) < all_input, "cached prompt tokens cost less than fresh ones"

@@ -110,6 +110,7 @@ models:
   - id: cache-claude
     name: Cache prices, Anthropic upstream
     pricing: {{input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75, cache_write_1h: 6.0}}
+    capabilities: [tools]
     routes: [{{provider: cache-anthropic, model: claude-sonnet-4-5-20250929}}]
   - id: cache-gpt
     name: Cache prices, OpenAI upstream
