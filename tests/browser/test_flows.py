@@ -182,7 +182,7 @@ def test_keyboard_users_can_skip_to_the_content_and_reach_the_filters(page):
     assert focused == "q", "after the skip link, the first control is the search box"
     page.keyboard.type("gpt")
     page.wait_for_url("**q=gpt**")
-    assert _rows(page) == ["gpt-5.2"]
+    assert _rows(page) == ["gpt-5.2", "cache-gpt"]
 
 
 def test_docs_copy_button_copies_the_sample(page, live):

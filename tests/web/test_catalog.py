@@ -205,7 +205,7 @@ def test_the_catalog_lists_every_model_with_prices_and_status(web):
         ("max_price=3&capability=tools&free=", {"lumyx-local", "fallback-chat"}),
         (
             "capability=tools&sort=context",
-            ["gpt-5.2", "lumyx-plus_v1", "responses-pro", "lumyx-local", "fallback-chat"],
+            ["gpt-5.2", "lumyx-plus_v1", "responses-pro", "lumyx-local", "cache-claude", "fallback-chat"],
         ),
     ],
 )
