@@ -66,20 +66,30 @@ def id_of(payload) -> str | None:
 
 
 def finish_of(payload) -> str | None:
-    """The finish reason a response body or stream event tells, if any."""
+    """The finish reason a response body or stream event tells, if any. Read for every
+    event of a stream: the common events (a chunk without a finish reason, a content
+    delta) answer after a look or two."""
     if not isinstance(payload, dict):
         return None
-    for choice in payload.get("choices") or ():
-        if isinstance(choice, dict) and isinstance(choice.get("finish_reason"), str):
-            return choice["finish_reason"][:40]
-    delta = payload.get("delta") if payload.get("type") == "message_delta" else payload
-    if isinstance(delta, dict) and isinstance(delta.get("stop_reason"), str):
-        return delta["stop_reason"][:40]
-    response = payload.get("response") if isinstance(payload.get("response"), dict) else payload
-    if response.get("object") == "response" and response.get("status") in _FINAL_STATUSES:
-        reason = (response.get("incomplete_details") or {}).get("reason")
-        return (reason if isinstance(reason, str) and reason else response["status"])[:40]
-    return None
+    choices = payload.get("choices")
+    if choices is not None:  # chat and completions
+        for choice in choices if isinstance(choices, list) else ():
+            reason = choice.get("finish_reason") if isinstance(choice, dict) else None
+            if isinstance(reason, str):
+                return reason[:40]
+        return None
+    kind = payload.get("type")
+    if kind == "message_delta" or kind == "message":  # Anthropic: the stream's delta, the whole message
+        part = payload.get("delta") if kind == "message_delta" else payload
+        reason = part.get("stop_reason") if isinstance(part, dict) else None
+        return reason[:40] if isinstance(reason, str) else None
+    response = payload.get("response") if kind is not None else payload  # Responses: an event, the body
+    if not isinstance(response, dict) or response.get("object") != "response":
+        return None
+    if response.get("status") not in _FINAL_STATUSES:
+        return None
+    reason = (response.get("incomplete_details") or {}).get("reason")
+    return (reason if isinstance(reason, str) and reason else response["status"])[:40]
 
 
 def _stamp(stamp: str | None, payload) -> None:

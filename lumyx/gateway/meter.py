@@ -114,9 +114,11 @@ def _usage_of(client_format: str, payload: dict, *, stream: bool) -> dict | None
     carry the cost, or None."""
     if client_format == "openai":
         usage = payload.get("usage")
+        if not isinstance(usage, dict):
+            return None
         if stream and any(not choice.get("finish_reason") for choice in payload.get("choices") or ()):
             return None  # a running count some upstreams send with each chunk
-        return usage if isinstance(usage, dict) else None
+        return usage
     if client_format == "anthropic":
         if payload.get("type") == ("message_delta" if stream else "message"):
             usage = payload.get("usage")
