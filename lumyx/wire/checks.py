@@ -107,3 +107,16 @@ def messages(body: dict, max_items: int) -> Iterator[tuple[int, str, dict]]:
         if not isinstance(message, dict):
             raise bad_request(f"'{where}' must be an object.", where)
         yield i, where, message
+
+
+def content_parts(message: dict, where: str, part_types: tuple[str, ...]) -> Iterator[tuple[str, dict]]:
+    """A message's ``content`` array (a string or no content is the caller's to allow),
+    each part an object with a type in ``part_types``: (its path for errors, the part)."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        raise bad_request(f"'{where}.content' must be a string or an array of content parts.", f"{where}.content")
+    for j, part in enumerate(content):
+        pwhere = f"{where}.content[{j}]"
+        if not isinstance(part, dict) or part.get("type") not in part_types:
+            raise bad_request(f"'{pwhere}' must be a content part with type one of {', '.join(part_types)}.", pwhere)
+        yield pwhere, part

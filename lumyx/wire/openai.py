@@ -21,13 +21,8 @@ def _content(message: dict, where: str) -> bool:
     content = message.get("content")
     if content is None or isinstance(content, str):
         return False
-    if not isinstance(content, list):
-        raise bad_request(f"'{where}.content' must be a string or an array of content parts.", f"{where}.content")
     has_image = False
-    for j, part in enumerate(content):
-        pwhere = f"{where}.content[{j}]"
-        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
-            raise bad_request(f"'{pwhere}' must be a content part with type one of {', '.join(PART_TYPES)}.", pwhere)
+    for pwhere, part in checks.content_parts(message, where, PART_TYPES):
         if part["type"] == "text" and not isinstance(part.get("text"), str):
             raise bad_request(f"'{pwhere}.text' must be a string.", f"{pwhere}.text")
         if part["type"] == "image_url":

@@ -43,13 +43,8 @@ def _content(item: dict, where: str) -> bool:
     content = item.get("content")
     if isinstance(content, str):
         return False
-    if not isinstance(content, list):
-        raise bad_request(f"'{where}.content' must be a string or an array of content parts.", f"{where}.content")
     has_image = False
-    for j, part in enumerate(content):
-        pwhere = f"{where}.content[{j}]"
-        if not isinstance(part, dict) or part.get("type") not in PART_TYPES:
-            raise bad_request(f"'{pwhere}' must be a content part with type one of {', '.join(PART_TYPES)}.", pwhere)
+    for pwhere, part in checks.content_parts(item, where, PART_TYPES):
         kind = part["type"]
         if kind in ("input_text", "output_text", "summary_text", "reasoning_text"):
             _field(part, "text", pwhere)
