@@ -1,6 +1,7 @@
 """Accounts: users (sign-up, log-in check, settings), API keys (create, list,
-revoke, touch, and the per-worker look-up cache), the admin's changes to an
-account, and the account's credit history as its pages show it.
+revoke, touch, and the per-worker look-up cache), web sessions (which one is
+still valid, ending them), the admin's changes to an account, and the account's
+credit history as its pages show it.
 
 May import billing's ledger (credits are granted through it), db and money.
 """

@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from lumyx.accounts import sessions as web_sessions
 from lumyx.accounts import users as accounts
 from lumyx.web.extensions import limiter
 from lumyx.web.forms import LoginForm, RegisterForm
@@ -63,6 +64,8 @@ def register():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends the session: this cookie, every copy of it, and the account's other sessions."""
+    web_sessions.end_all(current_user)
     logout_user()
-    flash("You are logged out.", "info")
+    flash("You are logged out, in this browser and everywhere else.", "info")
     return redirect(url_for("pages.home"))

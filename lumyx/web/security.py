@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, abort, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
-from lumyx.db import db
+from lumyx.accounts import sessions as web_sessions
 from lumyx.db.models import User
 from lumyx.web.extensions import login_manager, web_hooks
 from lumyx.web.render import answer_errors
@@ -61,11 +61,9 @@ class SessionInterface(SecureCookieSessionInterface):
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except (TypeError, ValueError):
-        return None
+def _load_user(session_id: str) -> User | None:
+    """The account of a session that has not ended (lumyx.accounts.sessions)."""
+    return web_sessions.load(session_id)
 
 
 def admin_required(view):

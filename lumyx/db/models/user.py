@@ -33,3 +33,10 @@ class User(UserMixin, db.Model):
     # spent or held next is balance - held.
     held: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Raised to end every web session of the account (log-out, "log out everywhere"):
+    # a session is valid only while it carries the current generation (get_id).
+    session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+
+    def get_id(self) -> str:
+        """What Flask-Login keeps in the session cookie: the id and the session generation."""
+        return f"{self.id}:{self.session_generation}"
