@@ -8,7 +8,7 @@ them (``to_params``), so a link reproduces a filtered view exactly.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
 from lumyx import money
@@ -30,6 +30,8 @@ SORTS = {
     "context": "Context: largest first",
 }
 MAX_QUERY_CHARS = 100
+MAX_PRICE_USD = 1_000_000  # per 1M tokens: more than any model costs
+PRICE_STEP = Decimal("0.000001")
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,8 @@ class CatalogQuery:
     min_context: int = 0
     max_price: Decimal | None = None  # USD per 1M tokens, input and output alike
     sort: str = ""
+    # What was wrong with the parameters (each bad filter is left out), for the page to say.
+    problems: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def active(self) -> bool:
@@ -71,9 +75,13 @@ def parse(params: Mapping) -> CatalogQuery:
             name = name.strip().lower()
             if name in CAPABILITIES and name not in capabilities:
                 capabilities.append(name)
+    problems = []
     try:
-        min_context = max(0, int(str(params.get("min_context") or "0").replace(",", "").replace("_", "")))
+        min_context = int(str(params.get("min_context") or "0").replace(",", "").replace("_", ""))
     except ValueError:
+        min_context = -1
+    if min_context < 0:
+        problems.append("The minimum context is a whole number of tokens; that filter is left out.")
         min_context = 0
     max_price = None
     raw_price = str(params.get("max_price") or "").strip().lstrip("$")
@@ -82,8 +90,13 @@ def parse(params: Mapping) -> CatalogQuery:
             max_price = Decimal(raw_price)
         except InvalidOperation:
             max_price = None
-        if max_price is not None and (not max_price.is_finite() or max_price < 0):
+        if max_price is None or not max_price.is_finite() or not 0 <= max_price <= MAX_PRICE_USD:
+            problems.append(
+                f"The maximum price is dollars per 1M tokens, up to {MAX_PRICE_USD:,}; that filter is left out."
+            )
             max_price = None
+        else:
+            max_price = max_price.quantize(PRICE_STEP)
     sort = str(params.get("sort") or "")
     return CatalogQuery(
         text=str(params.get("q") or "").strip()[:MAX_QUERY_CHARS],
@@ -95,6 +108,7 @@ def parse(params: Mapping) -> CatalogQuery:
         min_context=min_context,
         max_price=max_price,
         sort=sort if sort in SORTS else "",
+        problems=tuple(problems),
     )
 
 

@@ -43,20 +43,28 @@ def charts(report: dict) -> dict:
     }
 
 
+def _filters(args: dict, page: str) -> tuple[usage_service.Filters, list[str]]:
+    """The filters of the page's parameters, leaving out (from ``args`` too) each bad one,
+    and what was wrong with each."""
+    query, errors = {**args, "page": page}, []
+    while True:
+        try:
+            return usage_service.parse_filters(
+                {**query, "limit": str(ACTIVITY_PAGE_SIZE)}, current_user.timezone
+            ), errors
+        except usage_service.UsageQueryError as exc:
+            errors.append(str(exc))
+            query.pop(exc.param)
+            args.pop(exc.param, None)
+
+
 @bp.get("/usage")
 @login_required
 def usage():
     args = {name: (request.args.get(name) or "").strip() for name in FILTERS}
     args = {name: value for name, value in args.items() if value}
-    error = None
-    try:
-        filters = usage_service.parse_filters(
-            {**args, "page": request.args.get("page") or "1", "limit": str(ACTIVITY_PAGE_SIZE)}, current_user.timezone
-        )
-    except usage_service.UsageQueryError as exc:
-        error = str(exc)
-        args.pop(exc.param, None)
-        filters = usage_service.parse_filters({**args, "limit": str(ACTIVITY_PAGE_SIZE)}, current_user.timezone)
+    filters, errors = _filters(args, request.args.get("page") or "1")
+    error = " ".join(errors) or None
     report = usage_service.report(current_user.id, filters, runtime.get().free_daily_limit)
 
     def page_url(number: int) -> str:
