@@ -4,9 +4,9 @@ the timezone setting, and the admin account of LUMYX_ADMIN_EMAIL."""
 from __future__ import annotations
 
 import functools
-import re
 from zoneinfo import available_timezones
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -15,7 +15,6 @@ from lumyx.db import db
 from lumyx.db.models import User
 from lumyx.db.models.user import PLANS
 
-EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MIN_PASSWORD_LENGTH = 8
 # Checked when the email is unknown, so a log-in takes as long either way.
 _DUMMY_HASH = generate_password_hash("lumyx-no-such-user")
@@ -26,9 +25,14 @@ class AccountError(ValueError):
 
 
 def normalise_email(email: str) -> str:
+    """The address, lower-cased, when it is one (email-validator's syntax check; no
+    look-up of the domain): nothing like markup or a display name gets in."""
     email = (email or "").strip().lower()
-    if not EMAIL_RE.match(email) or len(email) > 320:
-        raise AccountError(f"not a valid email address: {email!r}")
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError as exc:
+        reason = str(exc).rstrip(".")
+        raise AccountError(f"not a valid email address: {email!r} ({reason[:1].lower() + reason[1:]})") from None
     return email
 
 

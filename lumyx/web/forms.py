@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from lumyx.accounts.users import MIN_PASSWORD_LENGTH
 from lumyx.billing import payments
@@ -23,7 +23,10 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     email = EmailField(
-        "Email", validators=[DataRequired(), Length(max=320)], render_kw={"autocomplete": "email", "autofocus": True}
+        "Email",
+        # email-validator's syntax check, with no look-up of the domain (lumyx.accounts.users checks it again).
+        validators=[DataRequired(), Length(max=320), Email("Not a valid email address.", check_deliverability=False)],
+        render_kw={"autocomplete": "email", "autofocus": True},
     )
     password = PasswordField(
         "Password",

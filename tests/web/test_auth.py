@@ -100,3 +100,28 @@ def test_sign_up_is_throttled_per_address(app):
 
 def test_the_dashboard_opens_on_usage(signed_in):
     assert signed_in.get("/dashboard").headers["Location"] == "/dashboard/usage"
+
+
+def test_sign_up_takes_only_an_email_address_never_markup(app):
+    from lumyx.accounts import users as accounts
+
+    for address in (
+        "<script>alert(1)</script>@x.io",
+        "a<b>c@x.io",
+        '"<img src=x onerror=alert(1)>"@x.io',
+        "Ann <ann@x.io>",
+        "ann@x.io<script>",
+        "ann@[127.0.0.1]",
+    ):
+        web = WebClient(app)  # (sign-ups are throttled per address)
+        response = web.post_form("/register", {"email": address, "password": PASSWORD, "confirm": PASSWORD})
+        assert response.status_code == 400, address
+        assert "Not a valid email address" in response.get_data(as_text=True), address
+        with app.app_context():
+            assert accounts.find_by_email(address) is None, address
+            try:
+                accounts.create_user(address, PASSWORD)
+            except accounts.AccountError as exc:
+                assert "not a valid email address" in str(exc)
+            else:
+                raise AssertionError(f"{address} was taken as an account's email")
