@@ -54,6 +54,8 @@ def answer_errors(blueprint: Blueprint) -> None:
 
 
 def _http_error(err: HTTPException):
+    if err.response is not None:  # an error that carries its own answer (a form throttle's message)
+        return err.response
     return error_page(err.code or 500, err.name, err.description), err.code
 
 

@@ -107,3 +107,19 @@ def test_the_history_is_paginated_with_htmx(signed_in, app, user):
     assert html.startswith('<div id="ledger">') and "<html" not in html
     assert "gift 0" in html and "initial credits" in html and "Page 3 of 3" in html
     assert "Page 3 of 3" in signed_in.get("/dashboard/credits?page=99").get_data(as_text=True)
+
+
+def test_checkouts_are_throttled_per_account_with_a_message(signed_in, app, make_user, stripe_fake):
+    for _ in range(10):
+        response = _checkout(signed_in, {"package": "no-such-package"})
+        assert response.status_code == 303 and response.headers["Location"] == "/dashboard/credits"
+    response = _checkout(signed_in, {"package": "starter"})
+    assert response.status_code == 303 and response.headers["Location"] == "/dashboard/credits", "not to Stripe"
+    assert "many checkouts in a short time" in signed_in.get("/dashboard/credits").get_data(as_text=True)
+
+    from tests.web.support import WebClient
+
+    other = WebClient(app)
+    other.login_as(make_user()[0])
+    response = _checkout(other, {"package": "starter"})
+    assert response.headers["Location"].startswith("https://checkout.stripe.com/"), "another account is not held back"

@@ -1,22 +1,26 @@
 """Credits: the balance, the packages and a custom amount bought through Stripe
-Checkout, the pages Stripe sends the buyer back to, and the ledger history."""
+Checkout (throttled per account), the pages Stripe sends the buyer back to, and
+the ledger history."""
 
 from __future__ import annotations
 
 import logging
 
-from flask import abort, flash, redirect, request, url_for
+from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
 from lumyx.accounts.ledger_history import ledger_page
 from lumyx.accounts.paging import Page, page_number
 from lumyx.billing import payments
 from lumyx.web.dashboard.blueprint import bp
+from lumyx.web.extensions import limiter
 from lumyx.web.forms import ActionForm, CustomAmountForm
 from lumyx.web.render import page, private
 
 log = logging.getLogger("lumyx.web.credits")
 LEDGER_PAGE_SIZE = 20
+# Checkouts an account may start (each one is a Stripe API call), counted per account.
+CHECKOUT_LIMIT = "10 per minute; 60 per hour"
 
 
 def _ledger_page() -> Page:
@@ -51,8 +55,16 @@ def credits():
     return _credits_page(CustomAmountForm(formdata=None))
 
 
+def _checkout_throttled(_limit) -> Response:
+    flash("That is many checkouts in a short time. Wait a minute, then try again.", "error")
+    return redirect(url_for(".credits"), code=303)
+
+
 @bp.post("/credits/checkout")
 @login_required
+@limiter.limit(
+    CHECKOUT_LIMIT, key_func=lambda: f"checkout:{current_user.id}", methods=["POST"], on_breach=_checkout_throttled
+)
 def credits_checkout():
     """Starts a Stripe Checkout for a package (``package``) or a custom amount (``amount``)."""
     package = request.form.get("package") or None
