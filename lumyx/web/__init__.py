@@ -49,7 +49,7 @@ def openapi_json():
 
 BLUEPRINTS = (
     *(security.web_side(page) for page in (pages, docs.bp, catalog.bp, auth.bp, dashboard.bp, admin.bp)),
-    security.web_side(webhooks, headers=False, errors=False),
+    security.web_side(webhooks, headers=False, errors=False, forms=False),
     security.web_side(unmatched_page, checks=False),
     security.web_side(unmatched_webhook, checks=False, headers=False),
 )

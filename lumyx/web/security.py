@@ -15,6 +15,7 @@ from flask_login import current_user
 from lumyx.accounts import sessions as web_sessions
 from lumyx.db.models import User
 from lumyx.web.extensions import login_manager, web_hooks
+from lumyx.web.origin import check_same_origin
 from lumyx.web.render import answer_errors
 
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -96,14 +97,20 @@ def init_app(app: Flask) -> None:
     login_manager.login_message_category = "info"
 
 
-def web_side(blueprint: Blueprint, *, checks: bool = True, headers: bool = True, errors: bool = True) -> Blueprint:
+def web_side(
+    blueprint: Blueprint, *, checks: bool = True, headers: bool = True, errors: bool = True, forms: bool = True
+) -> Blueprint:
     """Gives a web blueprint the web side's request hooks and error answers: the
     hooks of its extensions (lumyx.web.extensions: the CSRF check and the form
     throttles before the view, unless ``checks`` is False; the throttles' headers
     and the remember-me cookie after it), the pages' security headers unless
-    ``headers`` is False, and the HTML error page unless ``errors`` is False."""
+    ``headers`` is False, and the HTML error page unless ``errors`` is False.
+    With ``checks`` and ``forms``, a change sent from another site is refused
+    first (lumyx.web.origin)."""
     if errors:
         answer_errors(blueprint)
+    if checks and forms:
+        blueprint.before_request(check_same_origin)
     if checks:
         blueprint.before_request(_extensions_before)
     blueprint.after_request(_extensions_after)
