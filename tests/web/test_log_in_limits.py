@@ -12,7 +12,6 @@ from html import unescape
 
 import pytest
 
-from lumyx.limits.failed_logins import lock_seconds
 from tests.web.support import PASSWORD, WebClient
 
 WAIT_RE = re.compile(r"try again in (\d+) s\.")
@@ -39,6 +38,8 @@ def _fail_from_new_addresses(app, email: str, times: int) -> None:
 
 
 def test_lock_out_grows_with_each_failure_and_is_bounded():
+    from lumyx.limits.failed_logins import lock_seconds
+
     assert [lock_seconds(n) for n in range(1, 16)] == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300]
     assert lock_seconds(10_000) == 300, "no failure count keeps the owner out longer than 5 minutes"
 
