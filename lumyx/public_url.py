@@ -14,6 +14,7 @@ gives it to the side that owns the URL). A request without a ``Host`` header
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping
 from urllib.parse import urlsplit
@@ -71,28 +72,30 @@ def parse_host_list(raw: str | None) -> tuple[str, ...]:
     return tuple(host_name(name) for name in (raw or "").split(",") if name.strip())
 
 
-def allowed_names(config: Mapping) -> tuple[str, ...]:
-    """The host names requests may name, besides loopback ones."""
-    public = config.get("LUMYX_PUBLIC_URL")
-    names = config.get("LUMYX_ALLOWED_HOSTS") or ()
-    names = parse_host_list(names) if isinstance(names, str) else tuple(names)
-    return names + (host_name(urlsplit(public).netloc),) if public else names
-
-
 def allows(config: Mapping, host_header: str | None, host: str) -> bool:
     """Whether a request with this ``Host`` header (``host``: as werkzeug read it,
     empty when its characters are not a host's) is answered."""
     if host_header is None:
         return True
+    names = config.get("LUMYX_ALLOWED_HOSTS") or ()
+    return _allowed(
+        host, config.get("LUMYX_PUBLIC_URL"), parse_host_list(names) if isinstance(names, str) else tuple(names)
+    )
+
+
+@functools.lru_cache(maxsize=1024)  # a few hosts, asked on every request
+def _allowed(host: str, public: str | None, names: tuple[str, ...]) -> bool:
     if not host:
         return False
     if is_loopback(host):
         return True
     name = host_name(host)
-    for allowed in allowed_names(config):
-        if name == allowed or (allowed.startswith(".") and (name == allowed[1:] or name.endswith(allowed))):
-            return True
-    return False
+    if public:
+        names = (*names, host_name(urlsplit(public).netloc))
+    return any(
+        name == allowed or (allowed.startswith(".") and (name == allowed[1:] or name.endswith(allowed)))
+        for allowed in names
+    )
 
 
 def base_url() -> str:
