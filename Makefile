@@ -36,7 +36,7 @@ lint: $(VENV)/.deps-dev
 # the run when it collected nothing (exit status 5).
 LINT := lint
 
-test: $(LINT) $(VENV)/.deps-dev tools browser
+test: $(LINT) $(VENV)/.deps-dev tools browser haproxy
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.deps-dev
@@ -86,6 +86,13 @@ browser:
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; \
 	fi
+
+# The reverse-proxy tests (tests/reliability/test_behind_haproxy.py) put Debian's haproxy in
+# front of the server; this installs it when missing, and does nothing otherwise.
+.PHONY: haproxy
+
+haproxy:
+	@command -v haproxy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy)
 
 # Refreshes docs/screenshots/ (each main page, desktop and phone) from the live server.
 screenshots: $(VENV)/.deps-dev browser

@@ -19,9 +19,10 @@ from flask import Flask
 from flask.ctx import RequestContext
 from flask.sessions import NullSession, SessionMixin
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, Map, Rule
 
-from lumyx import config, log_redaction
+from lumyx import config, log_redaction, public_url
 
 
 class RestOfPath(BaseConverter):
@@ -48,6 +49,10 @@ class LumyxRequestContext(RequestContext):
       not take) is given to the blueprint that owns that URL in
       ``Lumyx.unmatched_urls``: its error handlers answer the 404 or 405, and its
       hooks run, as for any request it serves.
+    * So is a request whose ``Host`` this server does not answer
+      (lumyx.public_url): the owner answers 400 in its format (the HTML error
+      page, or the API's JSON in the endpoint's wire format), and no view, key
+      check, CSRF check or throttle of the route it matched runs.
     """
 
     def __init__(self, app: Lumyx, environ: dict, request=None, session: SessionMixin | None = None) -> None:
@@ -64,12 +69,15 @@ class LumyxRequestContext(RequestContext):
 
     def match_request(self) -> None:
         super().match_request()
-        if isinstance(self.request.routing_exception, NotFound | MethodNotAllowed):
+        request = self.request
+        if not public_url.allows(self.app.config, request.headers.get("Host"), request.host):
+            request.routing_exception = public_url.UnknownHost()
+        if isinstance(request.routing_exception, NotFound | MethodNotAllowed | public_url.UnknownHost):
             try:
                 owner, _ = self.app.unmatched_urls.bind_to_environ(self.request.environ).match(return_rule=True)
             except HTTPException:
                 return  # no owner: the app's own (Flask's) answer
-            self.request.url_rule = owner
+            request.url_rule = owner
 
 
 class Lumyx(Flask):
@@ -111,6 +119,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.from_mapping(overrides)
     app.json.sort_keys = False
     _logging()
+    # Behind N reverse proxies, the client's address, scheme and host are what the
+    # nearest N of them say (X-Forwarded-For/-Proto/-Host); else they are never read.
+    proxies = app.config["LUMYX_TRUSTED_PROXIES"]
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
     from lumyx import cli, runtime, web
     from lumyx.api import register as api

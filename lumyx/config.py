@@ -6,6 +6,8 @@ import os
 import secrets
 from pathlib import Path
 
+from lumyx.public_url import parse_host_list, parse_public_url
+
 ROOT = Path(__file__).resolve().parent.parent
 INSTANCE = ROOT / "instance"
 
@@ -58,6 +60,24 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _whole_number(name: str, default: int) -> int:
+    """A setting that must be a whole number of at least 0; anything else stops the server, naming it."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SystemExit(f"{name}: must be a whole number (0 or more), got {raw!r}")
+    return int(raw)
+
+
+def _public_url() -> str | None:
+    """LUMYX_PUBLIC_URL; a value that is not an http(s) URL of a host stops the server, naming it."""
+    try:
+        return parse_public_url(os.environ.get("LUMYX_PUBLIC_URL"))
+    except ValueError as exc:
+        raise SystemExit(f"LUMYX_PUBLIC_URL: {exc}") from None
+
+
 def from_environment() -> dict:
     """The Flask config mapping for this process."""
     database_url = _database_url()
@@ -108,6 +128,12 @@ def from_environment() -> dict:
         # Hosts the agents endpoint may call for a persona's HTTP tools (comma-separated
         # host names; empty: HTTP tools are disabled).
         "LUMYX_AGENT_HTTP_HOSTS": os.environ.get("LUMYX_AGENT_HTTP_HOSTS") or "",
+        # The public base URL of every absolute link (lumyx.public_url), the host names
+        # requests may name besides loopback ones, and how many reverse proxies in front
+        # are believed about the client's address, scheme and host (X-Forwarded-*).
+        "LUMYX_PUBLIC_URL": _public_url(),
+        "LUMYX_ALLOWED_HOSTS": parse_host_list(os.environ.get("LUMYX_ALLOWED_HOSTS")),
+        "LUMYX_TRUSTED_PROXIES": _whole_number("LUMYX_TRUSTED_PROXIES", 0),
         # Rate-limit storage (API plan limits and web form throttling) is chosen by
         # lumyx.limits.plans.configure: REDIS_URL when set, else the database.
     }

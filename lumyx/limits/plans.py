@@ -69,7 +69,9 @@ def limits_of(config) -> dict[str, str]:
 
 
 def client_address() -> str:
-    """Whose counter a web form's request counts against (Flask-Limiter's key function)."""
+    """Whose counter a web form's request counts against (Flask-Limiter's key function):
+    the connecting address, or behind LUMYX_TRUSTED_PROXIES the client's the proxies
+    name (werkzeug's ProxyFix sets ``remote_addr``)."""
     return f"ip:{request.remote_addr}"
 
 

@@ -13,9 +13,9 @@ May import the features (accounts, billing, catalog, agents, usage, limits),
 the layers below them and lumyx.runtime; never lumyx.api.
 """
 
-from flask import Blueprint, Flask, Response, render_template, request
+from flask import Blueprint, Flask, Response, render_template
 
-from lumyx import runtime
+from lumyx import public_url, runtime
 from lumyx.catalog import filters as catalog_filters
 from lumyx.web import admin, auth, catalog, dashboard, docs, extensions, render, security
 from lumyx.web.webhooks import webhooks
@@ -37,7 +37,7 @@ def home():
         models=models[:8],
         model_count=len(models),
         available=[m for m in models if catalog_filters.is_available(m)],
-        origin=request.host_url.rstrip("/"),
+        origin=public_url.base_url(),
     )
 
 

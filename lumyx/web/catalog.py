@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, abort, render_template, request
 
-from lumyx import runtime
+from lumyx import public_url, runtime
 from lumyx.catalog import filters as catalog_filters
 from lumyx.catalog import samples
 from lumyx.usage import health as model_health
@@ -35,7 +35,7 @@ def index():
         facets=catalog_filters.facets(everything),
         capabilities=catalog_filters.CAPABILITY_LABELS,
         sorts=catalog_filters.SORTS,
-        share_url=request.base_url + ("?" + urlencode(params) if params else ""),
+        share_url=public_url.url(request.path) + ("?" + urlencode(params) if params else ""),
     )
 
 
@@ -45,7 +45,7 @@ def model(model_id: str):
     info = catalog.get(model_id)
     if info is None:
         abort(404, description=f"There is no model {model_id!r} in this catalog.")
-    origin = request.host_url.rstrip("/")
+    origin = public_url.base_url()
     kind = "embed" if info.is_embedding else "chat"
     examples = [
         samples.fill(samples.registry()[f"model-{kind}-{lang}"], origin=origin, catalog=catalog, model=info.id)

@@ -3,9 +3,9 @@ samples registry (lumyx.catalog.samples) filled in with this instance's address.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, url_for
 
-from lumyx import runtime
+from lumyx import public_url, runtime
 from lumyx.billing import payments
 from lumyx.catalog import filters as catalog_filters
 from lumyx.catalog.samples import KEY_PLACEHOLDER, Renderer
@@ -65,7 +65,7 @@ def section(slug: str):
     if slug not in TITLES:
         abort(404)
     catalog = runtime.get().catalog.current()
-    origin = request.host_url.rstrip("/")
+    origin = public_url.base_url()
     slugs = [s for s, _ in SECTIONS]
     at = slugs.index(slug)
     context = {

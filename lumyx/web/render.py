@@ -25,14 +25,14 @@ def page(template: str, partial: str, *, private: bool = False, **context):
     response = make_response(render_template(partial if wants_partial() else template, **context))
     response.vary.add("HX-Request")
     if private:
-        response.headers["Cache-Control"] = "no-store"
+        response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
 def private(template: str, **context):
     """A page about one account: never stored by a cache."""
     response = make_response(render_template(template, **context))
-    response.headers["Cache-Control"] = "no-store"
+    response.headers["Cache-Control"] = "private, no-store"
     return response
 
 

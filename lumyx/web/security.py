@@ -5,7 +5,6 @@ the admin gate, and the request hooks every web blueprint runs (web_side)."""
 
 from __future__ import annotations
 
-import ipaddress
 from functools import wraps
 
 from flask import Blueprint, Flask, abort, request
@@ -14,6 +13,7 @@ from flask_login import current_user
 
 from lumyx.accounts import sessions as web_sessions
 from lumyx.db.models import User
+from lumyx.public_url import is_loopback
 from lumyx.web.extensions import login_manager, web_hooks
 from lumyx.web.origin import check_same_origin
 from lumyx.web.render import answer_errors
@@ -31,19 +31,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     )
 )
+PRIVATE = "private, no-store"
 LOGIN_LIMIT = "10 per minute; 50 per hour"
 REGISTER_LIMIT = "5 per minute; 30 per hour"
-
-
-def is_loopback(host: str) -> bool:
-    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
-    name = name.strip("[]")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 class SessionInterface(SecureCookieSessionInterface):
@@ -87,6 +77,9 @@ def security_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
+    if response.mimetype == "text/html" and current_user.is_authenticated:
+        # A page rendered for someone logged in (if only their name in the menu) is theirs alone.
+        headers["Cache-Control"] = PRIVATE
     return response
 
 

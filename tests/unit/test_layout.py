@@ -30,7 +30,10 @@ LAYERS = (
     ("views", {"", "api", "web", "cli"}),
     ("runtime", {"runtime"}),
     ("features", {"gateway", "billing", "usage", "accounts", "catalog", "agents", "limits", "responses"}),
-    ("foundations", {"translate", "providers", "wire", "db", "money", "errors", "config", "log_redaction"}),
+    (
+        "foundations",
+        {"translate", "providers", "wire", "db", "money", "errors", "config", "log_redaction", "public_url"},
+    ),
 )
 
 

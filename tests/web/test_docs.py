@@ -55,7 +55,8 @@ def test_every_sample_is_on_a_page_with_a_copy_button(web):
         assert "{{" not in code, f"{sample_id} has an unfilled placeholder"
 
 
-def test_samples_use_this_instances_own_address(web):
+def test_samples_use_this_instances_own_address(web, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LUMYX_ALLOWED_HOSTS", ("gateway.example.org", "10.1.2.3"))
     everything = ""
     for slug, _ in SECTIONS:
         everything += web.get(f"/docs/{slug}", base_url="https://gateway.example.org").get_data(as_text=True)
@@ -87,7 +88,8 @@ def test_the_models_section_is_the_live_catalog(web):
     assert "$1.75" in html and "Not configured" in html and "Available" in html
 
 
-def test_the_responses_page_covers_the_api(web):
+def test_the_responses_page_covers_the_api(web, app, monkeypatch):
+    monkeypatch.setitem(app.config, "LUMYX_ALLOWED_HOSTS", ("gateway.example.org",))
     html = unescape(web.get("/docs/responses").get_data(as_text=True))
     for text in (
         "POST /v1/responses",

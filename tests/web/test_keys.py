@@ -14,7 +14,7 @@ from tests.web.support import WebClient
 
 def create(web: WebClient, name: str = "") -> tuple[str, str]:
     response = web.post_form("/dashboard/keys", {"name": name})
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
     html = response.get_data(as_text=True)
     return re.search(r'<code id="new-key-value">([^<]+)</code>', html).group(1), html
 

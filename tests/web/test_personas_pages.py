@@ -45,7 +45,7 @@ def test_the_page_needs_a_log_in(web):
 
 def test_the_page_is_in_the_navigation_and_offers_only_chat_models(signed_in):
     response = signed_in.get(PAGE)
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "private, no-store"
     html = response.get_data(as_text=True)
     nav = html[html.index('<nav class="main-nav"') : html.index("</nav>")]
     assert nav.index(">API keys<") < nav.index('href="/dashboard/personas" aria-current="page">Personas<')

@@ -106,7 +106,8 @@ def _cookie(response) -> str:
         ("http://lumyx.example.com", True),
     ],
 )
-def test_the_session_cookie_is_httponly_lax_and_secure_off_loopback(web, base_url, secure):
+def test_the_session_cookie_is_httponly_lax_and_secure_off_loopback(web, app, monkeypatch, base_url, secure):
+    monkeypatch.setitem(app.config, "LUMYX_ALLOWED_HOSTS", ("lumyx.example.com",))
     response = web.get("/login", base_url=base_url)
     cookie = _cookie(response)
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
@@ -168,4 +169,4 @@ def test_admin_posts_are_forbidden_to_other_users(signed_in, user):
 
 def test_account_pages_are_not_cached(signed_in):
     for path in ACCOUNT_PAGES:
-        assert signed_in.get(path).headers["Cache-Control"] == "no-store", path
+        assert signed_in.get(path).headers["Cache-Control"] == "private, no-store", path

@@ -46,7 +46,7 @@ def activity(app, user):
 
 def test_cards_charts_and_recent_activity(signed_in, activity):
     response = signed_in.get("/dashboard/usage")
-    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["Cache-Control"] == "private, no-store"
     html = response.get_data(as_text=True)
     assert re.search(r'id="total-requests">50<', html)
     assert re.search(r'id="credits-available">25\.00<', html)

@@ -9,6 +9,7 @@ import logging
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_login import current_user, login_required
 
+from lumyx import public_url
 from lumyx.accounts.ledger_history import ledger_page
 from lumyx.accounts.paging import Page, page_number
 from lumyx.billing import payments
@@ -82,8 +83,8 @@ def credits_checkout():
             current_user,
             package=package,
             amount_usd=amount,
-            success_url=url_for(".credits_success", _external=True) + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=url_for(".credits_cancel", _external=True),
+            success_url=public_url.url(url_for(".credits_success")) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=public_url.url(url_for(".credits_cancel")),
         )
     except payments.NotConfigured:
         flash("Payments are not configured on this instance. Ask its operator to set the Stripe keys.", "error")
