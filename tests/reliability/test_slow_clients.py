@@ -127,6 +127,17 @@ def test_an_idle_kept_alive_connection_is_closed_and_a_slow_next_request_too(app
         assert idle.recv(1) == b""  # closed once idle for the keep-alive time
         assert 2.5 < time.monotonic() - started < 6
 
+        # Pipelined: the second request is already read with the first, and is answered at once.
+        pipelined = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        pipelined.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 2)
+        started = time.monotonic()
+        for _ in range(2):
+            response = http.client.HTTPResponse(pipelined)
+            response.begin()
+            response.read()
+            assert response.status == 200
+        assert time.monotonic() - started < 1
+
         slow = socket.create_connection(("127.0.0.1", server.port), timeout=10)
         assert health(slow) == 200
         slow.sendall(PARTIAL)  # the next request starts, and never ends
