@@ -5,13 +5,17 @@ import os
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
-worker_class = "gevent"
+# gunicorn's gevent worker, with a header timeout, a cap on connections per address and
+# connections closed after a 413 (lumyx/server/worker.py; its settings are read there).
+worker_class = "lumyx.server.worker.LumyxWorker"
 # Each worker imports the app after the fork, and so makes its own runtime: caches,
 # pools and connections (lumyx/runtime.py).
 preload_app = False
 http_parser = "fast"  # gunicorn-h1c: requests parsed in C
 worker_connections = int(os.environ.get("LUMYX_WORKER_CONNECTIONS", "4000"))
-keepalive = 75
+# How long a kept-alive connection may wait idle for its next request (whole seconds); keep it
+# above the idle timeout of a load balancer in front.
+keepalive = int(os.environ.get("LUMYX_KEEPALIVE_S") or 75)
 timeout = 120
 graceful_timeout = 60
 accesslog = None

@@ -23,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, Map, Rule
 
 from lumyx import config, log_redaction, public_url
+from lumyx.server.request_body import BodyCappedRequest
 
 
 class RestOfPath(BaseConverter):
@@ -82,9 +83,12 @@ class LumyxRequestContext(RequestContext):
 
 class Lumyx(Flask):
     """Flask, with the request context above, the table of which blueprint
-    answers URLs no route matches, and a memory of which views and hooks need
+    answers URLs no route matches, a memory of which views and hooks need
     wrapping for async (Flask otherwise inspects each of them again on every
-    request)."""
+    request), and requests whose body is held to the limit whatever its transfer
+    encoding (lumyx.server.request_body)."""
+
+    request_class = BodyCappedRequest
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

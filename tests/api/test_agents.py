@@ -289,6 +289,7 @@ class _Target(ThreadingHTTPServer):
     def __init__(self):
         self.connections = 0
         self.paths: list[str] = []
+        self.drip_ended = threading.Event()  # the client of /drip went away
         super().__init__(("127.0.0.1", 0), _TargetHandler)
 
     def verify_request(self, request, client_address) -> bool:
@@ -316,8 +317,26 @@ class _TargetHandler(BaseHTTPRequestHandler):
             self._send(302, b"", "text/plain", location="http://127.0.0.1:9/elsewhere")
         elif parts.path == "/big":
             self._send(200, b"x" * 200_000, "text/plain")
+        elif parts.path == "/drip":
+            self._drip()
         else:
             self._send(200, json.dumps({"path": parts.path, "query": parse_qs(parts.query)}).encode())
+
+    def _drip(self) -> None:
+        """A 1,000-byte answer sent one byte every 2 s: each read is in time for a read timeout."""
+        self.send_response(200)
+        self.send_header("content-type", "text/plain")
+        self.send_header("content-length", "1000")
+        self.end_headers()
+        try:
+            for _ in range(1000):
+                self.wfile.write(b"x")
+                self.wfile.flush()
+                time.sleep(2)
+        except OSError:
+            pass
+        finally:
+            self.server.drip_ended.set()
 
     def do_POST(self) -> None:
         self.server.paths.append(self.path)
@@ -448,3 +467,28 @@ def test_http_tools_run_on_allowed_hosts_only(allowing_server, key, target):
     refused = run_only(_lookup(f"http://localhost:{port}/city"))
     assert refused["status"] == "error" and "not allowed" in json.loads(refused["result"])["error"]
     assert target.connections == seen, "refused without any connection"
+
+
+def test_an_http_tool_that_drips_is_cut_at_its_total_deadline(allowing_server, key, target):
+    """A tool's server sending a byte every 2 s never trips the 5 s read timeout; the
+    10 s in all is a timer that cuts the call, and the agent's request goes on."""
+    session = requests.Session()
+    session.headers["authorization"] = f"Bearer {key}"
+    slug = _http_persona(session, allowing_server.url, [_lookup(f"http://127.0.0.1:{target.server_port}/drip")])
+    started = time.monotonic()
+    response = session.post(
+        allowing_server.url + "/v1/agents/chat/completions",
+        timeout=25,
+        json={
+            "model": f"persona:{slug}",
+            "server_tools": ["lookup"],
+            "messages": [{"role": "user", "content": "Oslo"}],
+        },
+    )
+    elapsed = time.monotonic() - started
+    assert response.status_code == 200, response.text
+    call = response.json()["steps"][0]["tool_calls"][0]
+    assert call["status"] == "error" and "longer than 10 s" in json.loads(call["result"])["error"], call
+    assert 9.5 < elapsed < 15, elapsed
+    # The socket was cut: the dripping server's writes fail within a couple of bytes.
+    assert target.drip_ended.wait(10)

@@ -27,7 +27,7 @@ PLACEHOLDERS = {"", "todo", "tbd", "fixme", "xxx"}
 # Layers, top down, by the name under lumyx/ ("" is the root package, the app
 # factory). A module imports from its own layer and those below it only.
 LAYERS = (
-    ("views", {"", "api", "web", "cli"}),
+    ("views", {"", "api", "web", "cli", "server"}),
     ("runtime", {"runtime"}),
     ("features", {"gateway", "billing", "usage", "accounts", "catalog", "agents", "limits", "responses"}),
     (

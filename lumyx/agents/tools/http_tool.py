@@ -3,16 +3,19 @@
 Only on hosts the operator listed in ``LUMYX_AGENT_HTTP_HOSTS``, checked before
 any connection is made; a URL with credentials, spaces or control characters is
 refused when the persona is saved (:func:`url_problem`). The call follows no
-redirect, ignores the environment's proxies and ``.netrc``, has a short timeout
-and a cap on the response size.
+redirect, ignores the environment's proxies and ``.netrc``, and has a cap on the
+response size. It is given ``TOTAL_SECONDS`` in all, connecting and reading included:
+a timer (gevent's) cuts the call wherever it is when the time is up, so a server
+that sends a byte now and then, each in time for the read timeout, cannot hold
+the tool (and the agent's request) any longer.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from urllib.parse import urlsplit
 
+import gevent
 import orjson
 import requests
 
@@ -64,15 +67,13 @@ def _query(arguments: dict) -> list[tuple[str, str]]:
     return pairs
 
 
-def _read_capped(response: requests.Response, deadline: float) -> tuple[bytes, bool]:
+def _read_capped(response: requests.Response) -> tuple[bytes, bool]:
     chunks, size = [], 0
     for chunk in response.iter_content(8192):
         chunks.append(chunk)
         size += len(chunk)
         if size > MAX_RESPONSE_BYTES:
             return b"".join(chunks)[:MAX_RESPONSE_BYTES], True
-        if time.monotonic() > deadline:
-            raise ToolError(f"the response took longer than {TOTAL_SECONDS:g} s")
     return b"".join(chunks), False
 
 
@@ -95,7 +96,8 @@ def call_http(spec: dict, arguments: dict, allowed_hosts: tuple[str, ...]) -> di
         "accept-encoding": "identity",
     }
     kwargs = {"params": _query(arguments)} if method == "GET" else {"json": arguments}
-    deadline = time.monotonic() + TOTAL_SECONDS
+    deadline = gevent.Timeout(TOTAL_SECONDS)
+    deadline.start()
     try:
         with session.request(
             method,
@@ -106,7 +108,7 @@ def call_http(spec: dict, arguments: dict, allowed_hosts: tuple[str, ...]) -> di
             stream=True,
             **kwargs,
         ) as response:
-            data, truncated = _read_capped(response, deadline)
+            data, truncated = _read_capped(response)
             result: dict = {"status": response.status_code}
             if response.is_redirect:
                 result["redirect_not_followed"] = response.headers.get("location", "")[:500]
@@ -122,11 +124,16 @@ def call_http(spec: dict, arguments: dict, allowed_hosts: tuple[str, ...]) -> di
             result["body"] = body
             result["truncated"] = truncated
             return result
+    except gevent.Timeout as exc:
+        if exc is not deadline:
+            raise
+        raise ToolError(f"the request to {host} took longer than {TOTAL_SECONDS:g} s") from None
     except requests.Timeout:
         raise ToolError(f"the request to {host} timed out") from None
     except requests.RequestException as exc:
         raise ToolError(f"the request to {host} failed ({type(exc).__name__})") from None
     finally:
+        deadline.close()
         session.close()
 
 

@@ -1,0 +1,143 @@
+"""The gunicorn worker Lumyx runs in: gunicorn's gevent worker, with bounds on
+what one connection may hold (gunicorn.conf.py names it).
+
+* A request's line and headers must arrive within ``LUMYX_HEADER_TIMEOUT_S``
+  (default 10 s) of the connection's first byte of it, however slowly they
+  trickle in. A new connection's clock starts when it is accepted; a kept-alive
+  connection may first stay idle for gunicorn's ``keepalive`` seconds, and is
+  closed when nothing has come by then.
+* At most ``LUMYX_MAX_CONNECTIONS_PER_ADDRESS`` (default 1000, 0: no cap)
+  connections of one peer address are open in a worker; one more is closed at
+  once. The peer is the socket's: behind a proxy every client shares the proxy's
+  address, so there the cap must be off or above ``worker_connections``.
+* A response with status 413 closes the connection, so the body the application
+  refused is never read (gunicorn would otherwise read what is left of it, to
+  find the next request).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import ssl
+from collections import Counter
+
+import gevent
+from gevent.local import local
+from gunicorn.workers.ggevent import GeventWorker
+
+
+def setting(name: str, default: float, *, zero: bool = False) -> float:
+    """A number of the environment, ``default`` when unset; a number below 0 (or
+    0, unless ``zero`` allows it) or not a number stops the server, naming it."""
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1
+    if value < 0 or (value == 0 and not zero):
+        raise SystemExit(f"{name}: must be a number {'>=' if zero else '>'} 0, got {raw!r}")
+    return value
+
+
+class LumyxWorker(GeventWorker):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header_timeout = setting("LUMYX_HEADER_TIMEOUT_S", 10)
+        self.per_address = int(setting("LUMYX_MAX_CONNECTIONS_PER_ADDRESS", 1000, zero=True))
+        self.open_by_address: Counter = Counter()
+        self.connection = local()  # each connection is served by a greenlet of its own
+
+    def load_wsgi(self):
+        super().load_wsgi()
+        self.wsgi = _closing_after_413(self.wsgi)
+
+    def handle(self, listener, client, addr):
+        peer = addr[0] if isinstance(addr, tuple) else None
+        if self.per_address and peer is not None:
+            if self.open_by_address[peer] >= self.per_address:
+                self.log.debug("Closing a connection of %s: %d already open", peer, self.per_address)
+                client.close()
+                return
+            self.open_by_address[peer] += 1
+        self.connection.client = client
+        self.connection.last_request = None
+        try:
+            super().handle(listener, client, addr)
+        finally:
+            if self.per_address and peer is not None:
+                self.open_by_address[peer] -= 1
+                if not self.open_by_address[peer]:
+                    del self.open_by_address[peer]
+
+    def handle_request(self, listener_name, req, sock, addr):
+        self.connection.last_request = req
+        return super().handle_request(listener_name, req, sock, addr)
+
+    def timeout_ctx(self):
+        """Bounds the wait for the connection's next request (gunicorn reads it inside)."""
+        return _NextRequest(self.connection, self.cfg.keepalive, self.header_timeout)
+
+
+class _NextRequest:
+    """The header timeout, started after a kept-alive connection's idle wait.
+
+    Leaving ``__enter__`` with StopIteration closes the connection (gunicorn's
+    worker takes it as the end of the connection's requests)."""
+
+    def __init__(self, connection, keepalive: float, header_timeout: float):
+        self.connection = connection
+        self.keepalive = keepalive
+        self.timer = gevent.Timeout(header_timeout, False)
+
+    def __enter__(self):
+        previous = self.connection.last_request
+        if previous is not None and not _buffered(previous):
+            _wait_for_a_byte(self.connection.client, self.keepalive)
+        self.timer.start()
+        return self.timer
+
+    def __exit__(self, *exc_info):
+        return self.timer.__exit__(*exc_info)
+
+
+def _buffered(request) -> bool:
+    """Whether bytes after the request (pipelined ones) are already read into gunicorn's buffer."""
+    buffer = getattr(getattr(request, "unreader", None), "buf", None)
+    if buffer is None:
+        return False
+    with buffer.getbuffer() as view:
+        return view.nbytes > 0
+
+
+def _wait_for_a_byte(client, keepalive: float) -> None:
+    """Waits until the client sends something, at most ``keepalive`` seconds."""
+    if isinstance(client, ssl.SSLSocket):
+        return  # TLS may hold read bytes of its own: gunicorn's timer alone, as before
+    client.settimeout(keepalive)
+    try:
+        first = client.recv(1, socket.MSG_PEEK)
+    except TimeoutError:
+        raise StopIteration("idle keep-alive connection") from None
+    finally:
+        client.settimeout(None)
+    if not first:
+        raise StopIteration("closed by the client")
+
+
+def _closing_after_413(app):
+    """The WSGI app, with a 413 answer closing its connection."""
+
+    def application(environ, start_response):
+        def start(status, headers, exc_info=None):
+            if status.startswith("413"):
+                response = getattr(start_response, "__self__", None)  # gunicorn's Response
+                if response is not None:
+                    response.force_close()
+            return start_response(status, headers, exc_info)
+
+        return app(environ, start)
+
+    return application
