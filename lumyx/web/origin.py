@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, current_app, request
 
 CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def site_origin() -> str:
-    """This site's own origin (``scheme://host[:port]``): the address the request came to."""
-    return origin_of(request.host_url) or ""
+def site_origins() -> set[str]:
+    """This site's own origins (``scheme://host[:port]``): the address the request
+    came to (its Host is an allowed one, lumyx.public_url) and ``LUMYX_PUBLIC_URL``'s."""
+    origins = {origin_of(request.host_url)}
+    public = current_app.config.get("LUMYX_PUBLIC_URL")
+    if public:
+        origins.add(origin_of(public))
+    origins.discard(None)
+    return origins
 
 
 def origin_of(url: str) -> str | None:
@@ -41,5 +47,5 @@ def check_same_origin() -> None:
         claimed = request.headers.get("Referer")
         if claimed is None:
             return
-    if origin_of(claimed) != site_origin():
+    if origin_of(claimed) not in site_origins():
         abort(403, description="This form was sent from another site. Send it again from this site's page.")

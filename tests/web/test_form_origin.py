@@ -72,3 +72,11 @@ def test_the_api_and_stripes_webhook_are_not_checked(web, key):
     assert api.status_code == 200
     webhook = web.post("/webhooks/stripe", data=b"{}", headers={"Origin": "https://evil.example"})
     assert webhook.status_code == 400 and "error" in webhook.get_json(), "refused for its signature, not its origin"
+
+
+def test_a_change_from_the_public_url_goes_through_when_no_proxy_passes_its_host(signed_in, app, monkeypatch):
+    """Behind a proxy that sends the instance's own address as Host, the browser's
+    Origin is the public URL: that is this site too; another site still is not."""
+    monkeypatch.setitem(app.config, "LUMYX_PUBLIC_URL", "https://llm.example.com")
+    assert _change_timezone(signed_in, Origin="https://llm.example.com").status_code == 302
+    assert _change_timezone(signed_in, Origin="https://evil.example").status_code == 403

@@ -4,7 +4,6 @@ says of itself), each refusal the form again with a message and the e-mail kept.
 
 from __future__ import annotations
 
-import os
 import re
 import time
 import uuid
@@ -110,17 +109,17 @@ def test_without_trusted_proxies_x_forwarded_for_is_ignored(app):
 
 
 @pytest.fixture(scope="module")
-def proxied_app(app, server_env):
-    """The app behind one trusted reverse proxy (LUMYX_TRUSTED_PROXIES=1)."""
-    saved = dict(os.environ)
-    os.environ.update({**server_env, "LUMYX_TRUSTED_PROXIES": "1", "LUMYX_ALLOWED_HOSTS": "llm.example.com"})
-    try:
-        from lumyx import create_app
+def proxied_app(app):
+    """The app behind one trusted reverse proxy, as create_app sets it up for
+    LUMYX_TRUSTED_PROXIES=1 (tests/reliability/test_behind_haproxy.py starts real
+    instances with the setting): one app, so the form limiter keeps its own store."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
 
-        return create_app()
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(app.config, "LUMYX_TRUSTED_PROXIES", 1)
+        patch.setitem(app.config, "LUMYX_ALLOWED_HOSTS", ("llm.example.com",))
+        patch.setattr(app, "wsgi_app", ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1))
+        yield app
 
 
 def test_behind_a_trusted_proxy_each_client_has_its_own_address_limit(proxied_app, user):
