@@ -123,12 +123,14 @@ def start(
     workers: int | None = None,
     extra_env: dict | None = None,
     root: Path = ROOT,
+    catalog_text: str | None = None,
 ) -> Lumyx:
     """Lumyx as `make run` serves it, from this checkout or, with ``root``, from
-    another one (an earlier commit, with a .venv of its own) to compare with."""
+    another one (an earlier commit, with a .venv of its own) to compare with;
+    ``catalog_text`` serves another catalog than the three bench models."""
     workdir.mkdir(parents=True, exist_ok=True)
     catalog = workdir / "catalog.yaml"
-    catalog.write_text(CATALOG.format(upstream=upstream_url))
+    catalog.write_text(catalog_text or CATALOG.format(upstream=upstream_url))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMYX_", "STRIPE_", "DATABASE_", "REDIS_"))}
     env.update(
         {

@@ -133,11 +133,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lumyx.api import register as api
     from lumyx.db import db, migrate, models  # noqa: F401  (the models register with the metadata)
     from lumyx.limits import plans as rate_limits
+    from lumyx.routing import breakers
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     runtime.init_app(app)
     rate_limits.configure(app)
+    breakers.configure(app.config)  # after the rate limits: the same shared store and prefix
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)

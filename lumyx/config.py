@@ -134,6 +134,10 @@ def from_environment() -> dict:
         "LUMYX_PUBLIC_URL": _public_url(),
         "LUMYX_ALLOWED_HOSTS": parse_host_list(os.environ.get("LUMYX_ALLOWED_HOSTS")),
         "LUMYX_TRUSTED_PROXIES": _whole_number("LUMYX_TRUSTED_PROXIES", 0),
+        # Circuit breakers (lumyx.routing.breakers): consecutive retryable failures that
+        # open a route, and the seconds it is skipped before one request probes it.
+        "LUMYX_BREAKER_FAILURES": _positive_int("LUMYX_BREAKER_FAILURES", 5),
+        "LUMYX_BREAKER_COOLDOWN_S": _positive_int("LUMYX_BREAKER_COOLDOWN_S", 30),
         # Rate-limit storage (API plan limits and web form throttling) is chosen by
         # lumyx.limits.plans.configure: REDIS_URL when set, else the database.
     }

@@ -33,6 +33,11 @@ Flask-SQLAlchemy's engine (lumyx.db): the database pool. A connection idle for
     over a second is pinged first (PostgreSQL) and replaced when that fails.
 The counter stores' clients, the plan limiter's and Flask-Limiter's
     (web.extensions.limiter): each store notices a fork itself (limits.storage).
+``routing`` (routing.measurements.measurements, routing.breakers.board,
+    routing.store.shared): what each route did over the last five minutes (this
+    worker's own), the breakers as this worker last read them, and the client of
+    the store every worker shares breakers and conversations' routes in (made by
+    the app factory from the settings; each store notices a fork itself).
 ``holds_in_flight`` (billing.holds.in_flight): request ids of this worker's
     credit holds. One leaves when its call is settled; the janitor refreshes
     them every minute.
@@ -76,6 +81,7 @@ from lumyx.catalog.snapshot import CatalogCache
 from lumyx.db import driver, forget_inherited_pools
 from lumyx.limits.plans import PlanLimiter
 from lumyx.providers import http
+from lumyx.routing import breakers, measurements
 from lumyx.usage import health as model_health
 
 
@@ -147,6 +153,8 @@ def _forget_the_parents_state() -> None:
     http.clients.forget()
     model_health.cache.forget()
     holds.in_flight.forget()
+    measurements.measurements.forget()
+    breakers.board.seen.clear()
     journal.journal.forget()
     for runtime in list(_runtimes):
         runtime._forget()

@@ -15,6 +15,18 @@ from tests.support.catalog import UPSTREAM_KEY, catalog_yaml
 from tests.support.servers import LiveServer, TestDatabase, flask_cli
 
 
+@pytest.fixture(autouse=True)
+def routing_state_forgotten():
+    """Each test starts with every route's breaker closed, no conversation
+    remembered and no route measured (in this process's store, which the live
+    server shares)."""
+    from lumyx.routing import breakers, measurements, store
+
+    store.shared.clear()
+    breakers.board.seen.clear()
+    measurements.measurements.forget()
+
+
 @pytest.fixture(scope="session")
 def upstream():
     server = start_process()

@@ -14,12 +14,26 @@ function M.flag(name)
   return v ~= nil and v ~= "" and v ~= "0"
 end
 
+-- With WAITED_US set: the share of requests (%) that took at least that long, to 0.01 %.
+local function share_over(latency, us)
+  if latency.max < us then return 0 end
+  if latency.min >= us then return 100 end
+  local lo, hi = 0, 100
+  while hi - lo > 0.01 do
+    local mid = (lo + hi) / 2
+    if latency:percentile(mid) >= us then hi = mid else lo = mid end
+  end
+  return 100 - hi
+end
+
 function M.done(summary, latency, _requests)
   local e = summary.errors
+  local waited = tonumber(os.getenv("WAITED_US") or "")
   io.write(string.format(
-    "WRK requests=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f mean_us=%.1f errors=%d\n",
+    "WRK requests=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f mean_us=%.1f errors=%d%s\n",
     summary.requests, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
-    e.connect + e.read + e.write + e.status + e.timeout))
+    e.connect + e.read + e.write + e.status + e.timeout,
+    waited and string.format(" waited_pct=%.2f", share_over(latency, waited)) or ""))
 end
 
 return M

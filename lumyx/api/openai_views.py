@@ -1,5 +1,6 @@
 """OpenAI-format endpoints: chat completions, legacy completions, embeddings, and
-creating a response (the Responses API; its stored responses: response_views)."""
+creating a response (the Responses API; its stored responses: response_views).
+Chat completions and responses take the routing fields (:mod:`lumyx.routing.request_fields`)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from lumyx.gateway.call import Call, new_call
 from lumyx.providers.base import CHAT, COMPLETIONS, EMBEDDINGS, RESPONSES
 from lumyx.responses import conversation
 from lumyx.responses.keeping import Keeper
+from lumyx.routing import request_fields
 from lumyx.wire import capabilities
 from lumyx.wire import openai as wire
 from lumyx.wire.responses import validate_responses
@@ -25,8 +27,6 @@ def _start(operation: str, validate) -> tuple[Call, object]:
     key = require_key()
     body = json_body()
     facts = validate(body)
-    if operation == CHAT:
-        body = personas.apply(body, personas.requested(key.user_id, body), "openai")
     model = gateway.resolve(runtime.get().catalog.current(), body["model"], key)
     stream = operation != EMBEDDINGS and body.get("stream") is True
     return new_call(key, model, operation, "openai", body, stream=stream), facts
@@ -34,9 +34,13 @@ def _start(operation: str, validate) -> tuple[Call, object]:
 
 @api.post("/chat/completions")
 def chat_completions():
-    call, facts = _start(CHAT, wire.validate_chat)
-    capabilities.require_capabilities(call.input.model, call.input.body, "chat", has_image=facts["has_image"])
-    return respond(call)
+    key = require_key()
+    body, asked = request_fields.take(json_body())
+    facts = wire.validate_chat(body)
+    body = personas.apply(body, personas.requested(key.user_id, body), "openai")
+    model, prefs, fallbacks = request_fields.choose(asked, key, body, "chat", has_image=facts["has_image"])
+    stream = body.get("stream") is True
+    return respond(new_call(key, model, CHAT, "openai", body, stream=stream, preferences=prefs, fallbacks=fallbacks))
 
 
 @api.post("/completions")
@@ -57,11 +61,11 @@ def embeddings():
 @api.post("/responses")
 def responses():
     key = require_key()
-    body = json_body()
+    body, asked = request_fields.take(json_body())
     facts = validate_responses(body)
     body = personas.apply(body, personas.requested(key.user_id, body), "responses")
-    model = gateway.resolve(runtime.get().catalog.current(), body["model"], key)
-    capabilities.require_capabilities(model, body, "responses", has_image=facts["has_image"])
+    model, prefs, fallbacks = request_fields.choose(asked, key, body, "responses", has_image=facts["has_image"])
     expanded = conversation.expand(key.user_id, body, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
-    call = new_call(key, model, RESPONSES, "responses", expanded, stream=body.get("stream") is True)
+    stream = body.get("stream") is True
+    call = new_call(key, model, RESPONSES, "responses", expanded, stream=stream, preferences=prefs, fallbacks=fallbacks)
     return respond(call, Keeper(key.user_id, body))

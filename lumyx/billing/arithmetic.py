@@ -136,3 +136,18 @@ def output_cap(model, available: int, prompt_tokens: int) -> int | None:
     spare = available - _worst_case(model, prompt_tokens, 0)
     affordable = spare * money.TOKENS_PER_PRICE_UNIT // model.price_output if spare > 0 else 0
     return affordable if affordable >= MIN_CAPPED_OUTPUT else None
+
+
+def dearest(models, prompt_tokens: int, asked: int | None):
+    """Of the models a request may be served by (its model and fallbacks), the one
+    whose worst case is the largest: a hold for it covers any of them. A priced
+    model before a free one; among equals, the first."""
+    if len(models) == 1:
+        return models[0]
+    return max(
+        models,
+        key=lambda model: (
+            not model.is_free,
+            0 if model.is_free else hold_amount(model, prompt_tokens, largest_answer(model, asked)),
+        ),
+    )

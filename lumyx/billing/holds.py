@@ -95,6 +95,10 @@ def available(user_id: int, key_id: int | None = None) -> int:
 # -- PostgreSQL ----------------------------------------------------------------
 
 _WITHOUT_WAITING = "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS off)"
+# Rows are locked FOR NO KEY UPDATE, never FOR UPDATE: a hold's or a usage row's
+# foreign key share-locks the key's and the account's rows, and FOR UPDATE would make
+# that wait. A hold has the account's row and inserts its row while a settlement has
+# the key's row and waits for the account's: with FOR UPDATE that is a deadlock.
 _HOLD_PG = text(f"""
 WITH {_WITHOUT_WAITING},
 reserved AS (
@@ -110,7 +114,7 @@ WITH {_WITHOUT_WAITING},
 key_row AS MATERIALIZED (
     SELECT id FROM api_keys
     WHERE id = :api_key_id AND spend_limit IS NOT NULL AND spent + held + :amount <= spend_limit
-    FOR UPDATE),
+    FOR NO KEY UPDATE),
 reserved AS (
     UPDATE users SET held = held + :amount
     WHERE id = :user_id AND balance > 0 AND balance - held >= :amount AND EXISTS (SELECT 1 FROM key_row)
@@ -125,10 +129,11 @@ SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reser
 _SETTLE_AND_RECORD_PG = text(f"""
 WITH {_WITHOUT_WAITING},
 taken AS (DELETE FROM holds WHERE id = :ref RETURNING amount),
-key_row AS MATERIALIZED (SELECT id, spend_limit, spent, held FROM api_keys WHERE id = :api_key_id FOR UPDATE),
+key_row AS MATERIALIZED (
+    SELECT id, spend_limit, spent, held FROM api_keys WHERE id = :api_key_id FOR NO KEY UPDATE),
 account AS (
     SELECT id, balance, held, COALESCE((SELECT amount FROM taken), 0) AS amount
-    FROM users WHERE id = :user_id AND (SELECT count(*) FROM key_row) >= 0 FOR UPDATE),
+    FROM users WHERE id = :user_id AND (SELECT count(*) FROM key_row) >= 0 FOR NO KEY UPDATE),
 decided AS (
     SELECT id, amount, CASE WHEN balance - :cost >= held - amount AND NOT EXISTS (
         SELECT 1 FROM key_row WHERE spend_limit IS NOT NULL AND spent + :cost > spend_limit - (key_row.held - amount))

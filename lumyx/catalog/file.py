@@ -20,6 +20,7 @@ CAPABILITIES = ("tools", "vision", "reasoning", "json_mode")
 # Optional prices of prompt tokens the upstream read from or wrote to its cache;
 # unset: read and 5-minute write at the input price, 1-hour write at the 5-minute one.
 CACHE_PRICES = ("cache_read", "cache_write", "cache_write_1h")
+ROUTING = ("fallback", "balance")  # routes in order | by weight, the rest as fallback
 MODALITIES = ("text", "image", "audio", "file", "video", "embeddings")
 
 
@@ -63,6 +64,13 @@ def _str_list(obj: dict, key: str, where: str, allowed: tuple[str, ...], default
         if v not in allowed:
             _fail(f"{where}.{key}", f"unknown value {v!r} (allowed: {', '.join(allowed)})")
     return list(dict.fromkeys(value))
+
+
+def _weight(value, where: str) -> float:
+    """A route's share of a balanced model's requests (0: only as a fallback)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1e6:
+        _fail(f"{where}.weight", "must be a number from 0 to 1000000")
+    return value
 
 
 def _provider(raw, where: str) -> dict:
@@ -119,9 +127,18 @@ def _model(raw, where: str, provider_ids: set[str]) -> dict:
         provider = _str(route, "provider", rwhere)
         if provider not in provider_ids:
             _fail(f"{rwhere}.provider", f"unknown provider {provider!r}")
-        routes.append(
-            {"provider": provider, "model": _str(route, "model", rwhere, required=False, default=model_id) or model_id}
-        )
+        entry = {
+            "provider": provider,
+            "model": _str(route, "model", rwhere, required=False, default=model_id) or model_id,
+        }
+        if route.get("weight") is not None:
+            entry["weight"] = _weight(route["weight"], rwhere)
+        routes.append(entry)
+    routing = raw.get("routing", "fallback")
+    if routing not in ROUTING:
+        _fail(f"{where}.routing", f"must be one of {', '.join(ROUTING)}")
+    if routing == "balance" and not any(r.get("weight", 1) > 0 for r in routes):
+        _fail(f"{where}.routes", "a balanced model needs a route of weight > 0")
     return {
         "id": model_id,
         "name": _str(raw, "name", where, required=False, default=model_id) or model_id,
@@ -137,6 +154,7 @@ def _model(raw, where: str, provider_ids: set[str]) -> dict:
         "output_modalities": _str_list(modalities, "output", f"{where}.modalities", MODALITIES, ["text"]),
         "capabilities": _str_list(raw, "capabilities", where, CAPABILITIES, []),
         "routes": routes,
+        "routing": routing,
     }
 
 

@@ -7,7 +7,7 @@ them (``to_params``), so a link reproduces a filtered view exactly.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 
@@ -175,7 +175,9 @@ def _price_limit(usd_per_million: Decimal) -> int:
     return int(usd_per_million * money.MICRO_PER_USD)
 
 
-def matches(model: ModelInfo, query: CatalogQuery) -> bool:
+def matches(model: ModelInfo, query: CatalogQuery, down: Collection[str] = ()) -> bool:
+    """Whether ``model`` passes the filters; ``down``: the ids of models that are
+    configured but cannot be served right now (every route's breaker open)."""
     if query.text:
         needle = query.text.lower()
         haystack = " ".join((model.id, model.name, model.description, *provider_ids(model))).lower()
@@ -195,7 +197,7 @@ def matches(model: ModelInfo, query: CatalogQuery) -> bool:
         limit = _price_limit(query.max_price)
         if model.price_input > limit or model.price_output > limit:
             return False
-    if query.available and not is_available(model):
+    if query.available and (not is_available(model) or model.id in down):
         return False
     return True
 
@@ -212,9 +214,9 @@ def _sort_key(sort: str):
     return None
 
 
-def apply(models: Iterable[ModelInfo], query: CatalogQuery) -> list[ModelInfo]:
+def apply(models: Iterable[ModelInfo], query: CatalogQuery, down: Collection[str] = ()) -> list[ModelInfo]:
     """The models that match ``query``, in its order (the catalog's own when unsorted)."""
-    found = [m for m in models if matches(m, query)]
+    found = [m for m in models if matches(m, query, down)]
     key = _sort_key(query.sort)
     return sorted(found, key=key) if key else found
 

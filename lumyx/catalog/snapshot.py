@@ -57,6 +57,7 @@ class ProviderInfo:
 class Route:
     provider: ProviderInfo
     model: str
+    weight: float = field(default=1, compare=False)  # share of a balanced model's requests
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,7 @@ class ModelInfo:
     price_cache_read: int | None = None
     price_cache_write: int | None = None
     price_cache_write_1h: int | None = None
+    routing: str = "fallback"  # fallback: routes in order | balance: by their weights, the rest as fallback
 
     @property
     def is_free(self) -> bool:
@@ -192,7 +194,11 @@ def build() -> Catalog:
         select(CatalogModel).where(CatalogModel.enabled).order_by(CatalogModel.position, CatalogModel.id)
     )
     for row in rows:
-        routes = tuple(Route(providers[r["provider"]], r["model"]) for r in row.routes if r["provider"] in providers)
+        routes = tuple(
+            Route(providers[r["provider"]], r["model"], r.get("weight", 1))
+            for r in row.routes
+            if r["provider"] in providers
+        )
         created = int(row.created_at.timestamp()) if row.created_at else 0
         read, write, write_1h = _cache_prices(row)
         models[row.id] = ModelInfo(
@@ -212,6 +218,7 @@ def build() -> Catalog:
             price_cache_read=read,
             price_cache_write=write,
             price_cache_write_1h=write_1h,
+            routing=row.routing or "fallback",
         )
     db.session.rollback()
     return Catalog(models, providers, stamp)

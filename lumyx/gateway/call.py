@@ -1,7 +1,8 @@
 """One client request's call through the gateway, as plain data split by writer.
 
 * :class:`CallInput` — what the client asked, frozen once the view has read
-  and checked the request.
+  and checked the request (the pipeline swaps in a copy naming the fallback
+  model that served, if one did).
 * :class:`~lumyx.billing.admission.Admission` — what billing held or counted
   for it (written by billing's admission only; the pipeline keeps it).
 * :class:`~lumyx.gateway.meter.Meter` — the tokens and output the upstream's
@@ -26,6 +27,7 @@ from lumyx.billing.admission import NOTHING, Admission
 from lumyx.catalog.snapshot import ModelInfo, Route
 from lumyx.db.models._types import utcnow
 from lumyx.gateway.meter import Meter, Usage
+from lumyx.routing.preferences import Preferences
 
 
 def _request_id() -> str:
@@ -45,6 +47,8 @@ class CallInput:
     client_headers: dict = field(default_factory=dict)  # forwarded to upstreams of the same format
     include_usage: bool = False  # stream_options.include_usage: the client wants the usage chunk
     exclude_reasoning: bool = False  # reasoning.exclude: reasoning is used but not shown
+    preferences: Preferences | None = None  # the client's ``provider`` object
+    fallbacks: tuple[ModelInfo, ...] = ()  # the client's ``models``: tried in order after ``model``
     request_id: str = field(default_factory=_request_id)
     started: float = field(default_factory=time.perf_counter)
     received_at: datetime = field(default_factory=utcnow)  # the usage row's time: calls list in the order made
@@ -143,6 +147,8 @@ def new_call(
     *,
     stream: bool = False,
     client_headers: dict | None = None,
+    preferences: Preferences | None = None,
+    fallbacks: tuple[ModelInfo, ...] = (),
 ) -> Call:
     """A call of a checked request. OpenAI clients' ``stream_options.include_usage``
     and ``reasoning.exclude`` are read here, once."""
@@ -162,5 +168,7 @@ def new_call(
             client_headers=client_headers or {},
             include_usage=include_usage,
             exclude_reasoning=exclude_reasoning,
+            preferences=preferences,
+            fallbacks=fallbacks,
         )
     )

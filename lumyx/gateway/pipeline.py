@@ -5,8 +5,9 @@
 :func:`resolve` finds the model (the views call it before the call exists);
 :func:`serve` admits the call (billing holds or counts it), sends it on the
 first route that answers (:mod:`.routing`, with the translation of
-:mod:`.formats`) and shapes the answer for the client — a body, or for a
-stream an iterator of the client's events (:mod:`.streams`); :func:`finish`,
+:mod:`.formats`; the client's fallback models after its model:
+:mod:`lumyx.routing.fallbacks`) and shapes the answer for the client — a body,
+or for a stream an iterator of the client's events (:mod:`.streams`); :func:`finish`,
 once the client has the answer or has gone, meters the call
 (:mod:`.meter`), settles it (:mod:`lumyx.billing.settlement`) and logs it,
 exactly once.
@@ -22,7 +23,7 @@ from collections.abc import Iterator
 
 from lumyx.accounts.keys import KeyContext
 from lumyx.accounts.keys import touch as touch_key
-from lumyx.billing import admission, settlement
+from lumyx.billing import admission, arithmetic, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
 from lumyx.errors import DATABASE_DOWN, ApiError
 from lumyx.gateway import answers, meter, routing, tokens
@@ -33,6 +34,7 @@ from lumyx.gateway.routing import Dispatch
 from lumyx.gateway.streams import Shaper, WithoutReasoning
 from lumyx.providers.base import COUNT_TOKENS
 from lumyx.providers.streaming import StreamBroken
+from lumyx.routing import fallbacks
 
 log = logging.getLogger("lumyx.gateway")
 
@@ -65,30 +67,34 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
     if request.operation == COUNT_TOKENS:
         outcome.route, answer = routing.count_tokens(request)
         return answer
-    model, key = request.model, request.key
+    key = request.key
     try:
-        unavailable = routing.unavailable(model)
-        if unavailable is not None:  # before any balance or key limit: no top-up would help
-            raise unavailable
+        # Before any balance or key limit (no top-up would help): the models that may
+        # serve, those with a provider key; the hold covers the dearest of them.
+        models = fallbacks.candidates(request)
+        priced = any(not model.is_free for model in models)
+        prompt_tokens = tokens.input_bound(request.body) if priced else 0
         call.admission = admission.admit(
             request_id=request.request_id,
             user_id=key.user_id,
             key_id=key.key_id,
             key_limit=key.spend_limit,
             timezone=key.timezone,
-            model=model,
+            model=arithmetic.dearest(models, prompt_tokens, admission.asked_output(request.body)),
             body=request.body,
-            prompt_tokens=0 if model.is_free else tokens.input_bound(request.body),
+            prompt_tokens=prompt_tokens,
             free_daily_limit=free_daily_limit,
         )
     except ApiError as error:
         _refused(outcome, error)
         raise
-    sent = routing.send(request, call.admission.output_cap)
+    served, sent = fallbacks.send(request, models, call.admission.output_cap)
     outcome.thinking_requested = sent.thinking
     if sent.error is not None:
         _refused(outcome, sent.error)
         raise sent.error
+    call.input = request = served  # a fallback model served: the answer, the row and the price are its
+    model = request.model
     outcome.route = sent.route
     if not request.stream:
         answers.read_reply(call, sent.reply.body)
@@ -143,6 +149,7 @@ def finish(call: Call, keys) -> None:
     outcome.usage = call.meter.usage
     if call.input.operation != COUNT_TOKENS:
         _settle(call)
+        routing.finished(call)
     route = f"{outcome.route.provider.id}/{outcome.route.model}" if outcome.route else "-"
     log.info(
         "%s %s %s via %s status=%s latency_ms=%d in=%d out=%d%s",

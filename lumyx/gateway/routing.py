@@ -1,5 +1,10 @@
-"""Sending a call on its model's routes, in catalog order, until one answers.
+"""Sending a call on its model's routes, in the order its plan gives
+(lumyx.routing.plan: preferences, balancing, the conversation's route, circuit
+breakers), until one answers.
 
+Each attempt is reported: to the route's breaker (a retryable failure counts
+against it; an answer, even a rejection of the request, closes it), to the
+route's measurements, and, once a route answered, as the conversation's route.
 A route is skipped when its provider's key is not configured, and abandoned
 for the next one when it fails before any byte went to the client: connect
 error, timeout, HTTP 429/5xx (and 401/403/404, which point at the route's own
@@ -13,6 +18,7 @@ README's "Routing and failures" table).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -20,11 +26,13 @@ from lumyx.catalog.snapshot import ModelInfo, Route
 from lumyx.errors import ApiError
 from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import tokens
-from lumyx.gateway.call import CallInput, UpstreamRequest
+from lumyx.gateway.call import Call, CallInput, UpstreamRequest
 from lumyx.gateway.formats import PAIRS, Translation, cannot_serve
 from lumyx.providers.adapters import ADAPTERS, WIRE_OF_KIND
 from lumyx.providers.base import COUNT_TOKENS, UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
+from lumyx.routing import breakers, measurements, sticky
+from lumyx.routing.plan import Plan, plan
 from lumyx.translate import TranslationError
 
 log = logging.getLogger("lumyx.gateway")
@@ -47,11 +55,13 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
     missing: list[str] = []
     failures: list[UpstreamFailure] = []
     thinking = False
-    for route in call.model.routes:
+    chosen = plan(call)
+    for route in chosen.routes:
         provider = route.provider
         if provider.api_key() is None:
             missing.append(provider.api_key_env)
             continue
+        started = time.perf_counter()
         try:
             translation = PAIRS.get((call.client_format, WIRE_OF_KIND[provider.kind]))
             if translation is None:
@@ -62,13 +72,44 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
                 provider, upstream.operation, upstream.body, stream=call.stream, client_headers=call.client_headers
             )
             first = _first_event(reply) if call.stream else None
+            _answered(chosen, route, time.perf_counter() - started, call.stream)
             return Dispatch(route, translation, reply, first, thinking)
         except UpstreamFailure as failure:
             log.warning("route %s/%s failed for %s: %s", provider.id, route.model, call.request_id, failure.reason)
+            _failed(route, failure, time.perf_counter() - started)
             failures.append(failure)
             if not failure.retryable:
                 break
     return Dispatch(thinking=thinking, error=final_error(call.model.id, missing, failures))
+
+
+def _answered(chosen: Plan, route: Route, seconds: float, stream: bool) -> None:
+    measurements.record(route, True, seconds, seconds if stream else None)
+    breakers.succeeded(route)
+    if chosen.conversation is not None:
+        sticky.remember(chosen.conversation, route, chosen.seen)
+
+
+def _failed(route: Route, failure: UpstreamFailure, seconds: float) -> None:
+    if failure.reason == "unsupported":  # the request, not the route: nothing to count
+        return
+    if failure.retryable:
+        measurements.record(route, False, seconds)
+        breakers.failed(route)
+    else:  # the upstream answered: it rejected the request itself
+        measurements.record(route, True, seconds)
+        breakers.succeeded(route)
+
+
+def finished(call: Call) -> None:
+    """The call ended (lumyx.gateway.pipeline.finish): its route's output speed."""
+    outcome = call.outcome
+    if outcome.route is None or outcome.usage is None or not outcome.usage.output_tokens:
+        return
+    seconds = call.latency_ms / 1000
+    if outcome.first_event_ms is not None:
+        seconds -= outcome.first_event_ms / 1000
+    measurements.output(outcome.route, outcome.usage.output_tokens, seconds)
 
 
 def unavailable(model: ModelInfo) -> ApiError | None:

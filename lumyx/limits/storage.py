@@ -20,9 +20,6 @@ the same): a child never uses its parent's connections, descriptor or locks.
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import mmap
 import os
 import struct
 import time
@@ -34,6 +31,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from lumyx.db.models import RateCounter
+from lumyx.limits.slot_file import SlotFile
 
 _table = RateCounter.__table__
 
@@ -185,107 +183,47 @@ class HostCounters(Storage):
     store for a SQLite deployment, which is one host by nature, so that counting a
     request costs a lock and a few bytes instead of two database transactions.
 
-    A fixed table of slots (hash of the key, count, end of window), found by linear
-    probing, each change under an exclusive ``flock`` of the file. A window past its
-    end frees its slot; when every slot a key may use holds a live window, the one
-    that ends first gives way (with 65,536 slots, about 30,000 keys on two limits
-    each have a live day window at once before that happens).
+    A :class:`~lumyx.limits.slot_file.SlotFile` of (hash of the key, count, end of
+    window), each change under its exclusive lock. With 65,536 slots, about 30,000
+    keys on two limits each have a live day window at once before a live window
+    gives way.
     """
 
     STORAGE_SCHEME = ["lumyx-host"]
     SLOTS = 1 << 16
-    PROBES = 32
-    _slot = struct.Struct("<Qqd")
 
     def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, *, path: str = "", **options):
         super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
         self.path = path
-        self._open()
-
-    def _open(self) -> None:
-        # Per process: a flock held through a descriptor inherited across fork would
-        # not keep the parent and the child apart.
-        self._pid = os.getpid()
-        size = self.SLOTS * self._slot.size
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        if os.fstat(self._fd).st_size < size:
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
-            try:
-                if os.fstat(self._fd).st_size < size:
-                    os.ftruncate(self._fd, size)
-            finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
-        self._map = mmap.mmap(self._fd, size)
+        self.table = SlotFile(path, struct.Struct("<Qqd"), self.SLOTS, expiry_field=2)
 
     @property
     def base_exceptions(self) -> type[Exception]:
         return OSError
 
-    def _lock(self, kind: int) -> None:
-        if self._pid != os.getpid():  # forked: the parent's descriptor is not ours to lock
-            self._map.close()
-            os.close(self._fd)
-            self._open()
-        fcntl.flock(self._fd, kind)
-
-    @staticmethod
-    def _hash(key: str) -> int:
-        return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "little") or 1
-
-    def _find(self, wanted: int, now: float, claim: bool) -> tuple[int, int, float] | None:
-        """(offset, count, ends_at) of the live slot of the key hashed ``wanted``; with
-        ``claim``, a slot for it."""
-        size, unpack = self._slot.size, self._slot.unpack_from
-        start = wanted % self.SLOTS
-        free = oldest = None
-        for probe in range(self.PROBES):
-            offset = ((start + probe) % self.SLOTS) * size
-            found, count, ends_at = unpack(self._map, offset)
-            if found == wanted and ends_at > now:
-                return offset, count, ends_at
-            if found == 0 or ends_at <= now:
-                free = offset if free is None else free
-                if found == 0:
-                    break
-            elif oldest is None or ends_at < oldest[1]:
-                oldest = (offset, ends_at)
-        if not claim:
-            return None
-        return (free if free is not None else oldest[0]), 0, 0.0
-
     def _incr(self, key: str, expiry: int, amount: int = 1) -> tuple[int, float]:
         """Under the lock."""
         now = time.time()
-        wanted = self._hash(key)
-        offset, count, ends_at = self._find(wanted, now, claim=True)
-        if not count:
-            ends_at = now + expiry
+        wanted = SlotFile.hash(key)
+        offset, fields = self.table.find(wanted, now, claim=True)
+        count, ends_at = (fields[1], fields[2]) if fields else (0, now + expiry)
         count += amount
-        self._slot.pack_into(self._map, offset, wanted, count, ends_at)
+        self.table.write(offset, wanted, count, ends_at)
         return count, ends_at
 
     def incr(self, key: str, expiry: int, amount: int = 1) -> int:
-        self._lock(fcntl.LOCK_EX)
-        try:
+        with self.table.locked(exclusive=True):
             return self._incr(key, expiry, amount)[0]
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
-        self._lock(fcntl.LOCK_EX)
-        try:
+        with self.table.locked(exclusive=True):
             return _in_turn(self._incr, counters)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
     def _read(self, key: str) -> tuple[int, float]:
         now = time.time()
-        self._lock(fcntl.LOCK_SH)
-        try:
-            found = self._find(self._hash(key), now, claim=False)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-        return (found[1], found[2]) if found else (0, now)
+        with self.table.locked(exclusive=False):
+            _offset, fields = self.table.find(SlotFile.hash(key), now, claim=False)
+        return (fields[1], fields[2]) if fields else (0, now)
 
     def get(self, key: str) -> int:
         return self._read(key)[0]
@@ -294,22 +232,15 @@ class HostCounters(Storage):
         return self._read(key)[1]
 
     def check(self) -> bool:
-        return not self._map.closed
+        return not self.table.map.closed
 
     def reset(self) -> int | None:
-        self._lock(fcntl.LOCK_EX)
-        try:
-            self._map[:] = bytes(len(self._map))
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self.table.wipe()
         return None
 
     def clear(self, key: str) -> None:
-        self._lock(fcntl.LOCK_EX)
-        try:
-            wanted = self._hash(key)
-            found = self._find(wanted, time.time(), claim=False)
-            if found:  # ended, not emptied: an empty slot would end the probing of others
-                self._slot.pack_into(self._map, found[0], wanted, 0, 0.0)
-        finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        with self.table.locked(exclusive=True):
+            wanted = SlotFile.hash(key)
+            offset, fields = self.table.find(wanted, time.time(), claim=False)
+            if fields:
+                self.table.write(offset, wanted, 0, 0.0)

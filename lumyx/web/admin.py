@@ -1,5 +1,5 @@
 """Admin pages (``is_admin`` users only; others get 403): users with search, plan
-changes and credit adjustments; providers and models with their health."""
+changes and credit adjustments; providers, routes and models with their health."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from lumyx.catalog import filters as catalog_filters
 from lumyx.db import db
 from lumyx.db.models import User
 from lumyx.usage import health as model_health
+from lumyx.usage import live
 from lumyx.web.forms import AdjustCreditsForm, PlanForm
 from lumyx.web.render import page, private
 from lumyx.web.security import admin_required
@@ -99,14 +100,21 @@ def adjust_credits(user_id: int):
 @admin_required
 def providers():
     catalog = runtime.get().catalog.current()
-    by_model = model_health.recent()
     by_provider = model_health.recent_by_provider()
     provider_rows = []
     for info in sorted(catalog.providers.values(), key=lambda p: p.id):
         served = [m.id for m in catalog.models.values() if info.id in catalog_filters.provider_ids(m)]
         provider_rows.append((info, info.api_key() is not None, served, by_provider.get(info.id, model_health.EMPTY)))
-    model_rows = [
-        (m, catalog_filters.is_available(m), catalog_filters.missing_keys(m), by_model.get(m.id, model_health.EMPTY))
-        for m in catalog.models.values()
-    ]
-    return private("admin/providers.html", providers=provider_rows, models=model_rows)
+    model_rows = []
+    for m in catalog.models.values():
+        available = catalog_filters.is_available(m)
+        health = model_health.of(m.id, keyed=available, free=m.is_free)
+        model_rows.append((m, available, catalog_filters.missing_keys(m), health))
+    routes = live.routes_now(catalog.models.values())
+    return private(
+        "admin/providers.html",
+        providers=provider_rows,
+        models=model_rows,
+        routes=routes,
+        window_minutes=live.WINDOW_S // 60,
+    )

@@ -10,6 +10,7 @@ from lumyx import public_url, runtime
 from lumyx.catalog import filters as catalog_filters
 from lumyx.catalog import samples
 from lumyx.usage import health as model_health
+from lumyx.usage import live
 from lumyx.web.render import page
 
 bp = Blueprint("catalog", __name__, url_prefix="/models")
@@ -20,11 +21,10 @@ def index():
     catalog = runtime.get().catalog.current()
     everything = list(catalog.models.values())
     query = catalog_filters.parse(request.args)
-    found = catalog_filters.apply(everything, query)
-    rows = [
-        (m, catalog_filters.capabilities_of(m), catalog_filters.provider_ids(m), catalog_filters.is_available(m))
-        for m in found
-    ]
+    statuses = live.statuses(everything)
+    down = {model_id for model_id, status in statuses.items() if status == live.DOWN}
+    found = catalog_filters.apply(everything, query, down)
+    rows = [(m, catalog_filters.capabilities_of(m), catalog_filters.provider_ids(m), statuses[m.id]) for m in found]
     params = catalog_filters.to_params(query)
     return page(
         "catalog/index.html",
@@ -51,13 +51,16 @@ def model(model_id: str):
         samples.fill(samples.registry()[f"model-{kind}-{lang}"], origin=origin, catalog=catalog, model=info.id)
         for lang in ("curl", "python")
     ]
+    available = catalog_filters.is_available(info)
+    status = live.status(info) if available else live.NOT_CONFIGURED
     return render_template(
         "catalog/model.html",
         model=info,
         capabilities=catalog_filters.capabilities_of(info),
-        available=catalog_filters.is_available(info),
+        available=available,
+        down=status == live.DOWN,
         missing=catalog_filters.missing_keys(info),
         providers=catalog_filters.provider_ids(info),
-        health=model_health.of(info.id),
+        health=model_health.of(info.id, keyed=available, free=info.is_free),
         examples=examples,
     )

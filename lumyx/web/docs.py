@@ -17,6 +17,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("getting-started", "Getting started"),
     ("authentication", "Authentication"),
     ("models", "Models"),
+    ("routing", "Routing"),
     ("chat-completions", "Chat completions"),
     ("anthropic-messages", "Anthropic Messages"),
     ("responses", "Responses API"),
@@ -81,6 +82,8 @@ def section(slug: str):
     if slug == "models":
         models = list(catalog.models.values())
         context["models"] = [(m, catalog_filters.capabilities_of(m), catalog_filters.is_available(m)) for m in models]
+    elif slug == "routing":
+        context["providers"] = sorted(catalog.providers)
     elif slug == "credits":
         context["packages"] = list(payments.PACKAGES.values())
         context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100

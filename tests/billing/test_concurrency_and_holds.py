@@ -20,14 +20,16 @@ from tests.support.servers import flask_cli
 MICRO = 1_000_000
 
 
-def settle(user_id: int, ref: str, cost: int, at: datetime | None = None) -> int:
-    """Settles request ``ref`` as billing does (the hold, the charge, the usage row at once)."""
+def settle(user_id: int, ref: str, cost: int, at: datetime | None = None, key_id: int | None = None) -> int:
+    """Settles request ``ref`` (of key ``key_id``) as billing does (the hold, the charge, the
+    usage row at once)."""
     from lumyx.billing import holds
     from lumyx.db.models._types import utcnow
 
     row = {
         "id": ref,
         "user_id": user_id,
+        "api_key_id": key_id,
         "model_id": "m",
         "operation": "chat",
         "input_tokens": 10,
@@ -202,3 +204,57 @@ def test_a_settled_request_and_a_free_one_of_the_same_hour_share_its_rollup(app,
         assert [
             (h.hour, h.model_id, h.requests, h.prompt_tokens, h.completion_tokens, h.cost, h.latency_ms) for h in hours
         ] == [(datetime(2026, 3, 1, 10), "m", 2, 11, 22, 300_000, 12)]
+
+
+def test_a_hold_and_a_settlement_on_one_key_do_not_deadlock(app, make_account, books, server_env):
+    """A hold has reserved the account's balance and inserts its row (whose key the
+    database checks) while a settlement of the same key has the key's row and waits
+    for the account's: both finish, in that order."""
+    if not server_env["DATABASE_URL"].startswith("postgres"):
+        pytest.skip("the rows of a SQLite database are not locked one by one")
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from lumyx.billing import holds
+    from lumyx.db import db
+    from lumyx.db.models import ApiKey
+
+    user_id, _key = make_account(3)
+    first, second = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
+    with app.app_context():
+        key_id = db.session.execute(select(ApiKey.id).where(ApiKey.user_id == user_id)).scalar_one()
+        assert holds.hold(user_id, 1 * MICRO, first, model_id="m", api_key_id=key_id)
+    engine = create_engine(server_env["DATABASE_URL"])
+    settled: list = []
+    with engine.connect() as holding:
+        # The second hold's first step: the account's row, reserved.
+        holding.execute(text("UPDATE users SET held = held + 1000000 WHERE id = :u"), {"u": user_id})
+
+        def settle_first():
+            with app.app_context():
+                try:
+                    settled.append(settle(user_id, first, 400_000, key_id=key_id))
+                except Exception as exc:  # the assertion below names it
+                    settled.append(exc)
+
+        settling = threading.Thread(target=settle_first)
+        settling.start()
+        settling.join(0.5)
+        assert settling.is_alive(), "the settlement waits for the account's row"
+        # Its second step: the hold's row, naming the key the settlement has locked.
+        holding.execute(
+            text(
+                "INSERT INTO holds (id, user_id, api_key_id, model_id, amount, created_at, seen_at) "
+                "VALUES (:ref, :u, :k, 'm', 1000000, now(), now())"
+            ),
+            {"ref": second, "u": user_id, "k": key_id},
+        )
+        holding.commit()
+        settling.join(10)
+    engine.dispose()
+    assert settled == [400_000]
+    with app.app_context():
+        assert settle(user_id, second, 300_000, key_id=key_id) == 300_000
+    assert books.balance(user_id) == (2_300_000, 0)
+    books.consistent(user_id)

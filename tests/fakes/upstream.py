@@ -36,6 +36,9 @@ Scenarios make one request misbehave. Name them in the model (``fake-status-503`
 * ``failed[:<code>]`` (Responses API) — a stream that ends in ``response.failed``
   with that error code; not streamed, the HTTP error of that code
 
+``PUT /_fake/scenario`` with ``{"scenario": "status-503"}`` applies a scenario to every
+request until ``DELETE /_fake/scenario`` (a whole upstream failing, then recovering).
+
 Introspection: ``GET /_fake/requests`` (recorded requests, ``?path=``,
 ``?limit=``; ``DELETE`` clears), ``GET /_fake/stats``, ``GET /_fake/health``.
 """
@@ -90,6 +93,13 @@ class UpstreamProcess(StandIn):
         found = self.requests(path, limit=1)
         assert found, f"the upstream saw no request to {path}"
         return found[-1]
+
+    def fail_every_request(self, scenario: str | None) -> None:
+        """Every request meets ``scenario`` (e.g. ``status-503``) from now on; None: none."""
+        if scenario is None:
+            requests.delete(self.url + "/_fake/scenario", timeout=5).raise_for_status()
+        else:
+            requests.put(self.url + "/_fake/scenario", json={"scenario": scenario}, timeout=5).raise_for_status()
 
     def stats(self) -> dict:
         return requests.get(self.url + "/_fake/stats", timeout=5).json()

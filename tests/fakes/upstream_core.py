@@ -314,6 +314,7 @@ class App:
         self.api_headers = headers  # api -> (json headers, sse headers, request-id header name)
         self.api_errors = errors  # api -> fn(app, req, status, etype, message, code, param, extra)
         self.records = deque(maxlen=config.record_limit)
+        self.scenario = ""  # applied to every request (PUT /_fake/scenario), "" for none
         self.stats = new_stats()
         self.seq = itertools.count(1)
         self.prompt_cache: set = set()
@@ -400,6 +401,8 @@ class App:
 
         fn, extract = entry[req.api]
         scen = req.scen
+        if self.scenario:
+            parse_spec(self.scenario, scen)
         hdr = env.get("HTTP_X_FAKE_SCENARIO")
         if hdr:
             parse_spec(hdr, scen)
@@ -666,6 +669,11 @@ class App:
                 if "limit" in q:
                     items = items[-int(q["limit"][0]) :]
                 obj = items
+        elif p == "/_fake/scenario":
+            if method in ("PUT", "DELETE"):
+                raw = env["wsgi.input"].read(int(env.get("CONTENT_LENGTH") or 0)) if method == "PUT" else b""
+                self.scenario = str(orjson.loads(raw).get("scenario") or "") if raw else ""
+            obj = {"scenario": self.scenario}
         elif p == "/_fake/stats":
             if method == "DELETE":
                 active = self.stats["active_streams"]

@@ -120,4 +120,45 @@ models:
     name: Cache prices, Responses upstream
     pricing: {{input: 1.25, output: 10.0, cache_read: 0.125}}
     routes: [{{provider: cache-responses, model: upstream-responses}}]
+  # Routing preferences and model fallbacks (tests/api/test_routing_preferences.py,
+  # tests/api/test_model_fallbacks.py): one model on three stand-in routes, one per
+  # upstream format; priced models whose one route fails, a cheaper and a dearer one
+  # that serve, and one without tools.
+  - id: three-routes
+    name: Three routes, one per upstream format
+    pricing: {{input: 0, output: 0}}
+    capabilities: [tools]
+    routes:
+      - {{provider: fake-openai, model: route-openai}}
+      - {{provider: fake-anthropic, model: route-anthropic}}
+      - {{provider: fake-responses, model: route-responses}}
+  - id: three-routes-unmeasured
+    name: Three routes that only the sorting test asks
+    pricing: {{input: 0, output: 0}}
+    routes:
+      - {{provider: fake-openai, model: unmeasured-openai}}
+      - {{provider: fake-anthropic, model: unmeasured-anthropic}}
+      - {{provider: fake-responses, model: unmeasured-responses}}
+  - id: priced-down
+    name: Priced, its route fails
+    max_output_tokens: 1000
+    pricing: {{input: 1.0, output: 2.0}}
+    capabilities: [tools]
+    routes: [{{provider: fake-openai, model: fake-status-503}}]
+  - id: priced-cheap
+    name: Priced, cheaper
+    max_output_tokens: 1000
+    pricing: {{input: 0.5, output: 1.0}}
+    capabilities: [tools]
+    routes: [{{provider: fake-anthropic, model: claude-cheap}}]
+  - id: priced-dear
+    name: Priced, dearer
+    max_output_tokens: 1000
+    pricing: {{input: 5.0, output: 25.0}}
+    capabilities: [tools]
+    routes: [{{provider: fake-responses, model: upstream-dear}}]
+  - id: priced-no-tools
+    name: Priced, no tools
+    pricing: {{input: 0.5, output: 1.0}}
+    routes: [{{provider: fake-openai, model: upstream-no-tools}}]
 """

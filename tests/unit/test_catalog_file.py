@@ -39,6 +39,15 @@ def test_good_catalog_parses(ctx):
         (GOOD.replace("output: 14}", "output: 14, cache_read: -1}"), "models[0].pricing.cache_read"),
         (GOOD.replace("output: 14}", "output: 14, cache_write: lots}"), "models[0].pricing.cache_write"),
         (GOOD.replace("output: 14}", "output: 14, cache_write_1h: 0.000000001}"), "models[0].pricing.cache_write_1h"),
+        (GOOD.replace("    routes:", "    routing: random\n    routes:"), "models[0].routing"),
+        (GOOD.replace("model: up}", "model: up, weight: -1}"), "models[0].routes[0].weight"),
+        (GOOD.replace("model: up}", "model: up, weight: yes}"), "models[0].routes[0].weight"),
+        (
+            GOOD.replace("    routes:", "    routing: balance\n    routes:").replace(
+                "model: up}", "model: up, weight: 0}"
+            ),
+            "models[0].routes",
+        ),
         ("models: {a: 1}", "models"),
         ("[unclosed", "not valid YAML"),
     ],
@@ -47,6 +56,16 @@ def test_each_problem_names_the_bad_field(ctx, text, field):
     with pytest.raises(catalog_file.CatalogError) as info:
         catalog_file.parse(text)
     assert str(info.value).startswith(field)
+
+
+def test_a_balanced_model_keeps_its_routes_weights(ctx):
+    text = GOOD.replace("    routes:", "    routing: balance\n    routes:").replace(
+        "routes: [{provider: p, model: up}]", "routes: [{provider: p, model: up, weight: 3}, {provider: p, model: b}]"
+    )
+    _providers, models = catalog_file.parse(text)
+    assert models[0]["routing"] == "balance"
+    assert models[0]["routes"] == [{"provider": "p", "model": "up", "weight": 3}, {"provider": "p", "model": "b"}]
+    assert catalog_file.parse(GOOD)[1][0]["routing"] == "fallback"
 
 
 def test_cache_prices_default_to_the_input_price_and_the_five_minute_write(ctx):

@@ -29,15 +29,14 @@ def test_a_window_that_ended_starts_again(tmp_path):
 
 def test_keys_that_share_slots_keep_their_own_counts(tmp_path):
     counters = HostCounters(path=str(tmp_path / "c"))
-    counters.SLOTS = 8  # every key probes the same few slots
-    counters.PROBES = 8
+    counters.table.slots = counters.table.PROBES = 8  # every key probes the same few slots
     keys = [f"key:{i}" for i in range(6)]
     for n, key in enumerate(keys, start=1):
         for _ in range(n):
             counters.incr(key, 60)
     counters.clear("key:2")
     fresh = HostCounters(path=str(tmp_path / "c"))
-    fresh.SLOTS, fresh.PROBES = 8, 8
+    fresh.table.slots = fresh.table.PROBES = 8
     assert [fresh.get(key) for key in keys] == [1, 2, 0, 4, 5, 6]
 
 

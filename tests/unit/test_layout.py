@@ -29,7 +29,7 @@ PLACEHOLDERS = {"", "todo", "tbd", "fixme", "xxx"}
 LAYERS = (
     ("views", {"", "api", "web", "cli", "server"}),
     ("runtime", {"runtime"}),
-    ("features", {"gateway", "billing", "usage", "accounts", "catalog", "agents", "limits", "responses"}),
+    ("features", {"gateway", "routing", "billing", "usage", "accounts", "catalog", "agents", "limits", "responses"}),
     (
         "foundations",
         {"translate", "providers", "wire", "db", "money", "errors", "config", "log_redaction", "public_url"},

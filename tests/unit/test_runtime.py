@@ -186,7 +186,7 @@ def test_model_health_is_read_again_after_30_seconds_or_a_clear(context, monkeyp
     record(502)
     assert health.of(model).requests == 1, "remembered"
     health.clear_cache()
-    assert (health.of(model).requests, health.of(model).server_errors) == (2, 1)
+    assert (health.of(model).requests, health.of(model).upstream_errors) == (2, 1)
     record(200)
     _later(monkeypatch, 31)
     assert health.of(model).requests == 3
@@ -228,7 +228,7 @@ with app.app_context():
     with driver.sqlite_transaction() as conn:
         parents_connection = conn
     http.clients.target("http://127.0.0.1:9/v1/chat/completions", 5.0)
-    health.recent()
+    health.of("lumyx-local")
     engine_pool = db.engine.pool
     read, write = os.pipe()
     pid = os.fork()

@@ -77,15 +77,21 @@ def test_providers_and_models_with_their_health(admin, app, account):
     from lumyx.usage import health as model_health
 
     with app.app_context():
-        for status in (200, 503, 503, 429):
+        for status, code in (
+            (200, None),
+            (502, "upstream_error"),
+            (503, "model_unavailable"),
+            (402, "insufficient_credits"),
+        ):
             db.session.add(
                 UsageRecord(
                     id="req_" + uuid.uuid4().hex,
                     user_id=account[0],
                     model_id="failing-chat",
-                    provider_id="fake-openai",
+                    provider_id="fake-openai" if status == 200 else None,
                     operation="chat",
                     status_code=status,
+                    error_code=code,
                     latency_ms=10,
                     created_at=utcnow(),
                 )
@@ -95,13 +101,14 @@ def test_providers_and_models_with_their_health(admin, app, account):
     html = admin.get("/admin/providers").get_data(as_text=True)
     with app.app_context():
         health = model_health.of("failing-chat")  # other suites may have used the model too
-    assert health.requests >= 4 and health.server_errors >= 2 and health.client_errors >= 1
+    assert health.upstream >= 3 and health.upstream_errors >= 2 and health.refused >= 1
     keyless = html[html.index('data-provider-id="keyless"') :].split("</tr>")[0]
     assert "LUMYX_TEST_NEVER_SET_KEY missing" in keyless
     assert "FAKE_OPENAI_KEY set" in html and "None needed" in html
     failing = html[html.index('data-model-id="failing-chat"') :].split("</tr>")[0]
     assert f"{health.error_rate * 100:.1f}%" in failing
-    assert f'<td class="num">{health.requests:,}</td>' in failing
-    assert f'<td class="num">{health.server_errors:,}</td>' in failing
+    assert f'<td class="num">{health.upstream:,}</td>' in failing
+    assert f'<td class="num">{health.upstream_errors:,}</td>' in failing
+    assert f'<td class="num">{health.refused:,}</td>' in failing
     nokey = html[html.index('data-model-id="nokey-chat"') :].split("</tr>")[0]
     assert "No key" in nokey

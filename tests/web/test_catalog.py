@@ -200,12 +200,26 @@ def test_the_catalog_lists_every_model_with_prices_and_status(web):
         ("capability=embeddings", {"lumyx-local-embed", "fake-embed"}),
         ("capability=vision&free=1", {"lumyx-local"}),
         ("modality=image&sort=price_desc", ["lumyx-plus_v1", "gpt-5.2", "lumyx-local"]),
-        ("provider=fake-anthropic", {"lumyx-plus_v1"}),
+        ("provider=fake-anthropic", {"lumyx-plus_v1", "three-routes", "three-routes-unmeasured", "priced-cheap"}),
         ("min_context=300000", {"gpt-5.2"}),
-        ("max_price=3&capability=tools&free=", {"lumyx-local", "fallback-chat"}),
+        (
+            "max_price=3&capability=tools&free=",
+            {"lumyx-local", "fallback-chat", "three-routes", "priced-down", "priced-cheap"},
+        ),
         (
             "capability=tools&sort=context",
-            ["gpt-5.2", "lumyx-plus_v1", "responses-pro", "lumyx-local", "cache-claude", "fallback-chat"],
+            [
+                "gpt-5.2",
+                "lumyx-plus_v1",
+                "responses-pro",
+                "lumyx-local",
+                "cache-claude",
+                "fallback-chat",
+                "priced-cheap",
+                "priced-dear",
+                "priced-down",
+                "three-routes",
+            ],
         ),
     ],
 )
@@ -253,8 +267,10 @@ def test_a_model_page_has_details_an_example_and_recent_availability(web, app, a
                     id="req_" + uuid.uuid4().hex,
                     user_id=account[0],
                     model_id="plain-chat",
+                    provider_id="fake-openai" if status == 200 else None,
                     operation="chat",
                     status_code=status,
+                    error_code="upstream_error" if status == 502 else None,
                     latency_ms=100,
                     created_at=utcnow(),
                 )
@@ -264,9 +280,9 @@ def test_a_model_page_has_details_an_example_and_recent_availability(web, app, a
     html = unescape(web.get("/models/plain-chat").get_data(as_text=True))
     with app.app_context():
         health = model_health.of("plain-chat")  # other suites may have used the model too
-    assert health.requests >= 4 and health.server_errors >= 1
+    assert health.upstream >= 4 and health.upstream_errors >= 1
     assert "Plain chat (no capabilities)" in html and "8.2K" in html and "1,000 tokens" in html
-    assert f"{health.success_rate * 100:.1f}%" in html and f"over {health.requests:,} requests" in html
+    assert f"{health.success_rate * 100:.1f}%" in html and f"over {health.upstream:,} requests" in html
     assert 'data-sample-id="model-chat-curl"' in html and 'data-sample-id="model-chat-python"' in html
     assert '"model": "plain-chat"' in html and 'base_url="http://localhost/v1"' in html
     assert "fake-openai" in html
@@ -278,7 +294,7 @@ def test_a_model_page_has_details_an_example_and_recent_availability(web, app, a
         db.session.commit()
     model_health.clear_cache()
     quiet = web.get("/models/fake-embed").get_data(as_text=True)  # other suites may have used it: cleared
-    assert "No requests in the last 24 hours" in quiet
+    assert "Not served by this instance in the last 24 hours" in quiet
 
 
 def test_a_model_without_a_provider_key_says_which_variable_to_set(web):

@@ -6,7 +6,7 @@ from lumyx.db.models.ledger import LedgerEntry
 from lumyx.db.models.payment import Payment
 from lumyx.db.models.persona import Persona
 from lumyx.db.models.stored_response import StoredResponse, StoredResponseItem
-from lumyx.db.models.usage import FreeUsage, Hold, RateCounter, UsageHourly, UsageRecord
+from lumyx.db.models.usage import FreeUsage, Hold, RateCounter, RoutingState, UsageHourly, UsageRecord
 from lumyx.db.models.user import User
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "Persona",
     "Provider",
     "RateCounter",
+    "RoutingState",
     "StoredResponse",
     "StoredResponseItem",
     "UsageHourly",

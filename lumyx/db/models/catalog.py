@@ -42,7 +42,8 @@ class CatalogModel(db.Model):
     input_modalities: Mapped[list] = mapped_column(JSON, default=list)
     output_modalities: Mapped[list] = mapped_column(JSON, default=list)
     capabilities: Mapped[list] = mapped_column(JSON, default=list)
-    routes: Mapped[list] = mapped_column(JSON, default=list)
+    routes: Mapped[list] = mapped_column(JSON, default=list)  # [{provider, model, weight?}]
+    routing: Mapped[str] = mapped_column(String(20), default="fallback")  # fallback | balance
     position: Mapped[int] = mapped_column(default=0)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -106,3 +106,15 @@ class RateCounter(db.Model):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     count: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[float] = mapped_column()  # epoch seconds
+
+
+class RoutingState(db.Model):
+    """Routing state shared by the workers (when no Redis is configured and the
+    database is not SQLite): a route's circuit breaker, or the route a
+    conversation last used (lumyx.routing.store)."""
+
+    __tablename__ = "routing_state"
+
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), default="")
+    expires_at: Mapped[float] = mapped_column()  # epoch seconds
