@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import request
 
+from lumyx import runtime
 from lumyx.agents import personas
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import anthropic, json_body
@@ -27,7 +28,9 @@ def _start(operation: str, validate) -> Call:
     body = personas.apply(body, personas.requested(key.user_id, body), "anthropic")
     if operation != MESSAGES:  # a token count is the first model's, on its own routes
         asked = request_fields.NOTHING_ASKED
-    model, prefs, fallbacks = request_fields.choose(asked, key, body, "messages", has_image=facts["has_image"])
+    model, prefs, fallbacks = request_fields.choose(
+        runtime.get().catalog.current(), asked, key, body, "messages", has_image=facts["has_image"]
+    )
     headers = {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
     stream = operation == MESSAGES and body.get("stream") is True
     return new_call(

@@ -38,7 +38,9 @@ def chat_completions():
     body, asked = request_fields.take(json_body())
     facts = wire.validate_chat(body)
     body = personas.apply(body, personas.requested(key.user_id, body), "openai")
-    model, prefs, fallbacks = request_fields.choose(asked, key, body, "chat", has_image=facts["has_image"])
+    model, prefs, fallbacks = request_fields.choose(
+        runtime.get().catalog.current(), asked, key, body, "chat", has_image=facts["has_image"]
+    )
     stream = body.get("stream") is True
     return respond(new_call(key, model, CHAT, "openai", body, stream=stream, preferences=prefs, fallbacks=fallbacks))
 
@@ -64,7 +66,9 @@ def responses():
     body, asked = request_fields.take(json_body())
     facts = validate_responses(body)
     body = personas.apply(body, personas.requested(key.user_id, body), "responses")
-    model, prefs, fallbacks = request_fields.choose(asked, key, body, "responses", has_image=facts["has_image"])
+    model, prefs, fallbacks = request_fields.choose(
+        runtime.get().catalog.current(), asked, key, body, "responses", has_image=facts["has_image"]
+    )
     expanded = conversation.expand(key.user_id, body, max_bytes=current_app.config["MAX_CONTENT_LENGTH"])
     stream = body.get("stream") is True
     call = new_call(key, model, RESPONSES, "responses", expanded, stream=stream, preferences=prefs, fallbacks=fallbacks)

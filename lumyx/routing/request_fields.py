@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
-from lumyx import runtime
 from lumyx.accounts.keys import KeyContext
 from lumyx.catalog.snapshot import Catalog, ModelInfo
 from lumyx.errors import ApiError, bad_request
@@ -61,12 +60,11 @@ def take(body: dict) -> tuple[dict, Asked]:
 
 
 def choose(
-    asked: Asked, key: KeyContext, body: dict, endpoint: str, *, has_image: bool
+    catalog: Catalog, asked: Asked, key: KeyContext, body: dict, endpoint: str, *, has_image: bool
 ) -> tuple[ModelInfo, Preferences | None, tuple[ModelInfo, ...]]:
     """(the model, the preferences, the fallback models) of a request to ``endpoint``
     whose body (the routing fields taken) is ``body``: the model and each fallback
     resolved for ``key`` and checked for what the request needs."""
-    catalog = runtime.get().catalog.current()
     model = gateway.resolve(catalog, body["model"], key)
     check = partial(require_capabilities, body=body, endpoint=endpoint, has_image=has_image)
     check(model)
