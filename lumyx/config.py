@@ -116,6 +116,9 @@ def from_environment() -> dict:
         "LUMYX_CATALOG_REFRESH_SECONDS": _int("LUMYX_CATALOG_REFRESH_SECONDS", 10),
         # Days a stored Responses API answer is kept (lumyx.responses.store).
         "LUMYX_RESPONSES_RETENTION_DAYS": _positive_int("LUMYX_RESPONSES_RETENTION_DAYS", 30),
+        # Days a usage row (one per request) is kept; older ones are deleted by the
+        # janitor while their hourly rollups stay (lumyx.usage.retention). 0: forever.
+        "LUMYX_USAGE_RETENTION_DAYS": _whole_number("LUMYX_USAGE_RETENTION_DAYS", 90),
         # Web sessions: HttpOnly, SameSite=Lax, and Secure — "auto" leaves out Secure
         # only for plain HTTP to a loopback address (a local `make run`).
         "SESSION_COOKIE_HTTPONLY": True,

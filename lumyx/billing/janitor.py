@@ -4,7 +4,9 @@ Each worker marks its in-flight holds alive every minute and settles those
 of any worker not seen for five minutes (``flask settle-holds`` settles them
 at once). Nothing is charged for them, since what was delivered is unknown,
 and a ``worker_lost`` usage row records each. The same round deletes stored
-responses past their retention (lumyx.responses.store.delete_expired).
+responses past their retention (lumyx.responses.store.delete_expired) and
+usage rows past theirs (lumyx.usage.retention.delete_old_usage), one worker at
+a time.
 
 A hold whose settlement waits in the settlement journal (lumyx.billing.journal)
 is not orphaned: its request was answered and is charged when the journal is
@@ -29,6 +31,7 @@ from lumyx.db.models import Hold
 from lumyx.db.models._types import utcnow
 from lumyx.errors import DATABASE_DOWN
 from lumyx.responses import store as stored_responses
+from lumyx.usage import retention as usage_retention
 
 log = logging.getLogger("lumyx.billing")
 
@@ -84,8 +87,8 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
 
 
 def start_janitor(app) -> None:
-    """Runs refresh_in_flight, settle_orphans and the deletion of expired stored
-    responses every minute in this worker, and replays the settlement journal
+    """Runs refresh_in_flight, settle_orphans, the deletion of expired stored
+    responses and of usage rows past their retention every minute in this worker, and replays the settlement journal
     every few seconds while it has entries."""
 
     def loop() -> None:
@@ -96,6 +99,7 @@ def start_janitor(app) -> None:
                     refresh_in_flight()
                     settle_orphans()
                     stored_responses.delete_expired()
+                    usage_retention.delete_old_usage()
                 except DATABASE_DOWN as exc:
                     db.session.rollback()
                     log.error(

@@ -4,7 +4,8 @@ usage row.
 The row is written by the request's settlement, once the client has the whole
 answer: until then (a few milliseconds, longer while the database is
 unreachable and the settlement waits in the journal) there is no generation
-and the API answers 404, as OpenRouter does.
+and the API answers 404, as OpenRouter does. A request older than the usage
+retention (:mod:`lumyx.usage.retention`) has no row either: 404 as well.
 
 Fields (``data``):
 
@@ -37,6 +38,7 @@ from sqlalchemy import select
 from lumyx import money
 from lumyx.db import db
 from lumyx.db.models import UsageRecord
+from lumyx.usage import retention
 
 
 def _usd(micro: int) -> float:
@@ -54,7 +56,8 @@ def generation(user_id: int, request_id: str, asked_id: str) -> dict | None:
     for ``asked_id``; None when the account has no such request (yet)."""
     row = db.session.scalar(select(UsageRecord).where(UsageRecord.id == request_id, UsageRecord.user_id == user_id))
     db.session.rollback()
-    if row is None:
+    since = retention.horizon()
+    if row is None or (since is not None and row.created_at < since):
         return None
     cost = (row.cost or 0) + (row.unpaid or 0)
     first = row.first_token_ms

@@ -6,6 +6,12 @@ Totals, the daily series and the per-model breakdown read the hourly rollup
 rows or a million; only the page of recent activity reads raw rows, through
 the (user, created_at) index.
 
+Rows older than the retention horizon (:mod:`lumyx.usage.retention`) are
+deleted, their hours kept: that part of a range is always answered from the
+rollup, and the page of recent activity lists requests since the horizon only
+(``pagination.total`` counts those; ``pagination.details_since`` says where the
+listing stops when the totals count older requests).
+
 Dates are the account's local days: ``start_date``/``end_date`` as dates
 cover whole local days (both inclusive); with a time they are instants
 (naive ones in the account's timezone). The ``daily`` series is always the
@@ -31,6 +37,7 @@ from lumyx.billing import free_cap
 from lumyx.db import db
 from lumyx.db.models import UsageHourly, UsageRecord, User
 from lumyx.db.models.user import PLANS
+from lumyx.usage import retention
 
 DEFAULT_LIMIT, MAX_LIMIT = 50, 100
 MAX_PAGE = 1_000_000
@@ -130,10 +137,11 @@ def _hour_aligned(moment: datetime | None) -> bool:
     return moment is None or (moment.minute == 0 and moment.second == 0 and moment.microsecond == 0)
 
 
-def _where(table, user_id: int, filters: Filters, column):
+def _where(table, user_id: int, filters: Filters, column, since: datetime | None = None):
     conditions = [table.c.user_id == user_id]
-    if filters.start is not None:
-        conditions.append(column >= filters.start)
+    start = filters.start if since is None or (filters.start is not None and filters.start > since) else since
+    if start is not None:
+        conditions.append(column >= start)
     if filters.end is not None:
         conditions.append(column < filters.end)
     if filters.model is not None:
@@ -141,40 +149,73 @@ def _where(table, user_id: int, filters: Filters, column):
     return conditions
 
 
-def _totals(user_id: int, filters: Filters) -> tuple[dict, list[dict], int]:
-    """(summary, by_model, total requests) for the filters."""
-    if _hour_aligned(filters.start) and _hour_aligned(filters.end):
+def _floor_hour(moment: datetime | None) -> datetime | None:
+    return moment and moment.replace(minute=0, second=0, microsecond=0)
+
+
+def _sums(user_id: int, filters: Filters, *, rolled_up: bool, since: datetime | None = None) -> dict[str, list[int]]:
+    """[requests, prompt, completion, cost, latency] per model, from the hourly
+    rollup or from the rows."""
+    if rolled_up:
         table, column = _hourly, _hourly.c.hour
         requests = func.sum(table.c.requests)
         prompt, completion = func.sum(table.c.prompt_tokens), func.sum(table.c.completion_tokens)
-        cost, latency = func.sum(table.c.cost), func.sum(table.c.latency_ms)
     else:
         table, column = _records, _records.c.created_at
         requests = func.count()
         prompt, completion = func.sum(table.c.input_tokens), func.sum(table.c.output_tokens)
-        cost, latency = func.sum(table.c.cost), func.sum(table.c.latency_ms)
     rows = db.session.execute(
-        select(table.c.model_id, requests, prompt, completion, cost, latency)
-        .where(*_where(table, user_id, filters, column))
+        select(table.c.model_id, requests, prompt, completion, func.sum(table.c.cost), func.sum(table.c.latency_ms))
+        .where(*_where(table, user_id, filters, column, since))
         .group_by(table.c.model_id)
     ).all()
+    return {model_id: [int(v or 0) for v in values] for model_id, *values in rows}
+
+
+def _totals(user_id: int, filters: Filters, since: datetime | None) -> tuple[dict, list[dict], int]:
+    """(summary, by_model, requests listed one by one) for the filters.
+
+    Rows older than ``since`` (the retention horizon, on a whole hour) are gone:
+    that part of the range is answered from the hourly rollup, its bounds taken
+    at the start of their hour; the rest from the rollup when its bounds are
+    whole hours, else from the rows."""
+    per_model: dict[str, list[int]] = {}
+    listed = 0
+    if since is None or filters.end is None or filters.end > since:
+        start = since if since is not None and (filters.start is None or filters.start < since) else filters.start
+        aligned = _hour_aligned(start) and _hour_aligned(filters.end)
+        recent = _sums(user_id, filters, rolled_up=aligned, since=since)
+        listed = sum(values[0] for values in recent.values())
+        per_model = recent
+    if since is not None and (filters.start is None or filters.start < since):
+        older = Filters(
+            start=_floor_hour(filters.start),
+            end=min(since, _floor_hour(filters.end) or since),
+            model=filters.model,
+            limit=filters.limit,
+            page=filters.page,
+        )
+        if older.start is None or older.start < older.end:
+            for model_id, values in _sums(user_id, older, rolled_up=True).items():
+                kept = per_model.setdefault(model_id, [0] * 5)
+                per_model[model_id] = [a + b for a, b in zip(kept, values, strict=True)]
     by_model = []
-    total = {"requests": 0, "prompt": 0, "completion": 0, "cost": 0, "latency": 0}
-    for model_id, n, p, c, micro, lat in rows:
-        n, p, c, micro, lat = (int(v or 0) for v in (n, p, c, micro, lat))
+    total = [0] * 5
+    for model_id, values in per_model.items():
+        n, p, c, micro, _lat = values
         by_model.append({"model_id": model_id, "requests": n, "tokens": p + c, "cost": _usd(micro)})
-        for key, value in (("requests", n), ("prompt", p), ("completion", c), ("cost", micro), ("latency", lat)):
-            total[key] += value
+        total = [a + b for a, b in zip(total, values, strict=True)]
     by_model.sort(key=lambda m: (-m["cost"], -m["requests"], m["model_id"]))
+    requests, prompt, completion, micro, latency = total
     summary = {
-        "total_requests": total["requests"],
-        "total_prompt_tokens": total["prompt"],
-        "total_completion_tokens": total["completion"],
-        "total_tokens": total["prompt"] + total["completion"],
-        "total_cost": _usd(total["cost"]),
-        "avg_latency_ms": round(total["latency"] / total["requests"]) if total["requests"] else 0,
+        "total_requests": requests,
+        "total_prompt_tokens": prompt,
+        "total_completion_tokens": completion,
+        "total_tokens": prompt + completion,
+        "total_cost": _usd(micro),
+        "avg_latency_ms": round(latency / requests) if requests else 0,
     }
-    return summary, by_model, total["requests"]
+    return summary, by_model, listed
 
 
 def _daily(user_id: int, zone: ZoneInfo) -> list[dict]:
@@ -220,10 +261,12 @@ _RECENT_COLUMNS = (
 )
 
 
-def _recent(user_id: int, filters: Filters) -> list[dict]:
+def _recent(user_id: int, filters: Filters, since: datetime | None) -> list[dict]:
+    if since is not None and filters.end is not None and filters.end <= since:
+        return []
     rows = db.session.execute(
         select(*_RECENT_COLUMNS)
-        .where(*_where(_records, user_id, filters, _records.c.created_at))
+        .where(*_where(_records, user_id, filters, _records.c.created_at, since))
         .order_by(_records.c.created_at.desc(), _records.c.id.desc())
         .limit(filters.limit)
         .offset((filters.page - 1) * filters.limit)
@@ -252,7 +295,8 @@ def report(user_id: int, filters: Filters, free_daily_limit: int) -> dict:
     """The Usage API's answer for one account."""
     user = db.session.execute(select(User.balance, User.held, User.plan, User.timezone).where(User.id == user_id)).one()
     zone = free_cap.zone(user.timezone)
-    summary, by_model, total = _totals(user_id, filters)
+    since = retention.horizon()
+    summary, by_model, listed = _totals(user_id, filters, since)
     used = free_cap.used(user_id, user.timezone)
     _day, resets_at = free_cap.local_day(user.timezone)
     result = {
@@ -271,13 +315,16 @@ def report(user_id: int, filters: Filters, free_daily_limit: int) -> dict:
         "summary": summary,
         "daily": _daily(user_id, zone),
         "by_model": by_model,
-        "recent_activity": _recent(user_id, filters),
+        "recent_activity": _recent(user_id, filters, since),
         "pagination": {
             "page": filters.page,
             "limit": filters.limit,
-            "total": total,
-            "total_pages": math.ceil(total / filters.limit) if total else 0,
+            "total": listed,
+            "total_pages": math.ceil(listed / filters.limit) if listed else 0,
         },
     }
+    if summary["total_requests"] > listed:
+        # Some of the requests counted are older than the retention: in the totals, not listed.
+        result["pagination"]["details_since"] = _iso(since)
     db.session.rollback()
     return result

@@ -16,6 +16,8 @@ class UsageRecord(db.Model):
     __table_args__ = (
         Index("ix_usage_user_created", "user_id", "created_at"),
         Index("ix_usage_user_model_created", "user_id", "model_id", "created_at"),
+        # The janitor deletes rows past their retention by age (lumyx.usage.retention).
+        Index("ix_usage_created", "created_at"),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)  # the request id
