@@ -2,6 +2,8 @@
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
@@ -24,3 +26,33 @@ loglevel = "info"
 # gunicorn's control socket lives at one fixed path per user; several servers on one
 # machine (tests, benchmarks, a second instance) would fight over it.
 control_socket_disable = True
+
+# Prometheus metrics (GET /metrics, lumyx/observability/metrics.py): each worker writes its
+# numbers into files of one directory and a scrape adds up all of them. One directory per
+# gunicorn master: PROMETHEUS_MULTIPROC_DIR when the operator sets it, else a fresh temporary
+# one (removed when the master exits). It is emptied at start, so the counters of a server
+# start at zero; a worker that exits leaves its counters and takes its live gauges with it.
+METRICS_TEMP_PREFIX = "lumyx-metrics-"
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # (a reload keeps the directory it has)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix=METRICS_TEMP_PREFIX)
+
+
+def on_starting(server):
+    directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    os.makedirs(directory, exist_ok=True)
+    for name in os.listdir(directory):
+        if name.endswith(".db"):
+            os.remove(os.path.join(directory, name))
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    made_here = os.path.dirname(directory) == tempfile.gettempdir()
+    if made_here and os.path.basename(directory).startswith(METRICS_TEMP_PREFIX):
+        shutil.rmtree(directory, ignore_errors=True)

@@ -71,7 +71,10 @@ class LumyxRequestContext(RequestContext):
     def match_request(self) -> None:
         super().match_request()
         request = self.request
-        if not public_url.allows(self.app.config, request.headers.get("Host"), request.host):
+        rule = request.url_rule
+        if (rule is None or rule.endpoint not in self.app.any_host_endpoints) and not public_url.allows(
+            self.app.config, request.headers.get("Host"), request.host
+        ):
             request.routing_exception = public_url.UnknownHost()
         if isinstance(request.routing_exception, NotFound | MethodNotAllowed | public_url.UnknownHost):
             try:
@@ -95,6 +98,8 @@ class Lumyx(Flask):
         self._synchronous: dict = {}
         # Which blueprint answers a URL no route matches: each side adds the parts of the URL space it owns.
         self.unmatched_urls = Map(converters={"rest": RestOfPath}, merge_slashes=False)
+        # Endpoints answered whatever the request's Host (their answers hold no links).
+        self.any_host_endpoints: set[str] = set()
 
     def answer_unmatched(self, blueprint: str, *rules: str) -> None:
         """URLs of ``rules`` (werkzeug rule strings; ``<rest:rest>`` takes any rest of
@@ -134,6 +139,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from lumyx.db import db, migrate, models  # noqa: F401  (the models register with the metadata)
     from lumyx.limits import plans as rate_limits
     from lumyx.routing import breakers
+    from lumyx.server import metrics_endpoint
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
@@ -143,6 +149,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.init_app(app)
     web.init_app(app)
     cli.init_app(app)
+    metrics_endpoint.init_app(app)
     return app
 
 

@@ -137,6 +137,8 @@ def from_environment() -> dict:
         "LUMYX_PUBLIC_URL": _public_url(),
         "LUMYX_ALLOWED_HOSTS": parse_host_list(os.environ.get("LUMYX_ALLOWED_HOSTS")),
         "LUMYX_TRUSTED_PROXIES": _whole_number("LUMYX_TRUSTED_PROXIES", 0),
+        # GET /metrics: with a token, scrapers send it as a bearer token; without, loopback only.
+        "LUMYX_METRICS_TOKEN": os.environ.get("LUMYX_METRICS_TOKEN") or None,
         # Circuit breakers (lumyx.routing.breakers): consecutive retryable failures that
         # open a route, and the seconds it is skipped before one request probes it.
         "LUMYX_BREAKER_FAILURES": _positive_int("LUMYX_BREAKER_FAILURES", 5),

@@ -18,6 +18,8 @@ from flask import Response, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from lumyx.observability import metrics
+
 log = logging.getLogger("lumyx.errors")
 
 # What SQLAlchemy raises when the database is down or unreachable.
@@ -96,6 +98,7 @@ def bad_request(message: str, param: str | None = None) -> ApiError:
 
 def database_unavailable(err: Exception) -> None:
     """Logs a database that is down or unreachable (each side then answers 503: retry shortly)."""
+    metrics.storage_error("database")
     log.error(
         "database unavailable on %s %s: %s",
         request.method,

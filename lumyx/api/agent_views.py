@@ -4,7 +4,7 @@ itself (lumyx.agents.loop)."""
 from __future__ import annotations
 
 import orjson
-from flask import Response, current_app, stream_with_context
+from flask import Response, current_app, g, stream_with_context
 
 from lumyx import runtime
 from lumyx.agents import loop as agents
@@ -30,6 +30,7 @@ def agent_chat_completions():
     body, options = agent_options.parse_options(body, persona, hosts)
     state = runtime.get()
     model = gateway.resolve(state.catalog.current(), body["model"], key)
+    g.model_id = model.id
     capabilities.require_capabilities(
         model, body, "agents", has_image=facts["has_image"], server_tools=bool(options.tools)
     )

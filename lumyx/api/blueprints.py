@@ -14,18 +14,26 @@ endpoint: OpenAI's shape on ``api``, Anthropic's on ``anthropic``. A URL under
 the API's prefixes that no route matches, or a method its routes do not take,
 is answered by ``unmatched_api`` (under ``…/messages``: ``unmatched_anthropic``)
 in the same shape; no key is identified or counted for it, as no view runs.
+
+Each request of a gateway endpoint (:data:`METERED`) is counted once in
+lumyx.observability.metrics when it ends (:func:`meter_start`,
+:func:`meter_end`): refused or answered, with the model and provider of its
+call when it has one, a stream when its last event went out.
 """
 
 from __future__ import annotations
 
+import time
+
 import orjson
-from flask import Blueprint, g, request
+from flask import Blueprint, Response, g, request
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 from lumyx import errors, runtime
 from lumyx.api.auth import identify
 from lumyx.errors import DATABASE_DOWN, STATUS_CODES, ApiError, bad_request
+from lumyx.observability import metrics
 
 api = Blueprint("api", __name__)
 anthropic = Blueprint("anthropic", __name__)
@@ -40,6 +48,7 @@ def identify_and_count() -> None:
         return
     verdict = g.rate_limit = runtime.get().plan_limits.hit(key.key_id, key.plan)
     if verdict is not None and verdict.exceeded:
+        metrics.rate_limited(key.plan)
         raise ApiError(
             429,
             "rate_limit_exceeded",
@@ -51,6 +60,56 @@ def rate_limit_headers(response):
     verdict = g.get("rate_limit")
     if verdict is not None:
         response.headers.update(verdict.headers())
+    return response
+
+
+# The gateway's views (by function name) and the endpoint label of their requests.
+METERED = {
+    "chat_completions": "chat_completions",
+    "completions": "completions",
+    "embeddings": "embeddings",
+    "messages": "messages",
+    "count_tokens": "count_tokens",
+    "responses": "responses",
+    "agent_chat_completions": "agents",
+}
+
+
+def meter_start() -> None:
+    endpoint = METERED.get((request.endpoint or "").rpartition(".")[2])
+    if endpoint is not None:
+        g.metered = (endpoint, time.perf_counter())
+        metrics.request_started()
+
+
+def meter_end(response: Response) -> Response:
+    """Counts the request: now, or for a stream once its last event went out. The
+    view leaves its call in ``g.call`` (or, with no call of its own, its model's id in
+    ``g.model_id``)."""
+    metered = g.pop("metered", None)
+    if metered is None:
+        return response
+    endpoint, started = metered
+    call = g.get("call")
+    model = call.input.model.id if call is not None else g.get("model_id", "")
+
+    def ended() -> None:
+        outcome = call.outcome if call is not None else None
+        status = outcome.status if outcome is not None and response.is_streamed else response.status_code
+        first_ms = outcome.first_event_ms if outcome is not None else None
+        metrics.request_ended(
+            endpoint,
+            call.input.model.id if call is not None else model,  # a fallback model that served is the call's
+            outcome.route.provider.id if outcome is not None and outcome.route is not None else "",
+            status,
+            time.perf_counter() - started,
+            None if first_ms is None else first_ms / 1000,
+        )
+
+    if response.is_streamed:
+        response.call_on_close(ended)
+    else:
+        ended()
     return response
 
 
@@ -100,8 +159,10 @@ def _answer_errors(blueprint: Blueprint, wire: str) -> None:
 
 
 for _keyed in (api, anthropic):
+    _keyed.before_request(meter_start)
     _keyed.before_request(identify_and_count)
     _keyed.after_request(rate_limit_headers)
+    _keyed.after_request(meter_end)
 for _blueprint, _wire in (
     (api, "openai"),
     (unmatched_api, "openai"),

@@ -18,7 +18,7 @@ import socket
 from collections.abc import Callable, Iterator
 
 import orjson
-from flask import Response, current_app, request
+from flask import Response, current_app, g, request
 
 from lumyx import runtime
 from lumyx.errors import ApiError
@@ -52,6 +52,7 @@ def respond(call: Call, keeper: Keeper | None = None) -> Response:
     client, to seal and store it."""
     app = current_app._get_current_object()
     state = runtime.get()
+    g.call = call  # the request's metrics name its model and provider (lumyx.api.blueprints)
 
     def done() -> None:
         with app.app_context():

@@ -38,7 +38,7 @@ from sqlalchemy import bindparam, select, text
 
 from lumyx.db import db, sqlite_time
 from lumyx.db.driver import postgres_statement, sqlite_transaction
-from lumyx.db.models import ApiKey, User
+from lumyx.db.models import ApiKey, Hold, User
 from lumyx.db.models._types import utcnow
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
 
@@ -298,3 +298,9 @@ def settle_and_record(row: dict, cost: int, note: str) -> int:
         conn.execute(_RECORD_SQLITE, params)
         conn.execute(_ROLLUP_SQLITE, params)
     return params["charged"]
+
+
+def outstanding() -> int:
+    """How many credit holds are open now (calls being served, or orphaned until the
+    janitor releases them): one count of the holds table."""
+    return db.session.execute(select(db.func.count()).select_from(Hold)).scalar_one()

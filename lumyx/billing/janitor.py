@@ -30,6 +30,7 @@ from lumyx.db import db
 from lumyx.db.models import Hold
 from lumyx.db.models._types import utcnow
 from lumyx.errors import DATABASE_DOWN
+from lumyx.observability import metrics
 from lumyx.responses import store as stored_responses
 from lumyx.usage import retention as usage_retention
 
@@ -101,6 +102,7 @@ def start_janitor(app) -> None:
                     stored_responses.delete_expired()
                     usage_retention.delete_old_usage()
                 except DATABASE_DOWN as exc:
+                    metrics.storage_error("database")
                     db.session.rollback()
                     log.error(
                         "hold janitor: the database is unreachable (%s); retrying in a minute", type(exc).__name__

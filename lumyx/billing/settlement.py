@@ -31,6 +31,7 @@ from lumyx.billing import free_cap, holds, journal
 from lumyx.billing.admission import Admission
 from lumyx.db import commit_without_waiting, db
 from lumyx.errors import DATABASE_DOWN
+from lumyx.observability import metrics
 from lumyx.usage import recording
 
 log = logging.getLogger("lumyx.billing")
@@ -59,6 +60,7 @@ def settle(admission: Admission, row: dict, cost: int, *, answered: bool) -> Non
         # Its usage row (or ledger entry) exists: settled already, by the janitor.
         log.warning("%s was settled already", row["id"])
     except DATABASE_DOWN as exc:
+        metrics.storage_error("database")
         try:
             journal.keep(entry)
         except OSError:

@@ -10,7 +10,8 @@ first route that answers (:mod:`.routing`, with the translation of
 or for a stream an iterator of the client's events (:mod:`.streams`); :func:`finish`,
 once the client has the answer or has gone, meters the call
 (:mod:`.meter`), settles it (:mod:`lumyx.billing.settlement`) and logs it,
-exactly once.
+exactly once, and records its tokens and cost in the server's metrics
+(lumyx.observability.metrics).
 
 After the first event of a stream, a failure ends the stream with an error
 event and the call is partial: billed for what was delivered.
@@ -32,6 +33,7 @@ from lumyx.gateway.meter import Usage
 from lumyx.gateway.passthrough_openai import without_reasoning
 from lumyx.gateway.routing import Dispatch
 from lumyx.gateway.streams import Shaper, WithoutReasoning
+from lumyx.observability import metrics
 from lumyx.providers.base import COUNT_TOKENS
 from lumyx.providers.streaming import StreamBroken
 from lumyx.routing import fallbacks
@@ -93,6 +95,8 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
     if sent.error is not None:
         _refused(outcome, sent.error)
         raise sent.error
+    if sent.fell_back or served.model is not request.model:
+        metrics.fell_back(request.model.id)
     call.input = request = served  # a fallback model served: the answer, the row and the price are its
     model = request.model
     outcome.route = sent.route
@@ -110,6 +114,7 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
 def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
     outcome, link, reply = call.outcome, call.link, sent.reply
     link.lend(reply.cancel)
+    metrics.stream_opened()
     try:
         if sent.first is not None:
             yield from _priced(call, shaper.feed(sent.first))
@@ -123,11 +128,13 @@ def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
             outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
             return
         outcome.partial, outcome.status, outcome.error_code = True, 502, "upstream_error"
+        metrics.upstream_failed(sent.route.provider.id, broken.reason)
         yield from shaper.fail(ApiError(502, "upstream_error", f"The upstream stream failed: {broken.message}"))
     except GeneratorExit:
         outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
         raise
     finally:
+        metrics.stream_closed()
         link.lend(None)
         reply.close()
 
@@ -168,6 +175,7 @@ def finish(call: Call, keys) -> None:
         try:
             touch_key(key_id)
         except DATABASE_DOWN:
+            metrics.storage_error("database")
             log.error("could not record key use, the database is unreachable")
         except Exception:
             log.exception("could not record key use")
@@ -181,8 +189,10 @@ def _settle(call: Call) -> None:
             call.meter, request.model, request.body, answered=answered, partial=outcome.partial
         )
         outcome.usage = usage
+        metrics.call_used(request.model.id, usage, priced.total)
         settlement.settle(call.admission, _usage_row(call, usage), priced.total, answered=answered)
     except DATABASE_DOWN as exc:
+        metrics.storage_error("database")
         log.error(
             "could not settle %s, the database is unreachable (%s); its hold is released by the janitor",
             call.request_id,

@@ -28,6 +28,7 @@ from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import tokens
 from lumyx.gateway.call import Call, CallInput, UpstreamRequest
 from lumyx.gateway.formats import PAIRS, Translation, cannot_serve
+from lumyx.observability import metrics
 from lumyx.providers.adapters import ADAPTERS, WIRE_OF_KIND
 from lumyx.providers.base import COUNT_TOKENS, UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
@@ -48,6 +49,7 @@ class Dispatch:
     first: dict | None = None  # a stream's first event, read before the route was chosen
     thinking: bool = False  # a route was asked to reason
     error: ApiError | None = None
+    fell_back: bool = False  # the route that answered is not the first of the plan
 
 
 def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) -> Dispatch:
@@ -73,7 +75,7 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
             )
             first = _first_event(reply) if call.stream else None
             _answered(chosen, route, time.perf_counter() - started, call.stream)
-            return Dispatch(route, translation, reply, first, thinking)
+            return Dispatch(route, translation, reply, first, thinking, fell_back=route is not chosen.routes[0])
         except UpstreamFailure as failure:
             log.warning("route %s/%s failed for %s: %s", provider.id, route.model, call.request_id, failure.reason)
             _failed(route, failure, time.perf_counter() - started)
@@ -93,6 +95,7 @@ def _answered(chosen: Plan, route: Route, seconds: float, stream: bool) -> None:
 def _failed(route: Route, failure: UpstreamFailure, seconds: float) -> None:
     if failure.reason == "unsupported":  # the request, not the route: nothing to count
         return
+    metrics.upstream_failed(route.provider.id, failure.reason, failure.status)
     if failure.retryable:
         measurements.record(route, False, seconds)
         breakers.failed(route)

@@ -40,6 +40,8 @@ from limits import RateLimitItem, parse_many
 from limits.storage import Storage, storage_from_string
 from sqlalchemy.engine import make_url
 
+from lumyx.observability import metrics
+
 log = logging.getLogger("lumyx.rate_limits")
 
 DEFAULT_LIMITS = {"free": "10/minute;1000/day", "pro": "60/minute;50000/day"}
@@ -120,6 +122,12 @@ class PlanLimiter:
         self.memory = MemoryCounters()
         self.prefix = prefix
         self._parsed: dict[str, list[RateLimitItem]] = {}
+        # Which store a failure is counted against in the storage errors metric (None: neither).
+        self.store_kind = (
+            "redis"
+            if "redis" in storage_uri.split("://", 1)[0]
+            else ("database" if storage_uri.startswith("lumyx-db") else None)
+        )
         self._down = False
         self._recheck_at = 0.0
         self._recheck_after = 1.0
@@ -159,6 +167,8 @@ class PlanLimiter:
         try:
             return self._count(self.shared, items, key_id)
         except Exception:
+            if self.store_kind is not None:
+                metrics.storage_error(self.store_kind)
             log.warning("Rate limit storage unreachable - falling back to in-memory storage")
             self._down, self._recheck_after = True, 1.0
             self._recheck_at = time.monotonic() + self._recheck_after

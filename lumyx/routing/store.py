@@ -28,6 +28,7 @@ from sqlalchemy import bindparam, create_engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from lumyx.db.models import RoutingState
+from lumyx.observability import metrics
 from lumyx.routing.host_store import HostStore
 
 log = logging.getLogger("lumyx.routing")
@@ -178,11 +179,14 @@ class Guarded:
 
     QUIET_S = 30.0
 
-    def __init__(self, store) -> None:
+    def __init__(self, store, kind: str | None = None) -> None:
         self.store = store
+        self.kind = kind  # database | redis: counted in the storage errors metric (None: not counted)
         self._logged_at = float("-inf")
 
     def _failed(self, what: str, exc: Exception) -> None:
+        if self.kind is not None:
+            metrics.storage_error(self.kind)
         now = time.monotonic()
         if now - self._logged_at >= self.QUIET_S:
             self._logged_at = now
@@ -219,10 +223,10 @@ def open_store(config) -> Guarded:
     prefix = f"{config.get('RATELIMIT_KEY_PREFIX') or 'lumyx'}:routing:"
     database_url = config["SQLALCHEMY_DATABASE_URI"]
     if config.get("REDIS_URL"):
-        return Guarded(RedisStore(config["REDIS_URL"], prefix))
+        return Guarded(RedisStore(config["REDIS_URL"], prefix), "redis")
     if database_url.startswith("sqlite"):
         return Guarded(HostStore(host_counters_path(database_url).removesuffix("-ratelimits") + "-routing"))
-    return Guarded(DatabaseStore(database_url, config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), prefix))
+    return Guarded(DatabaseStore(database_url, config.get("SQLALCHEMY_ENGINE_OPTIONS", {}), prefix), "database")
 
 
 shared: Guarded = Guarded(MemoryStore())  # this process's; configure() replaces it

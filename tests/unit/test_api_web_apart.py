@@ -3,7 +3,7 @@ no request hooks and no error handlers; the API's blueprints run only the API's
 hooks and answer every error as JSON in their own wire format; every web
 blueprint runs the web side's hooks (CSRF, log-ins, form throttles, security
 headers) and answers HTML; a URL no route matches is answered by the side that
-owns it. In-process, through Flask's test client; nothing here needs the
+owns it. GET /metrics belongs to neither side: it runs no hooks at all. In-process, through Flask's test client; nothing here needs the
 database's tables."""
 
 from __future__ import annotations
@@ -21,7 +21,12 @@ API_BLUEPRINTS = {
     api_blueprints.unmatched_api,
     api_blueprints.unmatched_anthropic,
 }
-API_HOOKS = {api_blueprints.identify_and_count, api_blueprints.rate_limit_headers}
+API_HOOKS = {
+    api_blueprints.meter_start,
+    api_blueprints.identify_and_count,
+    api_blueprints.rate_limit_headers,
+    api_blueprints.meter_end,
+}
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +84,11 @@ def test_the_app_itself_has_no_request_hooks_and_no_error_handlers(app):
     assert app.url_value_preprocessors.get(None) is None
 
 
+def test_the_metrics_endpoint_runs_no_hooks(app):
+    assert "metrics" in app.blueprints
+    assert _hooks_of(app, "metrics") == set()
+
+
 def test_the_api_blueprints_run_only_the_api_hooks_and_answer_every_error(app):
     api_names = [name for name, blueprint in app.blueprints.items() if blueprint in API_BLUEPRINTS]
     assert len(api_names) == 2 * 4 + 2  # api and anthropic under each prefix, and the two for unmatched URLs
@@ -89,7 +99,9 @@ def test_the_api_blueprints_run_only_the_api_hooks_and_answer_every_error(app):
 
 
 def test_every_web_blueprint_runs_the_web_hooks_and_pages_send_their_headers(app):
-    web_names = [name for name, blueprint in app.blueprints.items() if blueprint not in API_BLUEPRINTS]
+    web_names = [
+        name for name, blueprint in app.blueprints.items() if blueprint not in API_BLUEPRINTS and name != "metrics"
+    ]
     assert {"pages", "docs", "catalog", "auth", "dashboard", "admin", "webhooks", "unmatched_page"} <= set(web_names)
     for name in web_names:
         hooks = _hooks_of(app, name)
