@@ -135,6 +135,7 @@ def env_file(server_env, tmp_path_factory) -> Path:
     """deploy/systemd/lumyx.env.example with this run's database, Redis, catalog,
     secrets and upstream keys in place of its examples, as an operator fills it in."""
     ours = {k: v for k, v in server_env.items() if os.environ.get(k) != v}
+    ours.update({k: server_env[k] for k in ("DATABASE_URL", "REDIS_URL") if k in server_env})
     ours["WEB_CONCURRENCY"] = "2"
     lines = []
     for raw in (UNITS / "lumyx.env.example").read_text().splitlines():
