@@ -310,6 +310,46 @@ def test_reload_replaces_every_worker_and_no_request_fails(instance, key):
     assert statuses and set(statuses) == {200}, statuses
 
 
+def test_haproxy_cfg_in_front_of_the_instance_checks_it_and_forwards_requests(instance, key, tmp_path):
+    """deploy/haproxy.cfg with its servers pointed at the instance (no container DNS
+    here) and checks every 200 ms: its health check passes Lumyx's Host check, and
+    requests go through. The readiness path is checked where the instance serves it,
+    else its liveness path."""
+    port = free_port()
+    ready = requests.get(instance["url"] + "/v1/health/ready", timeout=5).status_code == 200
+    config = (DEPLOY / "haproxy.cfg").read_text()
+    config = re.sub(r"(?ms)^resolvers containers\n.*?\n\n", "", config)
+    config = config.replace(" resolvers containers", "").replace("inter 2s", "inter 200ms")
+    config = re.sub(r"(?m)^\s*bind :\d+", f"    bind 127.0.0.1:{port}", config)
+    config = re.sub(r"(?m)^\s*server lumyx2 .*\n", "", config)
+    config = re.sub(r"(?m)^(\s*server lumyx1) \S+", rf"\1 {instance['url'][len('http://') :]}", config)
+    if not ready:
+        config = config.replace("uri /v1/health/ready", "uri /v1/health")
+    (tmp_path / "haproxy.cfg").write_text(config)
+    proxy = subprocess.Popen(
+        [HAPROXY, "-f", str(tmp_path / "haproxy.cfg"), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+
+        def through():
+            if proxy.poll() is not None:
+                raise AssertionError("haproxy exited: " + proxy.stderr.read().decode(errors="replace"))
+            try:
+                return requests.get(url + "/v1/health", timeout=2).status_code == 200
+            except requests.RequestException:
+                return False
+
+        wait_for(through, 15, "haproxy forwarding")
+        time.sleep(1)  # five checks at 200 ms: two failing would have marked the server down
+        answer = requests.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=10)
+        assert answer.status_code == 200, answer.text
+        assert proxy.poll() is None
+    finally:
+        proxy.terminate()
+        proxy.wait(timeout=10)
+
+
 def test_stop_drains_and_exits_cleanly_within_timeout_stop_sec(instance):
     proc, unit = instance["proc"], instance["unit"]
     workers = children(proc.pid)
