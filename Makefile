@@ -36,7 +36,7 @@ lint: $(VENV)/.deps-dev
 # the run when it collected nothing (exit status 5).
 LINT := lint
 
-test: $(LINT) $(VENV)/.deps-dev tools browser haproxy
+test: $(LINT) $(VENV)/.deps-dev tools browser haproxy compose
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.deps-dev
@@ -93,6 +93,14 @@ browser:
 
 haproxy:
 	@command -v haproxy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends haproxy)
+
+# The deployment recipe's test (tests/cli/test_deploy_recipe.py) checks deploy/compose.yaml
+# with `docker-compose config` (Debian's docker-compose; no container engine needed);
+# this installs it when missing, and does nothing otherwise.
+.PHONY: compose
+
+compose:
+	@command -v docker-compose >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker-compose)
 
 # Refreshes docs/screenshots/ (each main page, desktop and phone) from the live server.
 screenshots: $(VENV)/.deps-dev browser
