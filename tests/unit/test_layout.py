@@ -32,7 +32,18 @@ LAYERS = (
     ("features", {"gateway", "routing", "billing", "usage", "accounts", "catalog", "agents", "limits", "responses"}),
     (
         "foundations",
-        {"translate", "providers", "wire", "db", "money", "errors", "config", "log_redaction", "public_url"},
+        {
+            "translate",
+            "providers",
+            "wire",
+            "db",
+            "money",
+            "errors",
+            "config",
+            "log_redaction",
+            "public_url",
+            "observability",
+        },
     ),
 )
 
