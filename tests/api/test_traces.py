@@ -5,6 +5,7 @@ to a real OTLP/HTTP receiver started here."""
 from __future__ import annotations
 
 import json
+import signal
 
 import pytest
 import requests
@@ -151,3 +152,22 @@ def test_a_call_every_route_refused_is_an_error_span(traced, receiver, key):
     assert call["status"] == "error" and call["attributes"]["error.type"] == "upstream_error"
     assert call["attributes"]["http.response.status_code"] == 502
     assert [a["status"] for a in attempts] == ["error", "error"]
+
+
+def test_spans_still_queued_are_exported_when_a_worker_stops(app, server_env, receiver, key, tmp_path):
+    env = {k: v for k, v in server_env.items() if not k.startswith("OTEL_")}
+    env.update({"OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url, "OTEL_BSP_SCHEDULE_DELAY": "600000"})
+    server = LiveServer(env, tmp_path / "gunicorn.log", workers=1)
+    try:
+        answer = requests.post(
+            server.url + "/v1/chat/completions",
+            json={"model": "lumyx-local", "messages": [{"role": "user", "content": "Hello"}]},
+            headers={"Authorization": f"Bearer {key}"},
+            timeout=30,
+        )
+        assert answer.status_code == 200
+    finally:
+        server.proc.send_signal(signal.SIGQUIT)  # the workers exit at once, their queues unsent
+        server.proc.wait(timeout=30)
+    call, attempts = _call_spans(receiver, answer.headers["x-request-id"], 1)
+    assert call["name"] == "chat lumyx-local" and attempts[0]["attributes"]["lumyx.route"] == "local/lumyx-local"
