@@ -22,6 +22,8 @@ timeout = 120
 graceful_timeout = 60
 accesslog = None
 errorlog = "-"
+# gunicorn's own lines in LUMYX_LOG_FORMAT (text, or one JSON object a line).
+logger_class = "lumyx.observability.logs.GunicornLogger"
 loglevel = "info"
 # gunicorn's control socket lives at one fixed path per user; several servers on one
 # machine (tests, benchmarks, a second instance) would fight over it.

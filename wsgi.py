@@ -7,6 +7,9 @@ monkey.patch_all()
 
 from lumyx import create_app  # noqa: E402
 from lumyx.billing import janitor  # noqa: E402
+from lumyx.observability import tracing  # noqa: E402
 
 app = create_app()
 janitor.start_janitor(app)
+# Each worker imports this after the fork: its own span exporter, when one is configured.
+tracing.configure()

@@ -23,6 +23,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, Map, Rule
 
 from lumyx import config, log_redaction, public_url
+from lumyx.observability import logs
 from lumyx.server.request_body import BodyCappedRequest
 
 
@@ -127,7 +128,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     if overrides:
         app.config.from_mapping(overrides)
     app.json.sort_keys = False
-    _logging()
+    _logging(app.config["LUMYX_LOG_FORMAT"])
     # Behind N reverse proxies, the client's address, scheme and host are what the
     # nearest N of them say (X-Forwarded-For/-Proto/-Host); else they are never read.
     proxies = app.config["LUMYX_TRUSTED_PROXIES"]
@@ -153,11 +154,15 @@ def create_app(overrides: dict | None = None) -> Flask:
     return app
 
 
-def _logging() -> None:
+def _logging(log_format: str) -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"))
+    handler.setFormatter(logs.formatter(log_format))
     log_redaction.install(handler)
-    for other in logging.getLogger("gunicorn.error").handlers + logging.getLogger().handlers:
+    root = logging.getLogger()
+    if log_format == "json" and not root.handlers:
+        # Libraries' warnings and errors (the trace exporter's among them) as JSON too.
+        root.addHandler(handler)
+    for other in logging.getLogger("gunicorn.error").handlers + root.handlers:
         log_redaction.install(other)
     # flask-limiter says when its counter store goes away and comes back.
     for name in ("lumyx", "flask-limiter"):

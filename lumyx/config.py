@@ -70,6 +70,19 @@ def _whole_number(name: str, default: int) -> int:
     return int(raw)
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def log_format() -> str:
+    """LUMYX_LOG_FORMAT: ``text`` (default) or ``json``; anything else stops the server, naming it."""
+    raw = (os.environ.get("LUMYX_LOG_FORMAT") or "").strip()
+    if not raw:
+        return "text"
+    if raw.lower() not in LOG_FORMATS:
+        raise SystemExit(f"LUMYX_LOG_FORMAT: must be one of {', '.join(LOG_FORMATS)}, got {raw!r}")
+    return raw.lower()
+
+
 def _public_url() -> str | None:
     """LUMYX_PUBLIC_URL; a value that is not an http(s) URL of a host stops the server, naming it."""
     try:
@@ -114,6 +127,8 @@ def from_environment() -> dict:
         "LUMYX_FREE_DAILY_LIMIT": _int("LUMYX_FREE_DAILY_LIMIT", 50),
         # How often a worker checks the database for catalog changes (seconds).
         "LUMYX_CATALOG_REFRESH_SECONDS": _int("LUMYX_CATALOG_REFRESH_SECONDS", 10),
+        # How log lines are written: text, or one JSON object a line (lumyx.observability.logs).
+        "LUMYX_LOG_FORMAT": log_format(),
         # Days a stored Responses API answer is kept (lumyx.responses.store).
         "LUMYX_RESPONSES_RETENTION_DAYS": _positive_int("LUMYX_RESPONSES_RETENTION_DAYS", 30),
         # Days a usage row (one per request) is kept; older ones are deleted by the

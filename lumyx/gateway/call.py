@@ -118,6 +118,7 @@ class Call:
     outcome: Outcome = field(default_factory=Outcome)
     link: ClientLink = field(default_factory=ClientLink)
     admission: Admission = NOTHING  # billing's answer, kept by the pipeline
+    trace: object | None = None  # the call's span, when traces are exported (lumyx.observability.tracing)
 
     @property
     def request_id(self) -> str:

@@ -28,12 +28,13 @@ from lumyx.billing import admission, arithmetic, settlement
 from lumyx.catalog.snapshot import Catalog, ModelInfo
 from lumyx.errors import DATABASE_DOWN, ApiError
 from lumyx.gateway import answers, meter, routing, tokens
+from lumyx.gateway import passthrough_responses as responses_relay
 from lumyx.gateway.call import Call, Outcome
 from lumyx.gateway.meter import Usage
 from lumyx.gateway.passthrough_openai import without_reasoning
 from lumyx.gateway.routing import Dispatch
 from lumyx.gateway.streams import Shaper, WithoutReasoning
-from lumyx.observability import metrics
+from lumyx.observability import metrics, tracing
 from lumyx.providers.base import COUNT_TOKENS
 from lumyx.providers.streaming import StreamBroken
 from lumyx.routing import fallbacks
@@ -66,6 +67,7 @@ def _refused(outcome: Outcome, error: ApiError) -> None:
 def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
     """The client's answer: a response body, or an iterator of the client's events."""
     request, outcome = call.input, call.outcome
+    call.trace = tracing.begin(call)
     if request.operation == COUNT_TOKENS:
         outcome.route, answer = routing.count_tokens(request)
         return answer
@@ -90,7 +92,8 @@ def serve(call: Call, free_daily_limit: int) -> dict | Iterator:
     except ApiError as error:
         _refused(outcome, error)
         raise
-    served, sent = fallbacks.send(request, models, call.admission.output_cap)
+    with tracing.current(call.trace):  # each attempt's span is a child of the call's
+        served, sent = fallbacks.send(request, models, call.admission.output_cap)
     outcome.thinking_requested = sent.thinking
     if sent.error is not None:
         _refused(outcome, sent.error)
@@ -157,18 +160,32 @@ def finish(call: Call, keys) -> None:
     if call.input.operation != COUNT_TOKENS:
         _settle(call)
         routing.finished(call)
+    tracing.end(call, _answer_id)
     route = f"{outcome.route.provider.id}/{outcome.route.model}" if outcome.route else "-"
+    fields = {
+        "request_id": call.request_id,
+        "operation": call.input.operation,
+        "model": call.input.model.id,
+        "route": route,
+        "status": outcome.status,
+        "latency_ms": call.latency_ms,
+        "input_tokens": outcome.usage.input_tokens,
+        "output_tokens": outcome.usage.output_tokens,
+        "partial": outcome.partial,
+    }
+    # One line per call; as JSON (LUMYX_LOG_FORMAT=json) these fields are its keys.
     log.info(
         "%s %s %s via %s status=%s latency_ms=%d in=%d out=%d%s",
-        call.request_id,
-        call.input.operation,
-        call.input.model.id,
+        fields["request_id"],
+        fields["operation"],
+        fields["model"],
         route,
         outcome.status,
-        call.latency_ms,
-        outcome.usage.input_tokens,
-        outcome.usage.output_tokens,
+        fields["latency_ms"],
+        fields["input_tokens"],
+        fields["output_tokens"],
         " partial" if outcome.partial else "",
+        extra={"fields": fields},
     )
     key_id = call.input.key.key_id
     if keys.due_for_touch(key_id):
@@ -179,6 +196,13 @@ def finish(call: Call, keys) -> None:
             log.error("could not record key use, the database is unreachable")
         except Exception:
             log.exception("could not record key use")
+
+
+def _answer_id(request) -> str | None:
+    """The id the client got for the call's answer (None: embeddings, token counts)."""
+    if request.client_format == "responses":
+        return responses_relay.response_id(request)
+    return answers.answer_id(request)
 
 
 def _settle(call: Call) -> None:

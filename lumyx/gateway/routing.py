@@ -28,7 +28,7 @@ from lumyx.gateway import passthrough_anthropic as anthropic_relay
 from lumyx.gateway import tokens
 from lumyx.gateway.call import Call, CallInput, UpstreamRequest
 from lumyx.gateway.formats import PAIRS, Translation, cannot_serve
-from lumyx.observability import metrics
+from lumyx.observability import metrics, tracing
 from lumyx.providers.adapters import ADAPTERS, WIRE_OF_KIND
 from lumyx.providers.base import COUNT_TOKENS, UpstreamFailure, UpstreamReply
 from lumyx.providers.streaming import StreamBroken
@@ -64,6 +64,7 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
             missing.append(provider.api_key_env)
             continue
         started = time.perf_counter()
+        span = tracing.attempt(call, route)
         try:
             translation = PAIRS.get((call.client_format, WIRE_OF_KIND[provider.kind]))
             if translation is None:
@@ -75,10 +76,12 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
             )
             first = _first_event(reply) if call.stream else None
             _answered(chosen, route, time.perf_counter() - started, call.stream)
+            tracing.attempt_answered(span)
             return Dispatch(route, translation, reply, first, thinking, fell_back=route is not chosen.routes[0])
         except UpstreamFailure as failure:
             log.warning("route %s/%s failed for %s: %s", provider.id, route.model, call.request_id, failure.reason)
             _failed(route, failure, time.perf_counter() - started)
+            tracing.attempt_failed(span, failure)
             failures.append(failure)
             if not failure.retryable:
                 break
