@@ -138,6 +138,11 @@ def from_environment() -> dict:
         # open a route, and the seconds it is skipped before one request probes it.
         "LUMYX_BREAKER_FAILURES": _positive_int("LUMYX_BREAKER_FAILURES", 5),
         "LUMYX_BREAKER_COOLDOWN_S": _positive_int("LUMYX_BREAKER_COOLDOWN_S", 30),
+        # Credit holds of stopped workers (lumyx.billing.janitor): how often each worker
+        # marks its holds alive and looks for orphans, and how long a hold unmarked is
+        # taken as its worker's death (several times the first).
+        "LUMYX_HOLD_REFRESH_SECONDS": _positive_int("LUMYX_HOLD_REFRESH_SECONDS", 60),
+        "LUMYX_HOLD_ORPHAN_SECONDS": _positive_int("LUMYX_HOLD_ORPHAN_SECONDS", 300),
         # Rate-limit storage (API plan limits and web form throttling) is chosen by
         # lumyx.limits.plans.configure: REDIS_URL when set, else the database.
     }
