@@ -25,7 +25,9 @@ defaults
     timeout connect 2s
     timeout client 60s
     timeout server 60s
+    timeout check 2s
     retries 3
+    retry-on conn-failure empty-response
     option redispatch
 
 frontend lumyx
@@ -36,7 +38,7 @@ backend lumyx
     balance roundrobin
     option httpchk GET /v1/health/ready
     http-check expect status 200
-    default-server inter 250ms fall 1 rise 2
+    default-server inter 500ms fall 2 rise 2
 {servers}
 
 listen stats
