@@ -19,16 +19,19 @@ HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 CONFIG = """
 global
     maxconn 1024
+    log stdout format raw local0
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 2s
     timeout client 60s
     timeout server 60s
     timeout check 2s
     retries 3
     retry-on conn-failure empty-response
-    option redispatch
+    option redispatch 1
 
 frontend lumyx
     bind 127.0.0.1:{port}
@@ -59,9 +62,8 @@ class Haproxy:
         servers = "\n".join(f"    server {name} 127.0.0.1:{port} check" for name, port in backends.items())
         config = logs / "haproxy.cfg"
         config.write_text(CONFIG.format(port=self.port, stats_port=self.stats_port, servers=servers))
-        self.proc = subprocess.Popen(
-            [HAPROXY, "-f", str(config), "-db"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        self._log = open(logs / "haproxy.log", "ab")
+        self.proc = subprocess.Popen([HAPROXY, "-f", str(config), "-db"], stdout=self._log, stderr=subprocess.PIPE)
         self.wait_until(lambda states: all(state == "UP" for state in states.values()), "every instance up")
 
     def states(self) -> dict[str, str]:
@@ -93,6 +95,7 @@ class Haproxy:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(timeout=10)
+        self._log.close()
 
 
 class SteadyLoad:
