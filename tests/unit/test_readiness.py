@@ -55,7 +55,9 @@ def test_the_first_store_that_does_not_answer_is_named_until_it_answers_again(cl
     assert pings.unreachable() is None
 
 
-def test_an_orphan_age_below_three_janitor_rounds_stops_the_server(monkeypatch):
+def test_an_orphan_age_below_three_janitor_rounds_stops_the_server(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "unit-test")
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'unit.db'}")
     monkeypatch.setenv("LUMYX_HOLD_REFRESH_SECONDS", "10")
     monkeypatch.setenv("LUMYX_HOLD_ORPHAN_SECONDS", "20")
     with pytest.raises(SystemExit, match="LUMYX_HOLD_ORPHAN_SECONDS"):
