@@ -107,6 +107,13 @@ def from_environment() -> dict:
             "max_overflow": _int("LUMYX_DB_MAX_OVERFLOW", 20),
             "pool_timeout": _int("LUMYX_DB_POOL_TIMEOUT", 10),
         }
+    hold_refresh = _positive_int("LUMYX_HOLD_REFRESH_SECONDS", 60)
+    hold_orphan = _positive_int("LUMYX_HOLD_ORPHAN_SECONDS", 300)
+    if hold_orphan < 3 * hold_refresh:
+        raise SystemExit(
+            f"LUMYX_HOLD_ORPHAN_SECONDS ({hold_orphan}) must be at least 3 times "
+            f"LUMYX_HOLD_REFRESH_SECONDS ({hold_refresh}), or live holds would be taken for orphans"
+        )
     return {
         "SECRET_KEY": _secret_key(),
         "SQLALCHEMY_DATABASE_URI": database_url,
@@ -158,6 +165,11 @@ def from_environment() -> dict:
         # open a route, and the seconds it is skipped before one request probes it.
         "LUMYX_BREAKER_FAILURES": _positive_int("LUMYX_BREAKER_FAILURES", 5),
         "LUMYX_BREAKER_COOLDOWN_S": _positive_int("LUMYX_BREAKER_COOLDOWN_S", 30),
+        # Credit holds of stopped workers (lumyx.billing.janitor): how often each worker
+        # marks its holds alive and looks for orphans, and how long a hold unmarked is
+        # taken as its worker's death (at least 3 times the first).
+        "LUMYX_HOLD_REFRESH_SECONDS": hold_refresh,
+        "LUMYX_HOLD_ORPHAN_SECONDS": hold_orphan,
         # Rate-limit storage (API plan limits and web form throttling) is chosen by
         # lumyx.limits.plans.configure: REDIS_URL when set, else the database.
     }

@@ -38,6 +38,9 @@ The counter stores' clients, the plan limiter's and Flask-Limiter's
     worker's own), the breakers as this worker last read them, and the client of
     the store every worker shares breakers and conversations' routes in (made by
     the app factory from the settings; each store notices a fork itself).
+``store_pings`` (db.readiness.StorePings): the last answer of the database's
+    ping (and Redis's, when REDIS_URL is set, with a client of its own), renewed
+    at most every second by the next readiness check.
 ``holds_in_flight`` (billing.holds.in_flight): request ids of this worker's
     credit holds. One leaves when its call is settled; the janitor refreshes
     them every minute.
@@ -79,6 +82,7 @@ from lumyx.accounts.keys import KeyCache
 from lumyx.billing import holds, journal
 from lumyx.catalog.snapshot import CatalogCache
 from lumyx.db import driver, forget_inherited_pools
+from lumyx.db.readiness import StorePings
 from lumyx.limits.plans import PlanLimiter
 from lumyx.providers import http
 from lumyx.routing import breakers, measurements
@@ -108,6 +112,10 @@ class Runtime:
     @cached_property
     def plan_limits(self) -> PlanLimiter:
         return PlanLimiter.for_app(self._config)
+
+    @cached_property
+    def store_pings(self) -> StorePings:
+        return StorePings(self._config.get("REDIS_URL"))
 
     # -- one per process, kept by the lower layer that uses it
 

@@ -1,6 +1,12 @@
 """What the API says about itself: the model listing, health, and
 GET /openapi.json, the OpenAPI 3.1 description of the API (lumyx.wire.openapi).
 
+Health, with no key: ``GET /health`` (the catalog is loadable, so the database
+answers), ``GET /health/live`` (the process answers; nothing else is asked) and
+``GET /health/ready`` (200, or 503 with the reason while the worker drains
+after its stop signal or while the database or Redis does not answer;
+lumyx.server.draining, lumyx.db.readiness).
+
 ``openapi.json`` needs no key. Served under each API prefix (``/v1/openapi.json``,
 ``/api/v1/openapi.json``…); the site serves the same at its root (lumyx.web).
 """
@@ -14,6 +20,7 @@ from lumyx import runtime
 from lumyx.api.auth import require_key
 from lumyx.api.blueprints import api
 from lumyx.errors import ApiError
+from lumyx.server import draining
 from lumyx.wire import openapi
 
 
@@ -44,6 +51,25 @@ def health():
     except Exception:
         raise ApiError(503, "service_unavailable", "The database is not reachable.") from None
     return _json({"status": "ok", "models": models})
+
+
+@api.get("/health/live")
+def health_live():
+    return _json({"status": "ok"})
+
+
+@api.get("/health/ready")
+def health_ready():
+    if draining.active():
+        reason = "draining"
+    elif unreachable := runtime.get().store_pings.unreachable():
+        reason = f"{unreachable}_unreachable"
+    else:
+        reason = None
+    response = _json({"status": "not_ready", "reason": reason} if reason else {"status": "ready"})
+    response.status_code = 503 if reason else 200
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @api.get("/openapi.json")

@@ -1,9 +1,9 @@
 """The janitor of holds left by a worker that died.
 
 Each worker marks its in-flight holds alive every minute and settles those
-of any worker not seen for five minutes (``flask settle-holds`` settles them
-at once). Nothing is charged for them, since what was delivered is unknown,
-and a ``worker_lost`` usage row records each. The same round deletes stored
+of any worker not seen for five minutes (``LUMYX_HOLD_REFRESH_SECONDS`` and
+``LUMYX_HOLD_ORPHAN_SECONDS``; ``flask settle-holds`` settles them at once).
+Nothing is charged for them, since what was delivered is unknown, and a ``worker_lost`` usage row records each. The same round deletes stored
 responses past their retention (lumyx.responses.store.delete_expired) and
 usage rows past theirs (lumyx.usage.retention.delete_old_usage), one worker at
 a time.
@@ -89,27 +89,30 @@ def settle_orphans(older_than: timedelta = ORPHAN_AFTER) -> int:
 
 def start_janitor(app) -> None:
     """Runs refresh_in_flight, settle_orphans, the deletion of expired stored
-    responses and of usage rows past their retention every minute in this worker, and replays the settlement journal
-    every few seconds while it has entries."""
+    responses and of usage rows past their retention every minute
+    (LUMYX_HOLD_REFRESH_SECONDS) in this worker, and replays the settlement
+    journal every few seconds while it has entries."""
+    every = app.config.get("LUMYX_HOLD_REFRESH_SECONDS", JANITOR_EVERY_SECONDS)
+    orphan_after = timedelta(seconds=app.config.get("LUMYX_HOLD_ORPHAN_SECONDS", ORPHAN_AFTER.total_seconds()))
 
     def loop() -> None:
         while True:
-            time.sleep(JANITOR_EVERY_SECONDS)
+            time.sleep(every)
             with app.app_context():
                 try:
                     refresh_in_flight()
-                    settle_orphans()
+                    settle_orphans(orphan_after)
                     stored_responses.delete_expired()
                     usage_retention.delete_old_usage()
                 except DATABASE_DOWN as exc:
                     metrics.storage_error("database")
                     db.session.rollback()
                     log.error(
-                        "hold janitor: the database is unreachable (%s); retrying in a minute", type(exc).__name__
+                        "hold janitor: the database is unreachable (%s); retrying in %ss", type(exc).__name__, every
                     )
                 except Exception:
                     db.session.rollback()
-                    log.exception("hold janitor failed; retrying in a minute")
+                    log.exception("hold janitor failed; retrying in %ss", every)
 
     def replay_loop() -> None:
         while True:

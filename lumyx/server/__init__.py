@@ -1,9 +1,9 @@
 """How connections and request bodies reach the app: the gunicorn worker Lumyx
 runs in (bounds on slow and idle connections, connections per address), and the
 request class that holds every body, whatever its transfer encoding, to
-``LUMYX_MAX_BODY_BYTES``; and ``GET /metrics``, the server's Prometheus metrics
-(metrics_endpoint).
+``LUMYX_MAX_BODY_BYTES``; whether the worker drains after its stop signal; and
+``GET /metrics``, the server's Prometheus metrics (metrics_endpoint).
 
-The worker and the request class import nothing of lumyx; the metrics endpoint
-is a view (it reads the runtime's catalog, the holds and the breakers).
+The worker, the draining flag and the request class import nothing of lumyx; the
+metrics endpoint is a view (it reads the runtime's catalog, the holds and the breakers).
 """

@@ -13,6 +13,12 @@ what one connection may hold (gunicorn.conf.py names it).
 * A response with status 413 closes the connection, so the body the application
   refused is never read (gunicorn would otherwise read what is left of it, to
   find the next request).
+* On SIGTERM (an operator's, or the master's to the old workers of a SIGHUP
+  reload) the worker drains for ``LUMYX_DRAIN_S`` seconds (default 5, 0: none):
+  readiness answers 503 (lumyx.server.draining), every request is still served
+  and its response closes its connection. Then it stops as gunicorn's worker
+  does: no more accepting, in-flight requests finish (``graceful_timeout``), and
+  connections idle between kept-alive requests are closed at once.
 """
 
 from __future__ import annotations
@@ -25,6 +31,8 @@ from collections import Counter
 import gevent
 from gevent.local import local
 from gunicorn.workers.ggevent import GeventWorker
+
+from lumyx.server import draining
 
 
 def setting(name: str, default: float, *, zero: bool = False) -> float:
@@ -48,7 +56,27 @@ class LumyxWorker(GeventWorker):
         self.header_timeout = setting("LUMYX_HEADER_TIMEOUT_S", 10)
         self.per_address = int(setting("LUMYX_MAX_CONNECTIONS_PER_ADDRESS", 1000, zero=True))
         self.open_by_address: Counter = Counter()
+        self.drain_seconds = setting("LUMYX_DRAIN_S", 5, zero=True)
         self.connection = local()  # each connection is served by a greenlet of its own
+        self.idle_clients: set = set()  # connections waiting for their next request
+
+    def handle_exit(self, sig, frame):
+        """SIGTERM: drain, then stop (out of the signal handler, in a greenlet)."""
+        if draining.active():
+            return
+        draining.begin()
+        self.log.info("Draining for %gs (pid:%s)", self.drain_seconds, self.pid)
+        gevent.spawn(self._stop_after_drain)
+
+    def _stop_after_drain(self) -> None:
+        gevent.sleep(self.drain_seconds)
+        self.alive = False
+        gevent.sleep(1.0)  # the run loop sees it and closes the listeners
+        for client in list(self.idle_clients):
+            try:
+                client.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
 
     def load_wsgi(self):
         super().load_wsgi()
@@ -78,7 +106,7 @@ class LumyxWorker(GeventWorker):
 
     def timeout_ctx(self):
         """Bounds the wait for the connection's next request (gunicorn reads it inside)."""
-        return _NextRequest(self.connection, self.cfg.keepalive, self.header_timeout)
+        return _NextRequest(self)
 
 
 class _NextRequest:
@@ -87,15 +115,24 @@ class _NextRequest:
     Leaving ``__enter__`` with StopIteration closes the connection (gunicorn's
     worker takes it as the end of the connection's requests)."""
 
-    def __init__(self, connection, keepalive: float, header_timeout: float):
-        self.connection = connection
-        self.keepalive = keepalive
-        self.timer = gevent.Timeout(header_timeout, False)
+    def __init__(self, worker: LumyxWorker):
+        self.connection = worker.connection
+        self.keepalive = worker.cfg.keepalive
+        self.idle_clients = worker.idle_clients
+        self.worker_alive = lambda: worker.alive
+        self.timer = gevent.Timeout(worker.header_timeout, False)
 
     def __enter__(self):
         previous = self.connection.last_request
         if previous is not None and not _buffered(previous):
-            _wait_for_a_byte(self.connection.client, self.keepalive)
+            if draining.active() and not self.worker_alive():
+                raise StopIteration("the worker stops")
+            idle = self.idle_clients
+            idle.add(self.connection.client)
+            try:
+                _wait_for_a_byte(self.connection.client, self.keepalive)
+            finally:
+                idle.discard(self.connection.client)
         self.timer.start()
         return self.timer
 
@@ -132,7 +169,7 @@ def _closing_after_413(app):
 
     def application(environ, start_response):
         def start(status, headers, exc_info=None):
-            if status.startswith("413"):
+            if status.startswith("413") or draining.active():
                 response = getattr(start_response, "__self__", None)  # gunicorn's Response
                 if response is not None:
                     response.force_close()

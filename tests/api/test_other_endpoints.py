@@ -92,3 +92,11 @@ def test_health_needs_no_key(live):
     response = requests.get(live.url + "/v1/health", timeout=5)
     assert response.status_code == 200 and response.json()["status"] == "ok"
     assert requests.get(live.url + "/api/v1/health", timeout=5).status_code == 200
+
+
+def test_liveness_and_readiness_need_no_key(live):
+    live_answer = requests.get(live.url + "/v1/health/live", timeout=5)
+    assert live_answer.status_code == 200 and live_answer.json() == {"status": "ok"}
+    ready = requests.get(live.url + "/api/v1/health/ready", timeout=5)
+    assert ready.status_code == 200 and ready.json() == {"status": "ready"}
+    assert ready.headers["Cache-Control"] == "no-store"

@@ -143,6 +143,29 @@ def test_postgres_outage_gives_503s_and_service_resumes(behind_proxy):
     assert "Traceback" not in server.logs()
 
 
+def _ready_becomes(url: str, status: int, seconds: float = 20) -> requests.Response:
+    deadline = time.monotonic() + seconds
+    while True:
+        response = requests.get(url + "/v1/health/ready", timeout=10)
+        if response.status_code == status or time.monotonic() > deadline:
+            return response
+        time.sleep(0.2)
+
+
+def test_readiness_fails_while_the_database_is_away_and_liveness_does_not(behind_proxy):
+    proxy, server, chat, _recorded = behind_proxy
+    assert _ready_becomes(server.url, 200).status_code == 200
+    proxy.cut()
+    try:
+        ready = _ready_becomes(server.url, 503)
+        assert ready.status_code == 503
+        assert ready.json() == {"status": "not_ready", "reason": "database_unreachable"}
+        assert requests.get(server.url + "/v1/health/live", timeout=10).status_code == 200
+    finally:
+        proxy.restore()
+    assert _ready_becomes(server.url, 200).json() == {"status": "ready"}
+
+
 def test_pooled_connections_dropped_while_idle_cost_no_request_an_error(behind_proxy):
     proxy, server, chat, recorded = behind_proxy
 

@@ -89,8 +89,8 @@ def _plain_dsn(url: str) -> str:
 class LiveServer:
     """`gunicorn -c gunicorn.conf.py wsgi:app`, as `make run` starts it."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = 2):
-        self.port = free_port()
+    def __init__(self, env: dict, log_path: Path, workers: int = 2, port: int | None = None, wait: bool = True):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
@@ -102,9 +102,10 @@ class LiveServer:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
-        self._wait()
+        if wait:
+            self.wait_healthy()
 
-    def _wait(self) -> None:
+    def wait_healthy(self) -> None:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -120,6 +121,22 @@ class LiveServer:
     def logs(self) -> str:
         self._log.flush()
         return self.log_path.read_text(errors="replace")
+
+    def worker_pids(self) -> list[int]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        return [int(pid) for pid in children.read_text().split()] if children.exists() else []
+
+    def kill(self) -> None:
+        """``kill -9`` of the master and its workers, as when the machine dies."""
+        workers = self.worker_pids()
+        self.proc.kill()
+        for pid in workers:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.proc.wait(timeout=10)
+        self._log.close()
 
     def stop(self) -> None:
         # A quick stop: a graceful one waits for idle keep-alive connections to time out.
