@@ -97,7 +97,7 @@
   /* ---- usage page: chart units and one request's detail ----
    * spec.unit "count": whole-number ticks; "usd": dollar ticks and tooltips to six decimals.
    * A row of recent activity opens its request's detail (the link in its time cell) when
-   * clicked anywhere; focus then moves to the detail. */
+   * clicked anywhere; focus then moves to the detail, and back to the request when it is closed. */
   function withUnits(config, spec) {
     var axis = config.options.scales[config.options.indexAxis === "y" ? "x" : "y"];
     if (!axis) { return config; }
@@ -112,6 +112,16 @@
     return config;
   }
 
+  var detailOpener = null;
+
+  function onDetailClose(event) {
+    var button = event.target.closest("[data-close-detail]");
+    var region = button && document.getElementById("request-detail");
+    if (!region) { return; }
+    region.innerHTML = "";
+    if (detailOpener && document.body.contains(detailOpener)) { detailOpener.focus(); }
+  }
+
   function onActivityRowClick(event) {
     var row = event.target.closest("tr[data-detail-row]");
     if (!row || event.target.closest("a, button, input, select, textarea")) { return; }
@@ -120,6 +130,11 @@
   }
 
   document.addEventListener("click", onActivityRowClick);
+  document.addEventListener("click", onDetailClose);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "request-detail") { detailOpener = event.detail.elt; }
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
     if (target && target.id === "request-detail") {

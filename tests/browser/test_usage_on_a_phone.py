@@ -51,9 +51,14 @@ def test_the_usage_page_reads_on_a_phone_and_a_desktop(page, reader, width, heig
     assert wide <= 0, f"the page scrolls {wide} px sideways at {width} px"
 
     paid = next(r for r in report["recent_activity"] if r["model_id"] == "gpt-5.2")
-    page.locator(f"tr[data-request-id='{paid['id']}'] td").first.locator("a").click()
+    opener = page.locator(f"tr[data-request-id='{paid['id']}'] td").first.locator("a")
+    opener.click()
     detail = page.locator("#request-detail")
     expect(detail.locator("#detail-cost")).to_have_text(f"${paid['cost']:.6f} · {paid['cost'] * 100:.4f} credits")
     expect(detail).to_be_focused()
     box = detail.bounding_box()
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+    # Closing the detail gives focus back to the request it came from.
+    detail.get_by_role("button", name="Close").click()
+    expect(detail.locator("#detail-cost")).to_have_count(0)
+    expect(opener).to_be_focused()

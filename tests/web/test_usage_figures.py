@@ -148,6 +148,7 @@ def test_a_requests_detail_is_what_generation_answers(reader, used, live):
     # Without HTMX the same detail is a page of its own, reachable from the row's link.
     page = reader.get(f"/dashboard/usage/requests/{rid}").get_data(as_text=True)
     assert "<html" in page and f'data-request-id="{rid}"' in page
+    assert "data-close-detail" in html and "data-close-detail" not in page  # closing is for the in-place detail
     listing = reader.get("/dashboard/usage").get_data(as_text=True)
     assert f'hx-get="/dashboard/usage/requests/{rid}"' in listing
 
