@@ -89,10 +89,60 @@
       if (existing) { existing.destroy(); }
       var spec;
       try { spec = JSON.parse(canvas.getAttribute("data-chart")); } catch (err) { return; }
-      canvas.chart = new window.Chart(canvas, chartConfig(spec));
+      canvas.chart = new window.Chart(canvas, withUnits(chartConfig(spec), spec));
       canvas.setAttribute("data-chart-ready", "true");
     });
   }
+
+  /* ---- usage page: chart units and one request's detail ----
+   * spec.unit "count": whole-number ticks; "usd": dollar ticks and tooltips to six decimals.
+   * A row of recent activity opens its request's detail (the link in its time cell) when
+   * clicked anywhere; focus then moves to the detail, and back to the request when it is closed. */
+  function withUnits(config, spec) {
+    var axis = config.options.scales[config.options.indexAxis === "y" ? "x" : "y"];
+    if (!axis) { return config; }
+    if (spec.unit === "count") {
+      axis.ticks = { precision: 0 };
+    } else if (spec.unit === "usd") {
+      axis.ticks = { callback: function (v) { return "$" + Number(v).toLocaleString("en-US", { maximumFractionDigits: 6 }); } };
+      config.options.plugins.tooltip = { callbacks: { label: function (item) {
+        return item.dataset.label + ": $" + Number(item.raw).toFixed(6);
+      } } };
+    }
+    return config;
+  }
+
+  var detailOpener = null;
+
+  function onDetailClose(event) {
+    var button = event.target.closest("[data-close-detail]");
+    var region = button && document.getElementById("request-detail");
+    if (!region) { return; }
+    region.innerHTML = "";
+    if (detailOpener && document.body.contains(detailOpener)) { detailOpener.focus(); }
+  }
+
+  function onActivityRowClick(event) {
+    var row = event.target.closest("tr[data-detail-row]");
+    if (!row || event.target.closest("a, button, input, select, textarea")) { return; }
+    var link = row.querySelector("a[hx-get]");
+    if (link) { link.click(); }
+  }
+
+  document.addEventListener("click", onActivityRowClick);
+  document.addEventListener("click", onDetailClose);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "request-detail") { detailOpener = event.detail.elt; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "request-detail") {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "nearest" });
+    }
+  });
+  /* ---- end of the usage page's block ---- */
 
   /* On a phone the docs sections are one scrolling row: bring the current one into view. */
   function showCurrentSection() {

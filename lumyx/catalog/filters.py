@@ -23,7 +23,7 @@ CAPABILITY_LABELS = {
     "embeddings": "Embeddings",
 }
 SORTS = {
-    "": "Catalog order",
+    "": "Available first",
     "name": "Name",
     "price": "Price: lowest first",
     "price_desc": "Price: highest first",
@@ -214,11 +214,17 @@ def _sort_key(sort: str):
     return None
 
 
+def available_first(models: Iterable[ModelInfo], down: Collection[str] = ()) -> list[ModelInfo]:
+    """``models`` with those served right now first, then those whose routes are all
+    failing (``down``), then those that need a provider key; the catalog's order within each."""
+    return sorted(models, key=lambda m: 2 if not is_available(m) else 1 if m.id in down else 0)
+
+
 def apply(models: Iterable[ModelInfo], query: CatalogQuery, down: Collection[str] = ()) -> list[ModelInfo]:
-    """The models that match ``query``, in its order (the catalog's own when unsorted)."""
+    """The models that match ``query``, in its order (unsorted: ``available_first``)."""
     found = [m for m in models if matches(m, query, down)]
     key = _sort_key(query.sort)
-    return sorted(found, key=key) if key else found
+    return sorted(found, key=key) if key else available_first(found, down)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ def section(slug: str):
         context["providers"] = sorted(catalog.providers)
     elif slug == "credits":
         context["packages"] = list(payments.PACKAGES.values())
+        context["best_value"] = payments.best_value(payments.PACKAGES.values())
         context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100
         context["max_custom"] = payments.MAX_CUSTOM_CENTS // 100
     elif slug == "rate-limits":

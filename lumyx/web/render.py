@@ -102,9 +102,9 @@ def tokens(count: int | None) -> str:
     return str(count)
 
 
-def when(value: datetime | str | None, tz_name: str | None = None) -> str:
+def when(value: datetime | str | None, tz_name: str | None = None, seconds: bool = False) -> str:
     """A UTC timestamp (naive UTC or ISO 8601) for reading: 2026-03-19 14:30 UTC, or in
-    the timezone ``tz_name``: 2026-03-19 10:30 EDT."""
+    the timezone ``tz_name``: 2026-03-19 10:30 EDT; with ``seconds``: 2026-03-19 10:30:05 EDT."""
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -121,7 +121,7 @@ def when(value: datetime | str | None, tz_name: str | None = None) -> str:
             pass
     else:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M ") + (value.tzname() or "UTC")
+    return value.strftime("%Y-%m-%d %H:%M:%S " if seconds else "%Y-%m-%d %H:%M ") + (value.tzname() or "UTC")
 
 
 def init_app(app: Flask) -> None:
