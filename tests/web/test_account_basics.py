@@ -220,3 +220,14 @@ def test_a_forbidden_page_speaks_the_sites_words(signed_in):
 def test_the_api_keeps_its_json_errors(web):
     response = web.get("/v1/no-such-endpoint")
     assert response.status_code == 404 and response.is_json
+
+
+def test_the_personas_form_starts_on_a_working_model_and_marks_the_others(signed_in):
+    html = signed_in.get("/dashboard/personas").get_data(as_text=True)
+    select = html[html.index("<select", html.index('for="model"')) : html.index("</select>")]
+    options = re.findall(r'<option( selected)? value="([^"]+)">([^<]*)</option>', select)
+    assert options[0][1] == "lumyx-local" and options[0][0] == " selected", "a model this instance serves"
+    labels = {value: label for _, value, label in options}
+    assert labels["nokey-chat"].endswith("— needs a provider key") and "needs" not in labels["gpt-5.2"]
+    served = [value for _, value, label in options if "needs a provider key" not in label]
+    assert [value for _, value, _ in options][: len(served)] == served, "the models served come first"
