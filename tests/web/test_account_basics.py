@@ -231,3 +231,17 @@ def test_the_personas_form_starts_on_a_working_model_and_marks_the_others(signed
     assert labels["nokey-chat"].endswith("— needs a provider key") and "needs" not in labels["gpt-5.2"]
     served = [value for _, value, label in options if "needs a provider key" not in label]
     assert [value for _, value, _ in options][: len(served)] == served, "the models served come first"
+
+
+def test_the_admin_sees_a_deleted_account_as_deleted(app, make_user, admin):
+    user_id, email = make_user(credits=3)
+    from lumyx.accounts import owner_changes
+    from lumyx.db import db
+    from lumyx.db.models import User
+
+    with app.app_context():
+        owner_changes.close(db.session.get(User, user_id), PASSWORD)
+    listing = admin.get(f"/admin/users?q=closed-{user_id}@").get_data(as_text=True)
+    assert f"closed-{user_id}@closed.invalid" in listing and ">Deleted</span>" in listing
+    page = admin.get(f"/admin/users/{user_id}").get_data(as_text=True)
+    assert 'id="account-deleted"' in page and "3.00" in page
