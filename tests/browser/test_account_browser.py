@@ -65,3 +65,29 @@ def test_catalog_checkboxes_apply_at_once_and_the_url_leaves_out_empty_filters(p
         row.startswith("lumyx-local")
         for row in page.eval_on_selector_all("#results tbody tr", "rows => rows.map(r => r.dataset.modelId)")
     )
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_the_account_pages_read_at_phone_and_desktop_width(browser, live, width):
+    """Settings, the delete confirmation and the error page: axe-core finds nothing, and
+    nothing scrolls sideways."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = browser.new_context(base_url=live.url, viewport={"width": width, "height": 844})
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    try:
+        page.goto("/register")
+        page.get_by_label("Email").fill(f"browser-axe-{uuid.uuid4().hex[:10]}@example.com")
+        page.get_by_label("Password", exact=True).fill(PASSWORD)
+        page.get_by_label("Repeat the password").fill(PASSWORD)
+        page.get_by_role("button", name="Create account").click()
+        page.wait_for_url("**/dashboard/keys")
+        for path in ("/dashboard/settings", "/dashboard/settings/delete", "/no/such/page"):
+            page.goto(path)
+            violations = Axe().run(page).response["violations"]
+            assert not violations, f"{path} at {width} px: " + "; ".join(v["id"] for v in violations)
+            scroll = page.evaluate("document.documentElement.scrollWidth")
+            assert scroll <= width, f"{path} is {scroll} px wide at {width} px"
+    finally:
+        context.close()
