@@ -153,6 +153,47 @@
     }
   }
 
+  /* ---- account pages and catalog filters ----
+   * Sign-up sends the browser's time zone; the new API key's box takes the focus; the
+   * catalog's checkboxes and menus apply at once (typing waits 250 ms) and its URL
+   * leaves out the filters that are empty. */
+  function fillBrowserTimezone() {
+    var input = document.querySelector("input[data-browser-timezone]");
+    if (!input || input.value) { return; }
+    try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { /* keep the default */ }
+  }
+
+  function focusNewContent() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (target) { target.focus(); }
+  }
+
+  function applyChoiceAtOnce(event) {
+    var input = event.target;
+    var form = input.form;
+    if (!form || form.id !== "filters" || !(input.type === "checkbox" || input.tagName === "SELECT")) { return; }
+    event.stopPropagation(); /* no delayed request besides this one */
+    if (typeof form.requestSubmit === "function") { form.requestSubmit(); } else { form.dispatchEvent(new Event("submit", { cancelable: true })); }
+  }
+
+  function leaveOutEmptyFilters(event) {
+    var detail = event.detail;
+    if (!detail || !detail.elt || detail.elt.id !== "filters" || !detail.parameters) { return; }
+    var params = detail.parameters;
+    var names = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+    names.forEach(function (name) {
+      var value = typeof params.get === "function" ? params.get(name) : params[name];
+      if (value === "" || value === null) {
+        if (typeof params.delete === "function") { params.delete(name); } else { delete params[name]; }
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { fillBrowserTimezone(); focusNewContent(); });
+  document.addEventListener("input", applyChoiceAtOnce, true);
+  document.addEventListener("htmx:configRequest", leaveOutEmptyFilters);
+  /* ---- end of account pages and catalog filters ---- */
+
   document.addEventListener("click", onCopyClick);
   document.addEventListener("DOMContentLoaded", function () { drawCharts(document); showCurrentSection(); });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });

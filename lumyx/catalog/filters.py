@@ -79,9 +79,10 @@ def parse(params: Mapping) -> CatalogQuery:
     try:
         min_context = int(str(params.get("min_context") or "0").replace(",", "").replace("_", ""))
     except ValueError:
-        min_context = -1
+        problems.append("Ignored min_context: not a number (a whole number of tokens, e.g. 128000).")
+        min_context = 0
     if min_context < 0:
-        problems.append("The minimum context is a whole number of tokens; that filter is left out.")
+        problems.append("Ignored min_context: below 0 (a whole number of tokens, e.g. 128000).")
         min_context = 0
     max_price = None
     raw_price = str(params.get("max_price") or "").strip().lstrip("$")
