@@ -243,3 +243,22 @@ def test_keyboard_path_on_a_phone(browser, live):
         assert not tab.problems, tab.problems
     finally:
         context.close()
+
+
+def test_without_javascript_focus_opens_the_folded_parts(browser, live):
+    """With scripts off, the menu and the docs sections open when their button has the focus."""
+    context = browser.new_context(base_url=live.url, viewport=SIZES["phone"], java_script_enabled=False)
+    tab = context.new_page()
+    try:
+        tab.goto("/docs/errors")
+        main_menu = tab.locator("#main-menu")
+        expect(main_menu).to_be_hidden()
+        tab.get_by_role("button", name="Menu").focus()
+        expect(main_menu.get_by_role("link", name="Models")).to_be_visible()
+        tab.get_by_role("button", name=re.compile("^Sections")).focus()
+        expect(
+            tab.get_by_role("navigation", name="Documentation").get_by_role("link", name="Integrations")
+        ).to_be_visible()
+        assert tab.evaluate("document.scrollingElement.scrollWidth <= window.innerWidth")
+    finally:
+        context.close()
