@@ -89,10 +89,101 @@
       if (existing) { existing.destroy(); }
       var spec;
       try { spec = JSON.parse(canvas.getAttribute("data-chart")); } catch (err) { return; }
-      canvas.chart = new window.Chart(canvas, chartConfig(spec));
+      canvas.chart = new window.Chart(canvas, withUnits(chartConfig(spec), spec));
       canvas.setAttribute("data-chart-ready", "true");
     });
   }
+
+  /* ---- usage page: chart units and one request's detail ----
+   * spec.unit "count": whole-number ticks; "usd": dollar ticks and tooltips to six decimals.
+   * A row of recent activity opens its request's detail (the link in its time cell) when
+   * clicked anywhere; focus then moves to the detail, and back to the request when it is closed. */
+  function withUnits(config, spec) {
+    var axis = config.options.scales[config.options.indexAxis === "y" ? "x" : "y"];
+    if (!axis) { return config; }
+    if (spec.unit === "count") {
+      axis.ticks = { precision: 0 };
+    } else if (spec.unit === "usd") {
+      axis.ticks = { callback: function (v) { return "$" + Number(v).toLocaleString("en-US", { maximumFractionDigits: 6 }); } };
+      config.options.plugins.tooltip = { callbacks: { label: function (item) {
+        return item.dataset.label + ": $" + Number(item.raw).toFixed(6);
+      } } };
+    }
+    return config;
+  }
+
+  var detailOpener = null;
+
+  function onDetailClose(event) {
+    var button = event.target.closest("[data-close-detail]");
+    var region = button && document.getElementById("request-detail");
+    if (!region) { return; }
+    region.innerHTML = "";
+    if (detailOpener && document.body.contains(detailOpener)) { detailOpener.focus(); }
+  }
+
+  function onActivityRowClick(event) {
+    var row = event.target.closest("tr[data-detail-row]");
+    if (!row || event.target.closest("a, button, input, select, textarea")) { return; }
+    var link = row.querySelector("a[hx-get]");
+    if (link) { link.click(); }
+  }
+
+  document.addEventListener("click", onActivityRowClick);
+  document.addEventListener("click", onDetailClose);
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "request-detail") { detailOpener = event.detail.elt; }
+  });
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (target && target.id === "request-detail") {
+      target.focus({ preventScroll: true });
+      target.scrollIntoView({ block: "nearest" });
+    }
+  });
+  /* ---- end of the usage page's block ---- */
+
+  /* ---- account pages and catalog filters ----
+   * Sign-up sends the browser's time zone; the new API key's box takes the focus; the
+   * catalog's checkboxes and menus apply at once (typing waits 250 ms) and its URL
+   * leaves out the filters that are empty. */
+  function fillBrowserTimezone() {
+    var input = document.querySelector("input[data-browser-timezone]");
+    if (!input || input.value) { return; }
+    try { input.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ""; } catch (err) { /* keep the default */ }
+  }
+
+  function focusNewContent() {
+    var target = document.querySelector("[data-focus-on-load]");
+    if (target) { target.focus(); }
+  }
+
+  function applyChoiceAtOnce(event) {
+    var input = event.target;
+    var form = input.form;
+    if (!form || form.id !== "filters" || !(input.type === "checkbox" || input.tagName === "SELECT")) { return; }
+    event.stopPropagation(); /* no delayed request besides this one */
+    if (typeof form.requestSubmit === "function") { form.requestSubmit(); } else { form.dispatchEvent(new Event("submit", { cancelable: true })); }
+  }
+
+  function leaveOutEmptyFilters(event) {
+    var detail = event.detail;
+    if (!detail || !detail.elt || detail.elt.id !== "filters" || !detail.parameters) { return; }
+    var params = detail.parameters;
+    var names = typeof params.keys === "function" ? Array.from(params.keys()) : Object.keys(params);
+    names.forEach(function (name) {
+      var value = typeof params.get === "function" ? params.get(name) : params[name];
+      if (value === "" || value === null) {
+        if (typeof params.delete === "function") { params.delete(name); } else { delete params[name]; }
+      }
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { fillBrowserTimezone(); focusNewContent(); });
+  document.addEventListener("input", applyChoiceAtOnce, true);
+  document.addEventListener("htmx:configRequest", leaveOutEmptyFilters);
+  /* ---- end of account pages and catalog filters ---- */
 
   /* ---- narrow screens: folding sections and tables read as cards ----
    * A [data-collapsible] element holds a .collapsible-toggle button (aria-expanded, aria-controls) and the part
@@ -157,6 +248,8 @@
   readyCollapsibles();
   document.addEventListener("click", onToggleClick);
   document.addEventListener("keydown", onEscape);
+  /* ---- end of the narrow-screen block ---- */
+
   document.addEventListener("click", onCopyClick);
   document.addEventListener("DOMContentLoaded", function () {
     drawCharts(document);

@@ -242,6 +242,16 @@ def list_keys(user_id: int, *, include_revoked: bool = True) -> list[ApiKey]:
     )
 
 
+def reader_key_prefix(user_id: int) -> str | None:
+    """The shown prefix of the user's newest working key (the docs fill it into their
+    samples), or None when the user has none."""
+    now = utcnow()
+    for key in list_keys(user_id, include_revoked=False):
+        if key.expires_at is None or key.expires_at > now:
+            return key.prefix
+    return None
+
+
 def revoke_key(user_id: int, key_id: int) -> bool:
     """Revokes one of the user's own keys; False when there is no such live key."""
     result = db.session.execute(

@@ -17,14 +17,14 @@ from lumyx.db.models import User
 
 def load(session_id: str) -> User | None:
     """The account a session's ``session_id`` (``"<id>:<generation>"``) belongs to,
-    or None when it is malformed, the account is gone or the session has ended."""
+    or None when it is malformed, the account is gone or closed, or the session has ended."""
     user_id, _, generation = (session_id or "").partition(":")
     try:
         user_id, generation = int(user_id), int(generation or 0)
     except ValueError:
         return None
     user = db.session.get(User, user_id)
-    if user is None or user.session_generation != generation:
+    if user is None or user.deleted_at is not None or user.session_generation != generation:
         return None
     return user
 

@@ -48,8 +48,16 @@ def require_by_email(email: str) -> User:
 
 
 def create_user(
-    email: str, password: str, *, plan: str = "free", credits_micro: int = 0, is_admin: bool = False
+    email: str,
+    password: str,
+    *,
+    plan: str = "free",
+    credits_micro: int = 0,
+    is_admin: bool = False,
+    timezone: str | None = None,
 ) -> User:
+    """A new account. ``timezone`` is the browser's at sign-up: an IANA name this
+    system knows, or else the default."""
     email = normalise_email(email)
     if plan not in PLANS:
         raise AccountError(f"unknown plan {plan!r} (one of {', '.join(PLANS)})")
@@ -60,6 +68,8 @@ def create_user(
     if find_by_email(email) is not None:
         raise AccountError(f"a user with email {email!r} already exists")
     user = User(email=email, password_hash=generate_password_hash(password), plan=plan, is_admin=is_admin, balance=0)
+    if timezone in timezones():
+        user.timezone = timezone
     db.session.add(user)
     db.session.flush()
     if credits_micro:
@@ -85,7 +95,9 @@ def authenticate(email: str, password: str) -> User | None:
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
-    return user if check_password_hash(user.password_hash, password or "") else None
+    if not check_password_hash(user.password_hash, password or ""):
+        return None
+    return user if user.deleted_at is None else None
 
 
 @functools.lru_cache(maxsize=1)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -44,7 +45,6 @@ class Package:
     name: str
     credits: int  # whole credits
     cents: int  # price before tax
-    best_value: bool = False
 
     @property
     def micro(self) -> int:
@@ -55,11 +55,21 @@ PACKAGES: dict[str, Package] = {
     p.id: p
     for p in (
         Package("starter", "Starter", 500, 500),
-        Package("popular", "Popular", 2_000, 1_500, best_value=True),
+        Package("popular", "Popular", 2_000, 1_500),
         Package("pro", "Pro", 5_000, 3_000),
         Package("power", "Power", 15_000, 7_500),
     )
 }
+
+
+def best_value(packages: Iterable[Package]) -> Package | None:
+    """The package with the lowest price per credit (of equals, the first listed);
+    None when there are none. Compared as exact fractions: cents / credits."""
+    best = None
+    for package in packages:
+        if best is None or package.cents * best.credits < best.cents * package.credits:
+            best = package
+    return best
 
 
 class NotConfigured(RuntimeError):

@@ -23,7 +23,7 @@ CAPABILITY_LABELS = {
     "embeddings": "Embeddings",
 }
 SORTS = {
-    "": "Catalog order",
+    "": "Available first",
     "name": "Name",
     "price": "Price: lowest first",
     "price_desc": "Price: highest first",
@@ -79,9 +79,10 @@ def parse(params: Mapping) -> CatalogQuery:
     try:
         min_context = int(str(params.get("min_context") or "0").replace(",", "").replace("_", ""))
     except ValueError:
-        min_context = -1
+        problems.append("Ignored min_context: not a number (a whole number of tokens, e.g. 128000).")
+        min_context = 0
     if min_context < 0:
-        problems.append("The minimum context is a whole number of tokens; that filter is left out.")
+        problems.append("Ignored min_context: below 0 (a whole number of tokens, e.g. 128000).")
         min_context = 0
     max_price = None
     raw_price = str(params.get("max_price") or "").strip().lstrip("$")
@@ -214,11 +215,17 @@ def _sort_key(sort: str):
     return None
 
 
+def available_first(models: Iterable[ModelInfo], down: Collection[str] = ()) -> list[ModelInfo]:
+    """``models`` with those served right now first, then those whose routes are all
+    failing (``down``), then those that need a provider key; the catalog's order within each."""
+    return sorted(models, key=lambda m: 2 if not is_available(m) else 1 if m.id in down else 0)
+
+
 def apply(models: Iterable[ModelInfo], query: CatalogQuery, down: Collection[str] = ()) -> list[ModelInfo]:
-    """The models that match ``query``, in its order (the catalog's own when unsorted)."""
+    """The models that match ``query``, in its order (unsorted: ``available_first``)."""
     found = [m for m in models if matches(m, query, down)]
     key = _sort_key(query.sort)
-    return sorted(found, key=key) if key else found
+    return sorted(found, key=key) if key else available_first(found, down)
 
 
 @dataclass(frozen=True)

@@ -140,9 +140,10 @@ def fill(
 class Renderer:
     """What the docs templates call: ``samples.get(id)`` for one filled sample."""
 
-    def __init__(self, origin: str, catalog: Catalog):
+    def __init__(self, origin: str, catalog: Catalog, api_key: str = KEY_PLACEHOLDER):
         self.origin = origin.rstrip("/")
         self.catalog = catalog
+        self.api_key = api_key
         self.used: list[str] = []
 
     def get(self, sample_id: str) -> Filled:
@@ -150,4 +151,4 @@ class Renderer:
         if sample is None:
             raise KeyError(f"no docs sample {sample_id!r} in {SAMPLES_FILE.name}")
         self.used.append(sample_id)
-        return fill(sample, origin=self.origin, catalog=self.catalog)
+        return fill(sample, origin=self.origin, catalog=self.catalog, api_key=self.api_key)

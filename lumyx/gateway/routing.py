@@ -85,6 +85,9 @@ def send(call: CallInput, output_cap: int | None, adapters: Mapping = ADAPTERS) 
             failures.append(failure)
             if not failure.retryable:
                 break
+        except Exception as exc:
+            tracing.attempt_raised(span, exc)
+            raise
     return Dispatch(thinking=thinking, error=final_error(call.model.id, missing, failures))
 
 

@@ -147,6 +147,19 @@ def attempt_failed(span, failure) -> None:
     span.end()
 
 
+def attempt_raised(span, exc: BaseException) -> None:
+    """Ends an attempt that raised something other than an upstream failure (a
+    request no upstream format can express, a bug): its span is exported all the same."""
+    if span is None:
+        return
+    from opentelemetry.trace import Status, StatusCode
+
+    span.set_attribute("lumyx.attempt.outcome", "failed")
+    span.set_attribute("error.type", type(exc).__name__)
+    span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+    span.end()
+
+
 def end(call, answer_id: Callable) -> None:
     """Ends ``call``'s span with what its answer showed; ``answer_id(call.input)``
     is the id the client got for it (or None)."""

@@ -17,6 +17,7 @@ from flask import Blueprint, Flask, Response, render_template
 
 from lumyx import public_url, runtime
 from lumyx.catalog import filters as catalog_filters
+from lumyx.usage import live
 from lumyx.web import admin, auth, catalog, dashboard, docs, extensions, render, security
 from lumyx.web.webhooks import webhooks
 from lumyx.wire import openapi
@@ -26,17 +27,20 @@ from lumyx.wire import openapi
 pages = Blueprint("pages", __name__, static_folder="../../static", static_url_path="/static")
 unmatched_page = Blueprint("unmatched_page", __name__)
 unmatched_webhook = Blueprint("unmatched_webhook", __name__)
+HOME_MODELS = 8  # the models the home page lists, those served first
 
 
 @pages.get("/")
 def home():
     catalog = runtime.get().catalog.current()
     models = list(catalog.models.values())
+    statuses = live.statuses(models)
+    down = {model_id for model_id, status in statuses.items() if status == live.DOWN}
     return render_template(
         "home.html",
-        models=models[:8],
+        models=[(m, statuses[m.id]) for m in catalog_filters.available_first(models, down)[:HOME_MODELS]],
         model_count=len(models),
-        available=[m for m in models if catalog_filters.is_available(m)],
+        served=sum(status == live.AVAILABLE for status in statuses.values()),
         origin=public_url.base_url(),
     )
 

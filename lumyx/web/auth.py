@@ -100,7 +100,7 @@ def register():
     form = RegisterForm()
     if form.validate_on_submit():
         try:
-            user = accounts.create_user(form.email.data, form.password.data)
+            user = accounts.create_user(form.email.data, form.password.data, timezone=form.timezone.data)
         except accounts.AccountError as exc:
             message = str(exc)
             if "already exists" in message:

@@ -4,8 +4,10 @@ samples registry (lumyx.catalog.samples) filled in with this instance's address.
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, redirect, render_template, url_for
+from flask_login import current_user
 
 from lumyx import public_url, runtime
+from lumyx.accounts import keys as key_service
 from lumyx.billing import payments
 from lumyx.catalog import filters as catalog_filters
 from lumyx.catalog.samples import KEY_PLACEHOLDER, Renderer
@@ -69,6 +71,9 @@ def section(slug: str):
     origin = public_url.base_url()
     slugs = [s for s, _ in SECTIONS]
     at = slugs.index(slug)
+    # A logged-in reader with a key sees its prefix in the samples (the rest is never stored).
+    reader_prefix = key_service.reader_key_prefix(current_user.id) if current_user.is_authenticated else None
+    key_shown = f"{reader_prefix}…" if reader_prefix else KEY_PLACEHOLDER
     context = {
         "slug": slug,
         "title": TITLES[slug],
@@ -76,8 +81,9 @@ def section(slug: str):
         "origin": origin,
         "previous": SECTIONS[at - 1] if at > 0 else None,
         "next": SECTIONS[at + 1] if at + 1 < len(SECTIONS) else None,
-        "samples": Renderer(origin, catalog),
-        "key_placeholder": KEY_PLACEHOLDER,
+        "samples": Renderer(origin, catalog, key_shown),
+        "key_placeholder": key_shown,
+        "reader_prefix": reader_prefix,
     }
     if slug == "models":
         models = list(catalog.models.values())
@@ -86,6 +92,7 @@ def section(slug: str):
         context["providers"] = sorted(catalog.providers)
     elif slug == "credits":
         context["packages"] = list(payments.PACKAGES.values())
+        context["best_value"] = payments.best_value(payments.PACKAGES.values())
         context["min_custom"] = payments.MIN_CUSTOM_CENTS // 100
         context["max_custom"] = payments.MAX_CUSTOM_CENTS // 100
     elif slug == "rate-limits":

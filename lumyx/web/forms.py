@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, EmailField, PasswordField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms import DecimalField, EmailField, HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from lumyx.accounts.users import MIN_PASSWORD_LENGTH
 from lumyx.billing import payments
@@ -45,13 +54,26 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
         render_kw={"autocomplete": "new-password"},
     )
+    # The browser's IANA zone (Intl.DateTimeFormat().resolvedOptions().timeZone, set by
+    # static/app.js); an unknown or missing one leaves the default.
+    timezone = HiddenField(validators=[Optional(), Length(max=64)])
     submit = SubmitField("Create account")
+
+
+KEY_NAME_MAX = 100  # api_keys.name's length
+
+
+def _key_name_length(form, field) -> None:
+    """Refuses a longer name with its length (no maxlength on the input, which would
+    cut a pasted name silently)."""
+    if len(field.data or "") > KEY_NAME_MAX:
+        raise ValidationError(f"A key name is at most {KEY_NAME_MAX} characters; this one has {len(field.data):,}.")
 
 
 class NewKeyForm(FlaskForm):
     name = StringField(
         "Name",
-        validators=[Optional(), Length(max=100)],
+        validators=[Optional(), _key_name_length],
         render_kw={"placeholder": "e.g. laptop, CI, my-app", "autocomplete": "off"},
     )
     # Checked and turned into limits by lumyx.accounts.keys.KeyLimits.parse (blank: no limit).
@@ -71,6 +93,49 @@ class NewKeyForm(FlaskForm):
         render_kw={"placeholder": "never", "autocomplete": "off", "inputmode": "numeric"},
     )
     submit = SubmitField("Create key")
+
+
+def _current_password(label: str = "Current password") -> PasswordField:
+    return PasswordField(
+        label, validators=[DataRequired(), Length(max=200)], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    current = _current_password()
+    new = PasswordField(
+        "New password",
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new", "The passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField("Change password")
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        "New email",
+        validators=[DataRequired(), Length(max=320), Email("Not a valid email address.", check_deliverability=False)],
+        render_kw={"autocomplete": "email"},
+    )
+    password = _current_password("Your password")
+    submit = SubmitField("Change email")
+
+
+class CloseAccountForm(FlaskForm):
+    password = _current_password("Your password")
+    submit = SubmitField("Delete my account")
 
 
 class ActionForm(FlaskForm):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import ROUND_FLOOR, Decimal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, make_response, render_template, request
@@ -36,10 +37,30 @@ def private(template: str, **context):
     return response
 
 
+# The site's own words for the errors a reader meets, in place of the server's stock text.
+SITE_WORDS = {
+    404: ("Page not found", "There is no page at this address. It may have moved, or a letter may be off."),
+    403: (
+        "Not allowed",
+        "Your account cannot open this page. If you think it should, ask the operator of this instance.",
+    ),
+}
+
+
+def way_back() -> str | None:
+    """The page of this site the reader came from (its Referer), when there is one."""
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc != request.host or referrer.path == request.path:
+        return None
+    return referrer.path + ("?" + referrer.query if referrer.query else "")
+
+
 def error_page(status: int, title: str, description: str | None):
-    """The short HTML page of an error: its status, its name, what happened."""
+    """The short HTML page of an error: its status, its name, what happened, and the way back."""
     try:
-        return render_template("error.html", status=status, title=title, description=description)
+        return render_template(
+            "error.html", status=status, title=title, description=description, back=way_back(), path=request.path
+        )
     except Exception:  # the error page itself must never fail
         return f"<h1>{status} {title}</h1>"
 
@@ -56,7 +77,10 @@ def answer_errors(blueprint: Blueprint) -> None:
 def _http_error(err: HTTPException):
     if err.response is not None:  # an error that carries its own answer (a form throttle's message)
         return err.response
-    return error_page(err.code or 500, err.name, err.description), err.code
+    title, description = err.name, err.description
+    if err.code in SITE_WORDS and description == type(err).description:
+        title, description = SITE_WORDS[err.code]
+    return error_page(err.code or 500, title, description), err.code
 
 
 def _database_unavailable(err: Exception):
@@ -102,9 +126,9 @@ def tokens(count: int | None) -> str:
     return str(count)
 
 
-def when(value: datetime | str | None, tz_name: str | None = None) -> str:
+def when(value: datetime | str | None, tz_name: str | None = None, seconds: bool = False) -> str:
     """A UTC timestamp (naive UTC or ISO 8601) for reading: 2026-03-19 14:30 UTC, or in
-    the timezone ``tz_name``: 2026-03-19 10:30 EDT."""
+    the timezone ``tz_name``: 2026-03-19 10:30 EDT; with ``seconds``: 2026-03-19 10:30:05 EDT."""
     if value is None:
         return "—"
     if isinstance(value, str):
@@ -121,7 +145,7 @@ def when(value: datetime | str | None, tz_name: str | None = None) -> str:
             pass
     else:
         value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%d %H:%M ") + (value.tzname() or "UTC")
+    return value.strftime("%Y-%m-%d %H:%M:%S " if seconds else "%Y-%m-%d %H:%M ") + (value.tzname() or "UTC")
 
 
 def init_app(app: Flask) -> None:

@@ -59,12 +59,22 @@ def test_sign_up_create_a_key_use_it_and_see_the_usage(page, live):
     page.wait_for_url("**/dashboard/usage")
     row = page.locator("#activity-table tbody tr").first
     assert "lumyx-local" in row.inner_text() and "200" in row.inner_text()
-    page.wait_for_selector("#chart-daily[data-chart-ready]")
-    requests_per_day = page.evaluate("Chart.getChart(document.getElementById('chart-daily')).data.datasets[0].data")
+    page.wait_for_selector("#chart-requests[data-chart-ready]")
+    requests_per_day = page.evaluate("Chart.getChart(document.getElementById('chart-requests')).data.datasets[0].data")
     assert sum(requests_per_day) == 1 and requests_per_day[-1] == 1
+    page.wait_for_selector("#chart-tokens[data-chart-ready]")
     by_model = page.evaluate("Chart.getChart(document.getElementById('chart-models')).data.labels")
     assert by_model == ["lumyx-local"]
     assert page.locator("#total-requests").inner_text() == "1"
+    # A free request spent nothing: the cost chart says so rather than drawing an empty axis.
+    expect(page.locator("#chart-cost-empty")).to_have_text("Nothing spent in the last 30 days.")
+
+    # A click on the request's row opens its detail in place, and focus moves to it.
+    row.locator("td").nth(2).click()
+    detail = page.locator("#request-detail")
+    expect(detail.locator("#detail-cost")).to_have_text("$0.000000 · 0.0000 credits")
+    expect(detail).to_be_focused()
+    assert "lumyx-local" in detail.inner_text()
 
     # The recent-activity filter swaps the table in place and keeps the URL.
     page.select_option("#filter-model", "gpt-5.2")

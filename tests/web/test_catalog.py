@@ -81,8 +81,12 @@ def keyed_env(monkeypatch):
     monkeypatch.delenv("LUMYX_TEST_WEB_NEVER_SET", raising=False)
 
 
-def test_no_filter_keeps_the_catalog_order():
+def test_no_sort_lists_served_models_first_then_failing_then_those_needing_a_key():
     assert ids(cf.CatalogQuery()) == ["alpha-chat", "beta-vision", "gamma-free", "delta-embed"]
+    backwards = [m.id for m in cf.apply(MODELS[::-1], cf.CatalogQuery())]
+    assert backwards == ["gamma-free", "beta-vision", "alpha-chat", "delta-embed"]
+    down = [m.id for m in cf.apply(MODELS, cf.CatalogQuery(), down={"alpha-chat"})]
+    assert down == ["beta-vision", "gamma-free", "alpha-chat", "delta-embed"]
 
 
 @pytest.mark.parametrize(
@@ -186,7 +190,7 @@ def test_the_catalog_lists_every_model_with_prices_and_status(web):
     assert {"lumyx-local", "gpt-5.2", "lumyx-local-embed", "nokey-chat"} <= set(listed)
     assert "$1.75" in html and "$14.00" in html and "400K" in html
     nokey = html[html.index('data-model-id="nokey-chat"') :].split("</tr>")[0]
-    assert "Not configured" in nokey
+    assert "Needs a provider key" in nokey
     gpt = html[html.index('data-model-id="gpt-5.2"') :].split("</tr>")[0]
     assert "Available" in gpt and "reasoning" in gpt and "vision" in gpt
     assert 'hx-get="/models"' in html and 'hx-push-url="true"' in html
@@ -299,9 +303,29 @@ def test_a_model_page_has_details_an_example_and_recent_availability(web, app, a
 
 def test_a_model_without_a_provider_key_says_which_variable_to_set(web):
     html = web.get("/models/nokey-chat").get_data(as_text=True)
-    assert "Not configured" in html and "LUMYX_TEST_NEVER_SET_KEY" in html
+    assert "Needs a provider key" in html and "LUMYX_TEST_NEVER_SET_KEY" in html
 
 
 def test_model_ids_with_slashes_and_unknown_models(web):
     assert web.get("/models/no-such/model").status_code == 404
     assert "There is no model" in web.get("/models/no-such-model").get_data(as_text=True)
+
+
+def test_the_home_page_lists_the_models_served_first_and_counts_them_as_the_catalog_does(web):
+    catalog = web.get("/models").get_data(as_text=True)
+    statuses = re.findall(
+        r'<tr data-model-id="[^"]+">.*?class="badge (ok|bad|warn)"[^>]*>(Available|Unavailable right now|Needs a provider key)<',
+        catalog,
+        re.S,
+    )
+    served = sum(1 for _cls, word in statuses if word == "Available")
+    assert served and any(word == "Needs a provider key" for _cls, word in statuses)
+    # The catalog's default order: served models first.
+    words = [word for _cls, word in statuses]
+    assert words.index("Needs a provider key") > max(i for i, w in enumerate(words) if w == "Available")
+    home = web.get("/").get_data(as_text=True)
+    assert re.search(rf'id="served-models">{served} of {len(rows(catalog))} models are served', home)
+    listed = re.findall(r'<tr data-model-id="([^"]+)">.*?class="badge \w+">([^<]+)<', home, re.S)
+    listed_status = [status for _id, status in listed]
+    assert listed_status[: min(served, 8)] == ["Available"] * min(served, 8)
+    assert [mid for mid, _s in listed] == rows(catalog)[: len(listed)]

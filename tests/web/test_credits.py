@@ -123,3 +123,15 @@ def test_checkouts_are_throttled_per_account_with_a_message(signed_in, app, make
     other.login_as(make_user()[0])
     response = _checkout(other, {"package": "starter"})
     assert response.headers["Location"].startswith("https://checkout.stripe.com/"), "another account is not held back"
+
+
+def test_best_value_sits_on_the_lowest_price_per_credit(signed_in, web):
+    for html in (
+        signed_in.get("/dashboard/credits").get_data(as_text=True),
+        web.get("/docs/credits").get_data(as_text=True),
+    ):
+        assert html.count("Best value") == 1
+        marked = html[: html.index("Best value")]
+        assert marked.rindex("Power") > max(marked.rfind(name) for name in ("Starter", "Popular", "Pro<"))
+    page = signed_in.get("/dashboard/credits").get_data(as_text=True)
+    assert '<div class="package best">\n      <h3>Power</h3>' in page and "$0.0050 per credit" in page

@@ -156,8 +156,9 @@ def run_sample(sample: samples.Sample, code: str, live, tmp_path: Path, catalog,
     if sample.run == "python":
         return _exec_python(sample.id, code)
     if sample.run == "node":
-        if not (NODE_MODULES / "openai").is_dir():
-            pytest.skip("the openai npm package is not installed (make tools); tests/integrations runs the Node SDK")
+        missing = [name for name in re.findall(r'from "([^"./][^"]*)"', code) if not (NODE_MODULES / name).is_dir()]
+        if missing:
+            pytest.skip(f"npm package {', '.join(missing)} not installed (make tools); tests/integrations has them")
         (tmp_path / "node_modules").symlink_to(NODE_MODULES)
         script = tmp_path / f"{sample.id}.mjs"
         script.write_text(code)

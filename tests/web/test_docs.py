@@ -85,7 +85,7 @@ def test_the_models_section_is_the_live_catalog(web):
     html = web.get("/docs/models").get_data(as_text=True)
     for model_id in ("lumyx-local", "gpt-5.2", "nokey-chat"):
         assert f"<code>{model_id}</code>" in html
-    assert "$1.75" in html and "Not configured" in html and "Available" in html
+    assert "$1.75" in html and "Needs a provider key" in html and "Available" in html
 
 
 def test_the_responses_page_covers_the_api(web, app, monkeypatch):

@@ -178,6 +178,6 @@ def test_bad_catalog_filters_are_named_and_left_out(web):
         response = web.get(f"/models?{query}&capability=tools")
         assert response.status_code == 200, query
         html = response.get_data(as_text=True)
-        assert "The maximum price is dollars per 1M tokens" in html and "The minimum context is a whole number" in html
+        assert "The maximum price is dollars per 1M tokens" in html and "Ignored min_context: " in html
         assert "match the filters" in html, "the good filter still applies"
     assert "The maximum price" not in web.get("/models?max_price=0.5&min_context=128000").get_data(as_text=True)

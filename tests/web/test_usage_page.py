@@ -54,9 +54,10 @@ def test_cards_charts_and_recent_activity(signed_in, activity):
         name: json.loads(unescape(spec))
         for name, spec in re.findall(r'<canvas id="chart-(\w+)" data-chart=\'([^\']+)\'', html)
     }
-    assert set(charts) == {"daily", "cost", "models"}
-    assert len(charts["daily"]["labels"]) == 30
-    assert sum(charts["daily"]["datasets"][0]["data"]) == 50
+    assert set(charts) == {"requests", "tokens", "cost", "models"}
+    assert len(charts["requests"]["labels"]) == 30
+    assert sum(charts["requests"]["datasets"][0]["data"]) == 50
+    assert sum(charts["tokens"]["datasets"][0]["data"]) == 50 * 150
     assert charts["models"]["labels"][0] == "gpt-5.2" and sum(charts["models"]["datasets"][0]["data"]) == 50
     assert html.count('<tr data-request-id="') == 20
     assert "Page 1 of 3" in html and "502" in html and "reasoning" in html
@@ -95,3 +96,7 @@ def test_a_bad_date_is_explained_not_a_crash(signed_in, activity):
 def test_an_account_without_requests(signed_in):
     html = signed_in.get("/dashboard/usage").get_data(as_text=True)
     assert "No requests yet" in html and re.search(r'id="total-requests">0<', html)
+    # Empty charts say so instead of drawing an axis from 0 to 1.
+    assert "<canvas" not in html
+    for name in ("requests", "tokens", "cost", "models"):
+        assert f'id="chart-{name}-empty"' in html

@@ -36,6 +36,10 @@ class User(UserMixin, db.Model):
     # Raised to end every web session of the account (log-out, "log out everywhere"):
     # a session is valid only while it carries the current generation (get_id).
     session_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Set when the account is closed (naive UTC): the e-mail is replaced by a placeholder,
+    # keys are revoked and no log-in works; the row stays, so ledger and usage rows keep
+    # pointing at it.
+    deleted_at: Mapped[datetime | None]
 
     def get_id(self) -> str:
         """What Flask-Login keeps in the session cookie: the id and the session generation."""

@@ -40,6 +40,7 @@ def _credits_page(custom: CustomAmountForm, status: int = 200):
         custom=custom,
         action=ActionForm(),
         packages=list(payments.PACKAGES.values()),
+        best_value=payments.best_value(payments.PACKAGES.values()),
         configured=payments.is_configured(),
         ledger=_ledger_page(),
         page_url=_ledger_page_url,

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from lumyx import runtime
 from lumyx.agents import personas as persona_service
+from lumyx.catalog import filters as catalog_filters
 from lumyx.db import db
 from lumyx.db.models import Persona
 from lumyx.errors import ApiError
@@ -61,15 +62,23 @@ class PersonaForm(FlaskForm):
 
 
 def _chat_models(current: str | None = None) -> list[tuple[str, str]]:
+    """The chat models, those this instance serves first; the others say they need a provider key."""
     catalog = runtime.get().catalog.current()
-    choices = [
-        (m.id, f"{m.name} ({m.id})" if m.name and m.name != m.id else m.id)
-        for m in catalog.models.values()
-        if not m.is_embedding
-    ]
+    chat = [m for m in catalog.models.values() if not m.is_embedding]
+    chat.sort(key=lambda m: not catalog_filters.is_available(m))  # stable: catalog order within each group
+    choices = []
+    for m in chat:
+        label = f"{m.name} ({m.id})" if m.name and m.name != m.id else m.id
+        choices.append((m.id, label if catalog_filters.is_available(m) else f"{label} — needs a provider key"))
     if current and all(value != current for value, _ in choices):
         choices.insert(0, (current, f"{current} (no longer in the catalog)"))
     return choices
+
+
+def _working_model() -> str | None:
+    """The model a new persona starts with: the first chat model this instance serves."""
+    catalog = runtime.get().catalog.current()
+    return next((m.id for m in catalog.models.values() if not m.is_embedding and catalog_filters.is_available(m)), None)
 
 
 def _rows() -> list[dict]:
@@ -134,7 +143,7 @@ def _list_page(form: PersonaForm, status: int = 200):
 @bp.get("/personas")
 @login_required
 def personas():
-    form = PersonaForm(formdata=None)
+    form = PersonaForm(formdata=None, model=_working_model())
     form.model.choices = _chat_models()
     return _list_page(form)
 

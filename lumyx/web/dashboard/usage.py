@@ -1,46 +1,23 @@
 """Usage: charts of the last 30 days and by model, and the recent requests with
-filters and HTMX pagination, all from lumyx.usage.report (the Usage API's report)."""
+filters and HTMX pagination, all from lumyx.usage.report (the Usage API's report);
+one request's detail from lumyx.usage.generation (``GET /generation``'s fields)."""
 
 from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import abort, request, url_for
 from flask_login import current_user, login_required
 
+import lumyx.web.dashboard.figures as figures
 from lumyx import runtime
+from lumyx.usage import generation as generations
 from lumyx.usage import report as usage_service
 from lumyx.web.dashboard.blueprint import bp
 from lumyx.web.render import page
 
 ACTIVITY_PAGE_SIZE = 20
 FILTERS = ("model", "start_date", "end_date")
-
-
-def charts(report: dict) -> dict:
-    """The chart specs app.js draws (labels, datasets) from a usage report."""
-    daily = report["daily"]
-    by_model = report["by_model"][:10]
-    return {
-        "daily": {
-            "type": "line",
-            "labels": [d["date"][5:] for d in daily],
-            "datasets": [
-                {"label": "Requests", "data": [d["requests"] for d in daily]},
-                {"label": "Tokens", "data": [d["tokens"] for d in daily], "axis": "y2"},
-            ],
-        },
-        "cost": {
-            "type": "bar",
-            "labels": [d["date"][5:] for d in daily],
-            "datasets": [{"label": "Cost (USD)", "data": [round(d["cost"], 6) for d in daily]}],
-        },
-        "models": {
-            "type": "hbar",
-            "labels": [m["model_id"] for m in by_model],
-            "datasets": [{"label": "Requests", "data": [m["requests"] for m in by_model]}],
-        },
-    }
 
 
 def _filters(args: dict, page: str) -> tuple[usage_service.Filters, list[str]]:
@@ -77,10 +54,29 @@ def usage():
         "dashboard/partials/_activity.html",
         private=True,
         report=report,
-        charts=charts(report),
+        charts=figures.charts(report),
+        figures=figures,
         args=args,
         error=error,
         models=models,
         page_url=page_url,
         filter_query=urlencode(args),
+    )
+
+
+@bp.get("/usage/requests/<request_id>")
+@login_required
+def usage_request(request_id: str):
+    """One request of the account as ``GET /generation`` tells it (the page, or its
+    detail alone for HTMX); 404 for another account's or a forgotten one."""
+    found = generations.generation(current_user.id, request_id[:100], request_id[:100])
+    if found is None:
+        abort(404, description="This account has no such request, or its detail is no longer kept.")
+    return page(
+        "dashboard/usage_request.html",
+        "dashboard/partials/_request_detail.html",
+        private=True,
+        generation=found,
+        figures=figures,
+        timezone=current_user.timezone,
     )
