@@ -144,15 +144,6 @@
   });
   /* ---- end of the usage page's block ---- */
 
-  /* On a phone the docs sections are one scrolling row: bring the current one into view. */
-  function showCurrentSection() {
-    var list = document.querySelector(".docs-nav ol");
-    var current = list && list.querySelector("[aria-current=page]");
-    if (current && list.scrollWidth > list.clientWidth) {
-      list.scrollLeft = current.parentNode.offsetLeft - list.offsetLeft - (list.clientWidth - current.offsetWidth) / 2;
-    }
-  }
-
   /* ---- account pages and catalog filters ----
    * Sign-up sends the browser's time zone; the new API key's box takes the focus; the
    * catalog's checkboxes and menus apply at once (typing waits 250 ms) and its URL
@@ -194,9 +185,83 @@
   document.addEventListener("htmx:configRequest", leaveOutEmptyFilters);
   /* ---- end of account pages and catalog filters ---- */
 
+  /* ---- narrow screens: folding sections and tables read as cards ----
+   * A [data-collapsible] element holds a .collapsible-toggle button (aria-expanded, aria-controls) and the part
+   * it folds; the stylesheet folds it only on narrow screens. Escape closes an open one and gives
+   * the focus back to its button. */
+  function readyCollapsibles() {
+    Array.prototype.forEach.call(document.querySelectorAll("[data-collapsible]"), function (box) {
+      box.classList.add("collapsible-ready");
+    });
+  }
+
+  function setOpen(box, open) {
+    var button = box.querySelector(".collapsible-toggle");
+    box.classList.toggle("is-open", open);
+    if (button) { button.setAttribute("aria-expanded", open ? "true" : "false"); }
+  }
+
+  function onToggleClick(event) {
+    var button = event.target.closest(".collapsible-toggle");
+    if (!button) { return; }
+    var box = button.closest("[data-collapsible]");
+    if (box) { setOpen(box, !box.classList.contains("is-open")); }
+  }
+
+  function onEscape(event) {
+    if (event.key !== "Escape") { return; }
+    var box = event.target.closest && event.target.closest("[data-collapsible].is-open");
+    if (!box) { return; }
+    setOpen(box, false);
+    var button = box.querySelector(".collapsible-toggle");
+    if (button && window.getComputedStyle(button).display !== "none") { button.focus(); }
+  }
+
+  /* Each cell of a table.as-cards gets its column's name in data-label (empty for a column
+   * whose name is only for screen readers), which the narrow-screen cards show above the value. */
+  function labelCards(root) {
+    var tables = (root || document).querySelectorAll("table.as-cards");
+    Array.prototype.forEach.call(tables, function (table) {
+      var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+        return th.querySelector(".visually-hidden") ? "" : th.textContent.trim();
+      });
+      Array.prototype.forEach.call(table.querySelectorAll("tbody tr"), function (row) {
+        Array.prototype.forEach.call(row.children, function (cell, i) {
+          cell.setAttribute("data-label", names[i] || "");
+        });
+      });
+      table.classList.add("labelled");
+    });
+  }
+
+  /* A table that is wider than its box scrolls inside it; keyboard users reach it with Tab. */
+  function focusableScrollers() {
+    Array.prototype.forEach.call(document.querySelectorAll(".table-wrap, .docs-body > table"), function (box) {
+      if (box.hasAttribute("data-scroll-focus") || !box.hasAttribute("tabindex")) {
+        var wide = box.scrollWidth > box.clientWidth + 1;
+        box.toggleAttribute("data-scroll-focus", wide);
+        if (wide) { box.setAttribute("tabindex", "0"); } else { box.removeAttribute("tabindex"); }
+      }
+    });
+  }
+
+  readyCollapsibles();
+  document.addEventListener("click", onToggleClick);
+  document.addEventListener("keydown", onEscape);
+  /* ---- end of the narrow-screen block ---- */
+
   document.addEventListener("click", onCopyClick);
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); showCurrentSection(); });
-  document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts(document);
+    labelCards(document);
+    focusableScrollers();
+  });
+  document.addEventListener("htmx:afterSettle", function (event) {
+    drawCharts(event.target);
+    labelCards(document);
+    focusableScrollers();
+  });
+  window.addEventListener("resize", focusableScrollers);
   /* Keep focus sensible for keyboard users after a swap that replaced the focused element. */
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
