@@ -20,6 +20,21 @@ from lumyx.billing import payments
 from lumyx.db.models.user import PLANS
 
 
+def _new_password(label: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=200,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).",
+            ),
+        ],
+        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
+    )
+
+
 class LoginForm(FlaskForm):
     email = EmailField(
         "Email", validators=[DataRequired(), Length(max=320)], render_kw={"autocomplete": "email", "autofocus": True}
@@ -37,18 +52,7 @@ class RegisterForm(FlaskForm):
         validators=[DataRequired(), Length(max=320), Email("Not a valid email address.", check_deliverability=False)],
         render_kw={"autocomplete": "email", "autofocus": True},
     )
-    password = PasswordField(
-        "Password",
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).",
-            ),
-        ],
-        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
-    )
+    password = _new_password("Password")
     confirm = PasswordField(
         "Repeat the password",
         validators=[DataRequired(), EqualTo("password", "The passwords differ.")],
@@ -103,18 +107,7 @@ def _current_password(label: str = "Current password") -> PasswordField:
 
 class ChangePasswordForm(FlaskForm):
     current = _current_password()
-    new = PasswordField(
-        "New password",
-        validators=[
-            DataRequired(),
-            Length(
-                min=MIN_PASSWORD_LENGTH,
-                max=200,
-                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (and at most 200).",
-            ),
-        ],
-        render_kw={"autocomplete": "new-password", "minlength": MIN_PASSWORD_LENGTH},
-    )
+    new = _new_password("New password")
     confirm = PasswordField(
         "Repeat the new password",
         validators=[DataRequired(), EqualTo("new", "The passwords differ.")],

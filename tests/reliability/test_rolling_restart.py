@@ -17,7 +17,7 @@ import uuid
 import pytest
 import requests
 
-from tests.support.balancer import Haproxy, SteadyLoad, settled_books
+from tests.support.balancer import SteadyLoad, settled_books, two_instances
 from tests.support.servers import LiveServer
 
 DRAIN_S = 3
@@ -28,15 +28,8 @@ MICRO = 1_000_000
 def cluster(app, server_env, tmp_path_factory):
     logs = tmp_path_factory.mktemp("rolling")
     env = {**server_env, "LUMYX_DRAIN_S": str(DRAIN_S)}
-    instances = {name: LiveServer(env, logs / f"{name}.log", workers=2, wait=False) for name in ("one", "two")}
-    for server in instances.values():
-        server.wait_healthy()
-    proxy = Haproxy({name: server.port for name, server in instances.items()}, logs)
-    yield proxy, instances, env, logs
-    proxy.stop()
-    for server in instances.values():
-        if server.proc.poll() is None:
-            server.stop()
+    with two_instances(env, logs) as (proxy, instances):
+        yield proxy, instances, env, logs
 
 
 @pytest.fixture

@@ -21,9 +21,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from tests.support.balancer import Haproxy, books_of, settled_books
+from tests.support.balancer import books_of, settled_books, two_instances
 from tests.support.catalog import catalog_yaml
-from tests.support.servers import LiveServer, flask_cli
+from tests.support.servers import flask_cli
 
 pytestmark = pytest.mark.skipif(
     not os.environ.get("DATABASE_URL", "").startswith("postgres") or not os.environ.get("REDIS_URL"),
@@ -49,15 +49,8 @@ def scale_out(app, server_env, tmp_path_factory):
         "LUMYX_HOLD_REFRESH_SECONDS": str(HOLD_REFRESH_S),
         "LUMYX_HOLD_ORPHAN_SECONDS": str(HOLD_ORPHAN_S),
     }
-    instances = {name: LiveServer(env, logs / f"{name}.log", workers=2, wait=False) for name in ("one", "two")}
-    for server in instances.values():
-        server.wait_healthy()
-    proxy = Haproxy({name: server.port for name, server in instances.items()}, logs)
-    yield proxy, instances, env, logs
-    proxy.stop()
-    for server in instances.values():
-        if server.proc.poll() is None:
-            server.stop()
+    with two_instances(env, logs) as (proxy, instances):
+        yield proxy, instances, env, logs
 
 
 def new_account(app, plan: str, credits: float) -> tuple[int, str, str]:

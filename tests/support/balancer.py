@@ -8,11 +8,13 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import requests
 
-from tests.support.servers import free_port
+from tests.support.servers import LiveServer, free_port
 
 HAPROXY = shutil.which("haproxy") or "/usr/sbin/haproxy"
 
@@ -159,3 +161,19 @@ def settled_books(app, user_id: int, seconds: float = 15) -> dict:
         if (books["held"] == 0 and books["holds"] == 0) or time.monotonic() > deadline:
             return books
         time.sleep(0.1)
+
+
+@contextmanager
+def two_instances(env: dict, logs: Path) -> Iterator[tuple[Haproxy, dict[str, LiveServer]]]:
+    """Two instances ("one", "two") of two workers each on ``env``, behind haproxy."""
+    instances = {name: LiveServer(env, logs / f"{name}.log", workers=2, wait=False) for name in ("one", "two")}
+    for server in instances.values():
+        server.wait_healthy()
+    proxy = Haproxy({name: server.port for name, server in instances.items()}, logs)
+    try:
+        yield proxy, instances
+    finally:
+        proxy.stop()
+        for server in instances.values():
+            if server.proc.poll() is None:
+                server.stop()
