@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
@@ -73,7 +74,7 @@ def test_add_credits_goes_through_the_ledger(app, server_env):
 def test_bad_input_exits_non_zero_with_one_line(server_env):
     address = email()
     flask_cli(server_env, "create-user", address, "--password", "pw-12345678")
-    for args, needle in [
+    cases = [
         (("create-user", address, "--password", "pw-12345678"), "already exists"),
         (("create-user", email(), "--password", "pw-12345678", "--plan", "gold"), "unknown plan"),
         (("create-user", "not-an-email", "--password", "pw-12345678"), "not a valid email"),
@@ -85,8 +86,10 @@ def test_bad_input_exits_non_zero_with_one_line(server_env):
         (("add-credits", "nobody@example.com", "5"), "no user"),
         (("add-credits", address, "lots"), "bad amount"),
         (("add-credits", address, "0"), "must not be zero"),
-    ]:
-        result = flask_cli(server_env, *args, check=False)
+    ]
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each command is a process of its own
+        results = list(pool.map(lambda case: flask_cli(server_env, *case[0], check=False), cases))
+    for (args, needle), result in zip(cases, results, strict=True):
         assert result.returncode != 0, args
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1 and needle in lines[0], (args, result.stderr)
@@ -170,7 +173,7 @@ def test_create_key_with_a_limit_an_allowlist_and_an_expiry(app, server_env, liv
 def test_create_key_refuses_bad_limits_in_one_line(app, server_env):
     address = email()
     flask_cli(server_env, "create-user", address, "--password", "pw-12345678")
-    for args, reason in (
+    cases = (
         (["--limit", "ten"], "bad limit 'ten'"),
         (["--limit", "0"], "bad limit '0'"),
         (["--limit", "-5"], "bad limit '-5'"),
@@ -180,8 +183,12 @@ def test_create_key_refuses_bad_limits_in_one_line(app, server_env):
         (["--expires-days", "0"], "bad expiry '0'"),
         (["--expires-days", "1.5"], "a whole number of days"),
         (["--expires-days", "99999999"], "bad expiry"),
-    ):
-        result = flask_cli(server_env, "create-key", address, *args, check=False)
+    )
+    with ThreadPoolExecutor(max_workers=4) as pool:  # each command is a process of its own
+        results = list(
+            pool.map(lambda case: flask_cli(server_env, "create-key", address, *case[0], check=False), cases)
+        )
+    for (args, reason), result in zip(cases, results, strict=True):
         assert result.returncode != 0, args
         error_lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
         assert len(error_lines) == 1 and reason in error_lines[0], (args, result.stderr)
