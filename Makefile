@@ -107,10 +107,12 @@ screenshots: $(VENV)/.deps-dev browser
 	$(PY) -m pytest -q tests/browser/screenshots.py
 
 # Benchmarks (bench/): `make bench` runs every scenario side by side with LiteLLM's proxy
-# (installed into a venv of its own) and writes bench/RESULTS.md; about 45 minutes.
+# (installed into a venv of its own), Portkey's gateway (npm, bench/portkey/) and nginx's
+# proxy_pass, and writes bench/RESULTS.md; about an hour.
 BENCH_VENV := bench/.venv-litellm
+PORTKEY := bench/portkey
 
-.PHONY: bench bench-quick bench-litellm bench-wrk wrk
+.PHONY: bench bench-quick bench-litellm bench-portkey bench-wrk bench-outside wrk h2load nginx
 
 $(BENCH_VENV)/.installed: bench/litellm/requirements.txt
 	python3 -m venv $(BENCH_VENV)
@@ -120,15 +122,35 @@ $(BENCH_VENV)/.installed: bench/litellm/requirements.txt
 
 bench-litellm: $(BENCH_VENV)/.installed
 
-bench: $(VENV)/.deps-dev bench-litellm
+# Portkey's open-source gateway, pinned in bench/portkey/package-lock.json.
+$(PORTKEY)/node_modules/.installed: $(PORTKEY)/package.json $(PORTKEY)/package-lock.json
+	cd $(PORTKEY) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+bench-portkey: $(PORTKEY)/node_modules/.installed
+
+BENCH_PEERS := bench-litellm bench-portkey nginx
+
+bench: $(VENV)/.deps-dev $(BENCH_PEERS)
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-bench-quick: $(VENV)/.deps-dev bench-litellm
+bench-quick: $(VENV)/.deps-dev $(BENCH_PEERS)
 	$(PY) bench/run.py --quick $(BENCH_ARGS)
 
-# wrk (Debian's package) for bench/wrk/: the concurrency-1 figures checked with a standard tool.
+# Debian's wrk, h2load (nghttp2-client) and nginx, each installed when missing.
 wrk:
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 
-bench-wrk: $(VENV)/.deps-dev wrk
-	bench/wrk/run.sh $(WRK_ARGS)
+h2load:
+	@command -v h2load >/dev/null || (apt-get update -qq && apt-get install -y -qq --no-install-recommends nghttp2-client)
+
+nginx:
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx)
+
+# Every way measured with wrk and h2load (bench/outside_tools.py); `make bench-wrk` is wrk alone.
+bench-outside: $(VENV)/.deps-dev $(BENCH_PEERS) wrk h2load
+	$(PY) bench/outside_tools.py $(OUTSIDE_ARGS)
+
+bench-wrk: $(VENV)/.deps-dev $(BENCH_PEERS) wrk
+	$(PY) bench/outside_tools.py --only wrk $(OUTSIDE_ARGS)

@@ -167,10 +167,12 @@ def make_target(
     max_tokens: int = 64,
     prompt: str = "Say hello",
     store: bool = False,
+    extra_headers: dict | None = None,
 ) -> Target:
     """``base_url`` includes /v1 (http://127.0.0.1:8000/v1): openai posts to {base}/chat/completions
     with a Bearer key, anthropic to {base}/messages with x-api-key and anthropic-version, responses
-    to {base}/responses with a Bearer key (``store`` only matters there)."""
+    to {base}/responses with a Bearer key (``store`` only matters there). ``extra_headers`` go on
+    every request (a gateway routed by headers, as Portkey's is)."""
     body = {"model": model, "messages": [{"role": "user", "content": prompt}], "max_tokens": max_tokens}
     headers, base = {"Content-Type": "application/json"}, base_url.rstrip("/")
     if fmt == "responses":
@@ -192,6 +194,7 @@ def make_target(
             body["stream"] = True
     else:
         raise ValueError(f"unknown format {fmt!r}")
+    headers |= extra_headers or {}
     return Target(url, headers, json.dumps(body, separators=(",", ":")).encode(), stream)
 
 

@@ -6,12 +6,15 @@ else the machine does falls on all of them alike:
 * upstream direct: the stand-in (bench/upstream.py) hit without a gateway;
 * Lumyx (SQLite): `make run`'s defaults, every feature on (bench/lumyx_server.py);
 * Lumyx (PostgreSQL + Redis), when both answer on this host (5432, 6379);
-* LiteLLM's proxy (bench/litellm_proxy.py), when `make bench-litellm` installed it.
+* LiteLLM's proxy (bench/litellm_proxy.py), when `make bench-litellm` installed it;
+* Portkey's open-source gateway (bench/portkey_gateway.py), when `make bench-portkey` installed it;
+* nginx's proxy_pass (bench/nginx_proxy.py), a proxy's floor, when `make nginx` installed it.
 
 "Added" numbers are a way's figure minus the direct figure of the same round.
 
     .venv/bin/python bench/run.py [--quick] [--only c1,sweep,rates,streams,soak]
-                                  [--soak-minutes 30] [--no-litellm] [--no-postgres]
+                                  [--soak-minutes 30] [--no-litellm] [--no-portkey] [--no-nginx]
+                                  [--no-postgres]
                                   [--baseline ../lumyx-at-an-earlier-commit]
 
 Results go to bench/RESULTS.md (tables, versions, machine, commands) and bench/results/
@@ -66,9 +69,14 @@ class Way:
     stop: Callable[[], None] = lambda: None
     direct: bool = False
     note: str = ""
+    headers: Callable[[str, str], dict] | None = None  # (format, model) -> routing headers it needs
+    # the upstream formats it translates a client's request into (None: every one); a translated c1
+    # case into another is not served (a plain proxy translates nothing)
+    translates: tuple[str, ...] | None = None
 
     def target(self, fmt: str, model: str, stream: bool = False, max_tokens: int = 64, store: bool = False) -> L.Target:
-        return L.make_target(self.base, self.key, fmt, model, stream, max_tokens, store=store)
+        extra = self.headers(fmt, model) if self.headers else None
+        return L.make_target(self.base, self.key, fmt, model, stream, max_tokens, store=store, extra_headers=extra)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -176,6 +184,43 @@ def start_ways(args, upstream: Upstream) -> list[Way]:
             )
         else:
             print("LiteLLM's proxy is not installed (make bench-litellm); running without it", flush=True)
+    if not args.no_portkey:
+        import portkey_gateway
+
+        if portkey_gateway.installed():
+            gw = portkey_gateway.start(free_port(), upstream.url, OUT / "portkey")
+            ways.append(
+                Way(
+                    f"Portkey {gw.version}",
+                    gw.url + "/v1",
+                    "sk-bench",
+                    gw.pids,
+                    gw.stop,
+                    note=gw.note,
+                    headers=gw.headers,
+                    translates=("anthropic",),
+                )
+            )
+        else:
+            print("Portkey's gateway is not installed (make bench-portkey); running without it", flush=True)
+    if not args.no_nginx:
+        import nginx_proxy
+
+        if nginx_proxy.installed():
+            proxy = nginx_proxy.start(free_port(), upstream.port, OUT / "nginx")
+            ways.append(
+                Way(
+                    f"nginx {proxy.version}",
+                    proxy.url + "/v1",
+                    "sk-bench",
+                    proxy.pids,
+                    proxy.stop,
+                    note=proxy.note,
+                    translates=(),
+                )
+            )
+        else:
+            print("nginx is not installed (make nginx); running without it", flush=True)
     return ways
 
 
@@ -228,6 +273,10 @@ def scenario_c1(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
     rounds, n = (2, 100) if quick else (7, 300)
     per_case: dict = {c.label: {w.name: {"p50": [], "p99": [], "ttft": [], "cpu": []} for w in ways} for c in C1_CASES}
     unserved: dict = {c.label: {} for c in C1_CASES}  # way -> the error it answered
+    for case in C1_CASES:
+        for way in ways:
+            if case.direct and way.translates is not None and case.direct not in way.translates:
+                unserved[case.label][way.name] = f"does not translate into {case.direct}: passes requests through"
     for i in range(rounds):
         for case in C1_CASES:
             for way in ways:
@@ -549,6 +598,8 @@ def main() -> None:
     )
     parser.add_argument("--soak-minutes", type=float, default=30.0)
     parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--no-portkey", action="store_true")
+    parser.add_argument("--no-nginx", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument(
         "--baseline",
@@ -562,7 +613,7 @@ def main() -> None:
         args.soak_minutes = 1.0
     only = args.only.split(",")
     if only == ["soak"]:  # the soak loads the default Lumyx alone
-        args.no_litellm = args.no_postgres = True
+        args.no_litellm = args.no_portkey = args.no_nginx = args.no_postgres = True
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     RESULTS.mkdir(exist_ok=True)

@@ -1,4 +1,4 @@
--- Shared by chat.lua and responses.lua: the request's headers, and one parseable line at
+-- Shared by chat.lua, messages.lua and responses.lua: the request's headers, and one parseable line at
 -- the end of a run (latency percentiles in microseconds, as wrk measures them: from the
 -- request's write to the response's last byte).
 local M = {}
@@ -30,8 +30,9 @@ function M.done(summary, latency, _requests)
   local e = summary.errors
   local waited = tonumber(os.getenv("WAITED_US") or "")
   io.write(string.format(
-    "WRK requests=%d p50_us=%.1f p90_us=%.1f p99_us=%.1f mean_us=%.1f errors=%d%s\n",
-    summary.requests, latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
+    "WRK requests=%d rps=%.1f p50_us=%.1f p90_us=%.1f p99_us=%.1f mean_us=%.1f errors=%d%s\n",
+    summary.requests, summary.requests / (summary.duration / 1e6),
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.mean,
     e.connect + e.read + e.write + e.status + e.timeout,
     waited and string.format(" waited_pct=%.2f", share_over(latency, waited)) or ""))
 end
