@@ -126,3 +126,34 @@ def test_lumyx_as_benchmarked_meters_every_request(stand_in, tmp_path):
         assert usage["account"]["credits_remaining"] < 100_000_000
     finally:
         lumyx.stop()
+
+
+@pytest.mark.parametrize("peer", ["portkey_gateway", "nginx_proxy"])
+def test_the_peers_serve_every_format_plain_and_streamed(stand_in, tmp_path, peer):
+    """Portkey's gateway and nginx, as bench/run.py starts them, carry chat completions,
+    Anthropic messages and the Responses API to the stand-in, plain and streamed (each stream
+    to its terminal event); Portkey also translates an OpenAI client's chat to Anthropic's."""
+    module = __import__(peer)
+    if not module.installed():
+        pytest.skip(f"{peer} is not installed (make bench-portkey / make nginx)")
+    configure(stand_in, latency_ms=0, chunks=20, chunk_delay_ms=0)
+    port = int(stand_in.rsplit(":", 1)[1])
+    way = (
+        module.start(free_port(), stand_in, tmp_path / peer)
+        if peer == "portkey_gateway"
+        else module.start(free_port(), port, tmp_path / peer, workers=1)
+    )
+    cases = [("openai", "bench-gpt"), ("anthropic", "bench-claude"), ("responses", "bench-responses")]
+    if peer == "portkey_gateway":
+        cases.append(("openai", "bench-claude"))
+    try:
+        for fmt, model in cases:
+            for stream in (False, True):
+                extra = way.headers(fmt, model) if peer == "portkey_gateway" else None
+                target = loadgen.make_target(way.url + "/v1", "sk-bench", fmt, model, stream, extra_headers=extra)
+                r = loadgen.run(loadgen.sequential(target, 3, warmup=0))
+                assert r.ok_count == 3, (fmt, model, stream, r.errors())
+                assert not stream or min(s.events for s in r.samples) >= 20
+    finally:
+        way.stop()
+    assert way.process.poll() is not None
