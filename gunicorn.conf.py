@@ -10,6 +10,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # gunicorn's gevent worker, with a header timeout, a cap on connections per address and
 # connections closed after a 413 (lumyx/server/worker.py; its settings are read there).
 worker_class = "lumyx.server.worker.LumyxWorker"
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
+# connections between them by a hash of their addresses; on one shared socket, whichever
+# worker woke first took most of a burst of connections, and its requests queued behind each
+# other while the other worker idled. (on_starting refuses a port already in use.)
+reuse_port = True
 # Each worker imports the app after the fork, and so makes its own runtime: caches,
 # pools and connections (lumyx/runtime.py).
 preload_app = False
@@ -29,6 +34,27 @@ loglevel = "info"
 # machine (tests, benchmarks, a second instance) would fight over it.
 control_socket_disable = True
 
+
+def _refuse_an_address_in_use(server):
+    """With SO_REUSEPORT a second server on a port in use would share it silently,
+    its workers taking part of the first one's connections; so the master first
+    binds the address as a server without reuse_port would, and stops when it is taken."""
+    import socket
+
+    for host, port in (a for a in server.cfg.address if isinstance(a, tuple)):
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((host, port))
+            except OSError as exc:
+                raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def when_ready(server):
+    server.log.info("Listening at: %s (a socket per worker)", ", ".join(server.cfg.bind))
+
+
 # Prometheus metrics (GET /metrics, lumyx/observability/metrics.py): each worker writes its
 # numbers into files of one directory and a scrape adds up all of them. One directory per
 # gunicorn master: PROMETHEUS_MULTIPROC_DIR when the operator sets it, else a fresh temporary
@@ -40,6 +66,7 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # (a reload keeps the direct
 
 
 def on_starting(server):
+    _refuse_an_address_in_use(server)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):

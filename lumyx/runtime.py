@@ -158,11 +158,13 @@ def get() -> Runtime:
 def _forget_the_parents_state() -> None:
     """In a forked child: the parent's caches, clients and connections are the parent's."""
     driver.connections.forget()
+    driver.sqlite_writes.forget()
     http.clients.forget()
     model_health.cache.forget()
     holds.in_flight.forget()
     measurements.measurements.forget()
     breakers.board.seen.clear()
+    breakers.board.read_at.clear()
     journal.journal.forget()
     for runtime in list(_runtimes):
         runtime._forget()

@@ -25,8 +25,8 @@ cheapest form of the same statements, on the driver connections of
   runs the statement, never across a round trip to a busy worker. Neither
   commit waits for the disk.
 * SQLite: the same steps run one after another in one transaction
-  (``driver.sqlite_transaction``); SQLite's write lock keeps every other
-  writer out meanwhile.
+  (``driver.sqlite_write``, which groups the concurrent writes of a worker into
+  one transaction); SQLite's write lock keeps every other writer out meanwhile.
 
 This worker's in-flight holds are remembered (:func:`track`) so that the
 janitor (:mod:`lumyx.billing.janitor`) can mark them alive.
@@ -37,7 +37,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, text
 
 from lumyx.db import db, sqlite_time
-from lumyx.db.driver import postgres_statement, sqlite_transaction
+from lumyx.db.driver import Rollback, postgres_statement, sqlite_write
 from lumyx.db.models import ApiKey, Hold, User
 from lumyx.db.models._types import utcnow
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
@@ -228,14 +228,16 @@ def hold(
     if _postgres():
         return postgres_statement(_HOLD_KEY_PG if key_limited else _HOLD_PG, params)[0] == 1
     params["now"] = sqlite_time(params["now"])
-    with sqlite_transaction() as conn:
+
+    def reserve(conn) -> bool:
         if key_limited and conn.execute(_RESERVE_KEY_SQLITE, params).rowcount != 1:
             return False
         if conn.execute(_RESERVE_SQLITE, params).rowcount != 1:
-            conn.rollback()  # the key's reservation too
-            return False
+            raise Rollback(False)  # the key's reservation too
         conn.execute(_ADD_HOLD_SQLITE, params)
-    return True
+        return True
+
+    return sqlite_write(reserve)
 
 
 def _settle_sqlite(conn, params: dict) -> int:
@@ -293,11 +295,14 @@ def settle_and_record(row: dict, cost: int, note: str) -> int:
     params.update(
         created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]), hour=sqlite_time(params["hour"])
     )
-    with sqlite_transaction() as conn:
-        params["charged"] = _settle_sqlite(conn, params)
+
+    def settle_and_write(conn) -> int:
+        charged = params["charged"] = _settle_sqlite(conn, params)
         conn.execute(_RECORD_SQLITE, params)
         conn.execute(_ROLLUP_SQLITE, params)
-    return params["charged"]
+        return charged
+
+    return sqlite_write(settle_and_write)
 
 
 def outstanding() -> int:

@@ -22,8 +22,9 @@ as everywhere else; after any but a duplicate the connection is closed.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
@@ -32,6 +33,11 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from lumyx.db import PING_AFTER_IDLE_S, db
 
 KEEP_IDLE = 8  # connections kept checked out for the next requests; more go back to the pool
+# How long a SQLite write waits for the write lock before it fails (SQLite's own
+# default for a connection, as Python's sqlite3 sets it), and its first and longest
+# pause between two tries.
+LOCK_WAIT_S = 5.0
+LOCK_PAUSES_S = (0.0001, 0.002)
 
 
 class DriverConnections:
@@ -54,7 +60,9 @@ class DriverConnections:
             if broken:
                 pooled.invalidate()
                 return
-            if not isinstance(pooled.driver_connection, sqlite3.Connection):
+            if isinstance(pooled.driver_connection, sqlite3.Connection):
+                pooled.driver_connection.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
+            else:
                 pooled.driver_connection.autocommit = False  # as the pool's other users expect
             pooled.close()
         except Exception:
@@ -68,6 +76,8 @@ class DriverConnections:
             raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error) from exc
         if engine.dialect.name == "postgresql":
             pooled.driver_connection.autocommit = True  # each statement its own transaction
+        else:
+            pooled.driver_connection.execute("PRAGMA busy_timeout=0")  # waits in _begin_immediate
         return pooled
 
     def _alive(self, pooled, idle_since: float) -> bool:
@@ -113,22 +123,186 @@ class DriverConnections:
 connections = DriverConnections()  # this process's
 
 
-@contextmanager
-def sqlite_transaction() -> Iterator[sqlite3.Connection]:
-    """A write transaction on a SQLite driver connection. It takes the write lock
-    when it begins, commits when the block ends and rolls back when it raises.
-    Dates go in as :func:`lumyx.db.sqlite_time` writes them."""
-    with connections.connection(db.engine) as conn:
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    """Takes SQLite's write lock. While another process holds it, SQLite's own busy
+    handler would sleep inside the C library, stopping every request of this worker
+    for up to 100 ms at a time; here the connection gives up at once (its busy
+    timeout is 0) and waits in ``time.sleep``, which under gevent lets the worker
+    serve its other requests meanwhile. Pauses start at 0.1 ms and double to 2 ms."""
+    pause, deadline = LOCK_PAUSES_S[0], None
+    while True:
         try:
             conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.commit()
-        except BaseException as exc:
-            if conn.in_transaction:
-                conn.rollback()
-            if isinstance(exc, sqlite3.Error):
-                raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
-            raise
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc):
+                raise
+            now = time.monotonic()
+            deadline = deadline or now + LOCK_WAIT_S
+            if now >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, LOCK_PAUSES_S[1])
+
+
+class Rollback(Exception):
+    """Raised by a SQLite write to undo its own statements and answer ``value``."""
+
+    def __init__(self, value=None) -> None:
+        super().__init__()
+        self.value = value
+
+
+class _Write:
+    __slots__ = ("work", "engine", "done", "leads", "value", "error")
+
+    def __init__(self, work: Callable) -> None:
+        self.work, self.engine, self.done = work, db.engine, threading.Event()
+        self.leads, self.value, self.error = False, None, None
+
+
+class SqliteWrites:
+    """This process's writes to SQLite, grouped: one transaction, one lock and one
+    commit for every write that asks while another is being written.
+
+    A write is a function of a driver connection (its statements); :meth:`run`
+    runs it in a transaction and answers what it returns. The first writer of a
+    quiet moment writes at once. One that comes while a transaction is under way
+    (under gevent: while its writer waits for the lock) queues; the transaction
+    takes in every queued write once it has the lock, and a write that comes later
+    still waits for the next transaction, which its first writer runs for the
+    whole queue. In a group each write runs in a savepoint of its own, so that
+    one write's error or :class:`Rollback` undoes only its own statements; every
+    writer learns its own answer or error when the transaction holding it ends.
+    Holds and settlements of many concurrent requests thus take the
+    database-wide write lock once between them, not once each."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.writing = False
+        self.queue: list[_Write] = []
+
+    def forget(self) -> None:
+        self.mutex, self.writing, self.queue = threading.Lock(), False, []
+
+    def run(self, work: Callable[[sqlite3.Connection], object]):
+        me = _Write(work)
+        with self.mutex:
+            leads = not self.writing
+            if leads:
+                self.writing = True
+            else:
+                self.queue.append(me)
+        if not leads:
+            me.done.wait()
+            leads = me.leads
+        if leads:
+            try:
+                self._write([me] + self._take_queue() if me.leads else [me], me)
+            finally:
+                self._release()
+        if me.error is not None:
+            raise me.error
+        return me.value
+
+    @contextmanager
+    def gathered(self) -> Iterator[None]:
+        """The writes asked while the block runs wait, and are written together,
+        in one transaction, when it ends."""
+        with self.mutex:
+            claimed = not self.writing
+            self.writing = True
+        try:
+            yield
+        finally:
+            if claimed:
+                try:
+                    batch = self._take_queue()
+                    if batch:
+                        self._write(batch, None)
+                finally:
+                    self._release()
+
+    def _take_queue(self) -> list[_Write]:
+        with self.mutex:
+            queue, self.queue = self.queue, []
+        return queue
+
+    def _release(self) -> None:
+        """After a transaction: the first write queued meanwhile writes the queue next."""
+        with self.mutex:
+            if self.queue:
+                self.queue[0].leads = True
+                self.queue[0].done.set()
+            else:
+                self.writing = False
+
+    def _write(self, batch: list[_Write], leader: _Write | None) -> None:
+        """Writes ``batch`` (and what queues while it waits for the lock) in one
+        transaction; wakes every write of it but the ``leader``'s own."""
+        try:
+            with connections.connection(batch[0].engine) as conn:
+                try:
+                    _begin_immediate(conn)
+                    batch += self._take_queue()
+                    grouped = len(batch) > 1
+                    for write in batch:
+                        _apply(conn, write, grouped)
+                    if not grouped and isinstance(batch[0].error, Rollback):
+                        conn.rollback()
+                    else:
+                        conn.commit()
+                except BaseException as exc:
+                    if conn.in_transaction:
+                        conn.rollback()
+                    if isinstance(exc, sqlite3.Error):
+                        raise DBAPIError.instance(None, None, exc, sqlite3.Error) from exc
+                    raise
+        except BaseException as exc:  # no transaction: every write of it fails
+            for write in batch:
+                if write.error is None:
+                    write.error = exc if write is leader else _failed_with(exc)
+        finally:
+            for write in batch:
+                if isinstance(write.error, Rollback):
+                    write.value, write.error = write.error.value, None
+                if write is not leader:
+                    write.done.set()
+
+
+def _failed_with(exc: BaseException) -> DBAPIError:
+    """The error of a write whose transaction failed (each write gets its own)."""
+    cause = exc.orig if isinstance(exc, DBAPIError) else sqlite3.OperationalError(f"its transaction failed: {exc!r}")
+    return DBAPIError.instance(None, None, cause, sqlite3.Error)
+
+
+def _apply(conn: sqlite3.Connection, write: _Write, grouped: bool) -> None:
+    """One write of a transaction; in a group, in a savepoint of its own."""
+    if not grouped:
+        try:
+            write.value = write.work(conn)
+        except Rollback as undo:
+            write.error = undo
+        return
+    conn.execute("SAVEPOINT write")
+    try:
+        write.value = write.work(conn)
+    except Exception as exc:
+        conn.execute("ROLLBACK TO write")
+        if isinstance(exc, sqlite3.Error):
+            exc = DBAPIError.instance(None, None, exc, sqlite3.Error)
+        write.error = exc
+    conn.execute("RELEASE write")
+
+
+sqlite_writes = SqliteWrites()  # this process's
+
+
+def sqlite_write(work: Callable[[sqlite3.Connection], object]):
+    """Runs ``work`` (statements on a driver connection) in a SQLite write
+    transaction, grouped with this process's concurrent writes (:class:`SqliteWrites`);
+    answers what it returns. Dates go in as :func:`lumyx.db.sqlite_time` writes them."""
+    return sqlite_writes.run(work)
 
 
 # A statement's text in psycopg's parameter style, compiled once per process: the

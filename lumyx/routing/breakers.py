@@ -91,16 +91,22 @@ class Board:
 
     def __init__(self) -> None:
         self.seen: dict[str, Breaker] = {}
+        self.read_at: dict[str, float] = {}  # when each breaker was last read (time.monotonic)
 
     def read(self, routes: Sequence[Route], extra: Sequence[str] = ()) -> tuple[list[Breaker], list[str | None]]:
         """Each route's breaker and the values of ``extra`` store keys, in one round trip."""
         keys = [store_key(route) for route in routes]
         values = store.shared.get_many([*keys, *extra])
         breakers = [Breaker.decode(value) for value in values[: len(keys)]]
-        seen = self.seen
+        seen, read_at, now = self.seen, self.read_at, time.monotonic()
         for key, breaker in zip(keys, breakers, strict=True):
             seen[key] = breaker
+            read_at[key] = now
         return breakers, values[len(keys) :]
+
+    def read_lately(self, route: Route, within_s: float) -> bool:
+        """Whether this worker read ``route``'s breaker in the last ``within_s`` seconds."""
+        return time.monotonic() - self.read_at.get(store_key(route), -within_s) < within_s
 
     def _change(self, route: Route, step) -> Breaker:
         key = store_key(route)

@@ -4,7 +4,10 @@
    (lumyx.routing.preferences; none: the catalog's order). When they fix the
    order (``order`` or ``sort``) it is kept: no balancing, no stickiness.
 2. The routes' breakers, and the route the conversation last used, are read
-   in one round trip (models with one route read no conversation).
+   in one round trip (models with one route read no conversation). A call with
+   one route to try is sent to it whatever its breaker says (step 5), so its
+   breaker is read at most once a second per worker, only to keep this worker's
+   view of it current (a success closes a breaker this worker saw open).
 3. An open route is left out; a half-open one whose probe this call takes
    goes first (it is the probe), any other half-open one is left out.
 4. The route the conversation last used goes first while it is closed; else,
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from lumyx.gateway.call import CallInput
 
 
+ONE_ROUTE_READ_S = 1.0
+
+
 @dataclass(slots=True)
 class Plan:
     routes: list[Route]
@@ -44,6 +50,8 @@ def plan(call: CallInput, model: ModelInfo | None = None) -> Plan:
         routes = list(arranged)
     if not routes:
         return Plan([])
+    if len(routes) == 1 and breakers.board.read_lately(routes[0], ONE_ROUTE_READ_S):
+        return Plan(routes)  # tried whatever its breaker says (step 5)
     conversation = None if pinned or len(routes) == 1 else sticky.conversation_key(call)
     board = breakers.board
     states, extra = board.read(routes, (conversation,) if conversation else ())

@@ -151,3 +151,36 @@ def test_measurements_average_over_the_window():
     assert stats.latency_s == pytest.approx(0.3) and stats.ttft_s == pytest.approx(0.1)
     assert stats.tokens_per_s == pytest.approx(100) and stats.error_rate == pytest.approx(1 / 3)
     assert kept.all_stats() == {"p/m": stats}
+
+
+def test_a_model_with_one_route_reads_its_breaker_once_a_second_and_still_closes_it(monkeypatch):
+    from types import SimpleNamespace
+
+    from lumyx.routing import plan
+
+    class Counting(store.MemoryStore):
+        reads = 0
+
+        def get_many(self, keys):
+            Counting.reads += 1
+            return super().get_many(keys)
+
+    shared = Counting()
+    monkeypatch.setattr(store, "shared", store.Guarded(shared))
+    monkeypatch.setattr(breakers, "settings", breakers.Settings(failures=2, cooldown_s=30))
+    breakers.board.seen.clear()
+    breakers.board.read_at.clear()
+    model = SimpleNamespace(routes=(ROUTE,), routing="fallback")
+    call = SimpleNamespace(preferences=None)
+    assert [plan.plan(call, model).routes for _ in range(50)] == [[ROUTE]] * 50
+    assert Counting.reads == 1, "one read, then the breaker as read within the second"
+    other_worker = breakers.Board()
+    other_worker.failed(ROUTE)
+    other_worker.failed(ROUTE)
+    assert breakers.state(ROUTE) == "open"
+    assert plan.plan(call, model).routes == [ROUTE], "its only route is tried, open or not"
+    real, reads = time.monotonic, Counting.reads
+    monkeypatch.setattr(time, "monotonic", lambda: real() + plan.ONE_ROUTE_READ_S)
+    assert plan.plan(call, model).routes == [ROUTE] and Counting.reads == reads + 1, "a second later: read again"
+    breakers.succeeded(ROUTE)
+    assert breakers.state(ROUTE) == "closed", "seen open when read again, closed by this worker's success"

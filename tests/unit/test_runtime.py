@@ -225,8 +225,7 @@ with app.app_context():
     state = runtime.get()
     pieces = {name: getattr(state, name) for name in ("catalog", "keys", "plan_limits")}
     models = len(state.catalog.current().models)
-    with driver.sqlite_transaction() as conn:
-        parents_connection = conn
+    parents_connection = driver.sqlite_write(lambda conn: conn)
     http.clients.target("http://127.0.0.1:9/v1/chat/completions", 5.0)
     health.of("lumyx-local")
     engine_pool = db.engine.pool
@@ -243,8 +242,7 @@ with app.app_context():
             "parent's driver connections kept aside": len(driver.connections.inherited),
             "new database pool": db.engine.pool is not engine_pool,
         }
-        with driver.sqlite_transaction() as conn:
-            seen["own driver connection"] = conn is not parents_connection
+        seen["own driver connection"] = driver.sqlite_write(lambda conn: conn) is not parents_connection
         os.write(write, json.dumps(seen).encode())
         os._exit(0)
     os.close(write)
