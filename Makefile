@@ -36,7 +36,7 @@ lint: $(VENV)/.deps-dev
 # the run when it collected nothing (exit status 5).
 LINT := lint
 
-test: $(LINT) $(VENV)/.deps-dev tools browser haproxy compose
+test: $(LINT) $(VENV)/.deps-dev tools browser haproxy compose bench-portkey nginx
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.deps-dev
