@@ -91,13 +91,18 @@ def cpu_seconds(pids: list[int]) -> float:
 
 
 def rss_mb(pids: list[int]) -> float:
-    total = 0
+    return sum(each_rss_mb(pids))
+
+
+def each_rss_mb(pids: list[int]) -> list[float]:
+    """Each process's resident memory, MB (one that has exited is left out)."""
+    sizes = []
     for pid in pids:
         try:
-            total += psutil.Process(pid).memory_info().rss
+            sizes.append(psutil.Process(pid).memory_info().rss / 2**20)
         except psutil.NoSuchProcess:
             pass
-    return total / 2**20
+    return sizes
 
 
 class Upstream:
@@ -480,6 +485,53 @@ def scenario_streams(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
     return {"streams": n, "chunks": chunks, "chunk_delay_ms": delay, "ways": out}
 
 
+def scenario_streams64(ways: list[Way], upstream: Upstream, quick: bool) -> dict:
+    """64 clients in a closed loop of streamed chat completions (20 chunks 50 ms apart, about
+    1 s a stream): time to first token against the direct one, round after round, ways alternating."""
+    clients, chunks, delay = 64, 20, 50
+    rounds, duration = (1, 3) if quick else (3, 8)
+    upstream.configure(latency_ms=0, chunks=chunks, chunk_delay_ms=delay)
+    per_way: dict = {w.name: [] for w in ways}
+    for i in range(rounds):
+        direct = None
+        for way in ways:
+            r = L.run(L.closed_loop(way.target("openai", "bench-gpt", stream=True), clients, duration, warmup_s=1.0))
+            ttft = r.ttft_pcts((50, 99))
+            if way.direct:
+                direct = ttft
+            row = {
+                "round": i,
+                "streams": r.ok_count,
+                "errors": r.error_count,
+                "ttft_p50_ms": _ms(ttft["p50"]),
+                "ttft_p99_ms": _ms(ttft["p99"]),
+                "added_ttft_p50_ms": _ms(ttft["p50"] - direct["p50"]) if ttft["p50"] is not None else None,
+                "added_ttft_p99_ms": _ms(ttft["p99"] - direct["p99"]) if ttft["p99"] is not None else None,
+            }
+            per_way[way.name].append(row)
+            print(
+                f"64 streams round {i} {way.name}: ttft p50 {row['ttft_p50_ms'] or 0:.1f} ms "
+                f"p99 {row['ttft_p99_ms'] or 0:.1f} ms errors {r.error_count}",
+                flush=True,
+            )
+            time.sleep(1.0)
+    upstream.configure(latency_ms=0, chunks=20, chunk_delay_ms=0)
+
+    def median(rows: list[dict], key: str):
+        values = [row[key] for row in rows if row[key] is not None]
+        return statistics.median(values) if values else None
+
+    out = {
+        name: {
+            "streams": sum(row["streams"] for row in rows),
+            "errors": sum(row["errors"] for row in rows),
+            **{k: median(rows, k) for k in ("ttft_p50_ms", "ttft_p99_ms", "added_ttft_p50_ms", "added_ttft_p99_ms")},
+        }
+        for name, rows in per_way.items()
+    }
+    return {"clients": clients, "chunks": chunks, "chunk_delay_ms": delay, "rounds": rounds, "ways": out}
+
+
 def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: float) -> dict:
     """A steady mixed load on the default Lumyx (SQLite) for `minutes`; memory every minute."""
     lumyx = next(w for w in ways if "SQLite" in w.name)
@@ -500,7 +552,7 @@ def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: flo
 
     points, total, errors = [], 0, 0
     t0 = time.monotonic()
-    points.append({"minute": 0.0, "rss_mb": rss_mb(lumyx.pids())})
+    points.append({"minute": 0.0, "rss_mb": rss_mb(lumyx.pids()), "worker_rss_mb": max(each_rss_mb(lumyx.pids()[1:]))})
     while time.monotonic() - t0 < minutes * 60:
         results = L.run(one_minute())
         total += sum(len(r.samples) for r in results)
@@ -510,6 +562,7 @@ def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: flo
             {
                 "minute": (time.monotonic() - t0) / 60,
                 "rss_mb": rss_mb(lumyx.pids()),
+                "worker_rss_mb": max(each_rss_mb(lumyx.pids()[1:])),  # (pids: the master, then its workers)
                 "p99_ms": p99 * 1000,
                 "requests": total,
                 "errors": errors,
@@ -532,7 +585,7 @@ def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: flo
 
 # -- main -------------------------------------------------------------------------
 
-SCENARIOS = ("c1", "sweep", "rates", "streams", "soak")
+SCENARIOS = ("c1", "sweep", "rates", "streams", "streams64", "soak")
 
 
 def _run_note(data: dict, scenarios: list[str]) -> dict:
@@ -634,6 +687,7 @@ def main() -> None:
             ("sweep", scenario_sweep),
             ("rates", scenario_rates),
             ("streams", scenario_streams),
+            ("streams64", scenario_streams64),
         ):
             if name in only:
                 data[name] = fn(ways, upstream, args.quick)
