@@ -25,12 +25,14 @@ benchmark uses; a hand-run command is printed with each line (`-v`).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -96,9 +98,10 @@ def _med(xs: list) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> None:
+def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> list[str]:
+    out: list[str] = []
     direct = ways[0].name
-    print(
+    out.append(
         f"\n{'request':<17} {'way':<28} {'c1 p50 ms':>9} {'added':>7} {'c64 req/s':>10} {'c64 p50':>8} "
         f"{'c64 p99':>8} {'added p99':>9} {'errors':>6}"
     )
@@ -119,7 +122,7 @@ def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> Non
             added_c1[(case[0], way.name)] = added(1, "p50_ms")
             errors = int(sum(of(1, "errors") + of(64, "errors")))
             c64 = bool(of(64, "rps"))
-            print(
+            out.append(
                 f"{case[0]:<17} {way.name[:28]:<28} {_med(of(1, 'p50_ms')):9.3f} "
                 + (f"{_med(added(1, 'p50_ms')):7.3f}" if way is not ways[0] else " " * 7)
                 + (
@@ -135,34 +138,37 @@ def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> Non
             a, b = added_c1.get((later, way.name)), added_c1.get((first, way.name))
             if a and b:
                 diffs = [x - y for x, y in zip(a, b)]
-                print(
+                out.append(
                     f"{way.name}: {later} minus {first}, added c1 p50 {_med(diffs):+.3f} ms (rounds "
                     + " ".join(f"{d:+.3f}" for d in diffs)
                     + ")"
                 )
     if any(r["errors"] for r in runs):
-        print("WARNING: runs with errors (non-2xx, timeouts, resets): their numbers are not valid")
+        out.append("WARNING: runs with errors (non-2xx, timeouts, resets): their numbers are not valid")
+    return out
 
 
-def report_h2load(runs: list[dict], ways: list[run.Way]) -> None:
+def report_h2load(runs: list[dict], ways: list[run.Way]) -> list[str]:
+    out: list[str] = []
     direct = ways[0].name
-    print(
+    out.append(
         f"\n{STREAMS} concurrent streams ({CHUNKS} chunks {CHUNK_MS} ms apart), h2load --h1, time to 1st byte, "
         "median over rounds"
     )
-    print(f"{'way':<28} {'mean ms':>8} {'added':>7} {'max ms':>8} {'added':>7} {'complete':>9}")
+    out.append(f"{'way':<28} {'mean ms':>8} {'added':>7} {'max ms':>8} {'added':>7} {'complete':>9}")
     for way in ways:
         mine = [r for r in runs if r["way"] == way.name]
         base = {r["round"]: r for r in runs if r["way"] == direct}
         add = {k: _med([r[k] - base[r["round"]][k] for r in mine if r["round"] in base]) for k in ("mean_ms", "max_ms")}
         ok = sum(r["ok"] for r in mine)
-        print(
+        out.append(
             f"{way.name[:28]:<28} {_med([r['mean_ms'] for r in mine]):8.2f} "
             + (f"{add['mean_ms']:7.2f}" if way is not ways[0] else " " * 7)
             + f" {_med([r['max_ms'] for r in mine]):8.2f} "
             + (f"{add['max_ms']:7.2f}" if way is not ways[0] else " " * 7)
             + f" {ok:>4}/{STREAMS * len(mine)}"
         )
+    return out
 
 
 def main() -> None:
@@ -195,6 +201,7 @@ def main() -> None:
         f'"max_tokens":{CHUNKS + 10},"stream":true,"stream_options":{{"include_usage":true}}}}'
     )
     wrk_runs, h2_runs, unserved = [], [], set()
+    started = time.time()
     try:
         ways = run.start_ways(args, upstream)
         print(
@@ -241,10 +248,15 @@ def main() -> None:
             way.stop()
         upstream.stop()
         shutil.rmtree(work, ignore_errors=True)
-    if wrk_runs:
-        report_wrk(wrk_runs, ways, cases)
-    if h2_runs:
-        report_h2load(h2_runs, ways)
+    lines = (report_wrk(wrk_runs, ways, cases) if wrk_runs else []) + (report_h2load(h2_runs, ways) if h2_runs else [])
+    print("\n".join(lines), flush=True)
+    if not args.quick:  # the run of record: kept, and shown in RESULTS.md
+        command = " ".join([".venv/bin/python", "bench/outside_tools.py", *sys.argv[1:]])
+        head = f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(started))}, {run._commit()}: {command}"
+        (run.RESULTS / "outside.txt").write_text(head + "\n" + "\n".join(lines) + "\n")
+        saved = run.RESULTS / "results.json"
+        if saved.exists():
+            run.report.write(json.loads(saved.read_text()), run.BENCH / "RESULTS.md", run.RESULTS)
 
 
 if __name__ == "__main__":

@@ -581,6 +581,23 @@ def write(data: dict, results_md: Path, results_dir: Path) -> None:
         )
         md += ["![soak memory](results/soak-rss.png)", ""]
 
+    outside = results_dir / "outside.txt"
+    if outside.exists():
+        head, _, tables = outside.read_text().partition("\n")
+        md += [
+            "## The same ways through wrk and h2load",
+            "",
+            f"`bench/outside_tools.py` ({head}): wrk's own latencies (from a request's write to the "
+            "response's last byte) and requests a second at one connection and at 64, each way minus the "
+            "direct one of the same round, medians over rounds; h2load `--h1` for 64 streams at once, time "
+            "to first byte (its mean and its max over the 64 connections: it reports no percentiles). "
+            "How to run it: bench/wrk/README.md.",
+            "",
+            "```",
+            tables.strip("\n"),
+            "```",
+            "",
+        ]
     changes = BENCH / "changes.md"
     if changes.exists():
         md += [changes.read_text().strip(), ""]
