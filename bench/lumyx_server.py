@@ -1,11 +1,13 @@
 """Lumyx as the benchmark runs it: `make run`'s gunicorn command with every feature on.
 
 Each start gets a database of its own (a SQLite file, or a fresh PostgreSQL database
-with Redis for the rate-limit counters), a catalog whose three priced models route to
-the benchmark's upstream stand-in (``bench-gpt`` in the OpenAI Chat Completions format,
+with Redis for the rate-limit counters), a catalog whose priced models route to the
+benchmark's upstream stand-in (``bench-gpt`` in the OpenAI Chat Completions format,
 ``bench-claude`` in the Anthropic format, ``bench-responses`` in the OpenAI Responses
-format, provider kind ``openai-responses``), and one pro-plan account with credits and
-a key. Pro keys are rate limited, so each request counts against its per-minute and
+format, provider kind ``openai-responses``; and for what cache-aware billing and routing
+cost, ``bench-gpt-cached``, with a cache-read price, its upstream reporting half of each
+prompt cached, and ``bench-gpt-balanced``, three routes balanced by weight), and one
+pro-plan account with credits and a key. Pro keys are rate limited, so each request counts against its per-minute and
 per-day limits (raised so that the benchmark never reaches them), holds credits, and
 writes a usage row: the whole request path a paying user takes.
 """
@@ -36,6 +38,8 @@ providers:
   - {{id: bench-anthropic, kind: anthropic, base_url: "{upstream}", api_key_env: BENCH_UPSTREAM_KEY, timeout_s: 600}}
   - {{id: bench-openai-responses, kind: openai-responses, base_url: "{upstream}/v1", api_key_env: BENCH_UPSTREAM_KEY,
      timeout_s: 600}}
+  - {{id: bench-openai-b, kind: openai, base_url: "{upstream}/v1", api_key_env: BENCH_UPSTREAM_KEY, timeout_s: 600}}
+  - {{id: bench-openai-c, kind: openai, base_url: "{upstream}/v1", api_key_env: BENCH_UPSTREAM_KEY, timeout_s: 600}}
 models:
   - id: bench-gpt
     name: Bench GPT
@@ -51,6 +55,24 @@ models:
     pricing: {{input: 1.0, output: 4.0}}
     capabilities: [tools]
     routes: [{{provider: bench-anthropic, model: bench-claude}}]
+  - id: bench-gpt-cached
+    name: Bench GPT, cache-priced
+    context_length: 128000
+    max_output_tokens: 16000
+    pricing: {{input: 1.0, output: 4.0, cache_read: 0.25}}
+    capabilities: [tools, json_mode]
+    routes: [{{provider: bench-openai, model: bench-gpt-cached}}]
+  - id: bench-gpt-balanced
+    name: Bench GPT, three balanced routes
+    context_length: 128000
+    max_output_tokens: 16000
+    pricing: {{input: 1.0, output: 4.0}}
+    capabilities: [tools, json_mode]
+    routing: balance
+    routes:
+      - {{provider: bench-openai, model: bench-gpt, weight: 1}}
+      - {{provider: bench-openai-b, model: bench-gpt, weight: 1}}
+      - {{provider: bench-openai-c, model: bench-gpt, weight: 1}}
   - id: bench-responses
     name: Bench Responses
     context_length: 400000

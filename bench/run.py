@@ -255,6 +255,8 @@ C1_CASES = [
     Case("OpenAI Responses, streamed (20 chunks)", "responses", "bench-responses", True),
     Case("OpenAI Responses, stored (store: true)", "responses", "bench-responses", store=True),
     Case("Responses client, chat upstream (translated)", "responses", "bench-gpt", direct="openai"),
+    Case("OpenAI chat, cache-priced, half the prompt cached", "openai", "bench-gpt-cached"),
+    Case("OpenAI chat, three balanced routes", "openai", "bench-gpt-balanced"),
 ]
 # The pairs the report sets side by side: a case and the one it is held against.
 C1_COMPARE = [
@@ -262,6 +264,8 @@ C1_COMPARE = [
     ("OpenAI Responses, streamed (20 chunks)", "OpenAI chat, streamed (20 chunks)"),
     ("OpenAI Responses, stored (store: true)", "OpenAI Responses (Responses upstream)"),
     ("Responses client, chat upstream (translated)", "OpenAI chat"),
+    ("OpenAI chat, cache-priced, half the prompt cached", "OpenAI chat"),
+    ("OpenAI chat, three balanced routes", "OpenAI chat"),
 ]
 
 

@@ -22,7 +22,8 @@ Once listening it prints `upstream listening on http://HOST:PORT` (the real port
                                                     POST any subset; answers the new config
     GET  /_bench/stats, POST /_bench/stats/reset    {"requests", "streams_open"}
 
-latency-ms delays the start of each answer; chunk-delay-ms spaces the content chunks of a
+A model whose name has "cached" in it reports half of each prompt as read from the cache
+(OpenAI's cached_tokens, Anthropic's cache_read_input_tokens). latency-ms delays the start of each answer; chunk-delay-ms spaces the content chunks of a
 stream (0: the whole stream in one write): the first token goes with the headers, the last
 with the end of the stream, so a stream takes latency + (chunks - 1) * delay. Every answer carries `chunks` tokens (words in turn);
 prompt tokens are the request body's length / 4. "requests" counts completion, message and
@@ -118,9 +119,17 @@ def _stream(pre: bytes, toks: list[bytes], post: bytes) -> tuple:
     )
 
 
+def _cached(model: str, ptoks: int) -> int:
+    """Prompt tokens read from the provider's cache: half the prompt for a model whose name
+    says "cached", none otherwise."""
+    return ptoks // 2 if "cached" in model else 0
+
+
 def _openai(model: str, stream: bool, include_usage: bool, ptoks: int):
     n, cid, created = CFG["chunks"], "chatcmpl-" + secrets.token_hex(12), int(time.time())
     usage = {"prompt_tokens": ptoks, "completion_tokens": n, "total_tokens": ptoks + n}
+    if _cached(model, ptoks):
+        usage["prompt_tokens_details"] = {"cached_tokens": _cached(model, ptoks)}
     if not stream:
         return _response(
             b"200 OK",
@@ -184,8 +193,10 @@ def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
         "content": [{"type": "text", "text": "".join(_tokens(n))}],
         "stop_reason": "end_turn",
         "stop_sequence": None,
-        "usage": {"input_tokens": ptoks, "output_tokens": n},
+        "usage": {"input_tokens": ptoks - _cached(model, ptoks), "output_tokens": n},
     }
+    if _cached(model, ptoks):  # Anthropic counts cache reads apart from input_tokens
+        message["usage"]["cache_read_input_tokens"] = _cached(model, ptoks)
     if not stream:
         return _response(b"200 OK", _dumps(message))
 
@@ -218,7 +229,7 @@ def _responses(model: str, stream: bool, _include_usage: bool, ptoks: int):
     item = {"id": iid, "type": "message", "status": "completed", "role": "assistant", "content": [part]}
     usage = {
         "input_tokens": ptoks,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": _cached(model, ptoks)},
         "output_tokens": n,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": ptoks + n,
