@@ -16,10 +16,10 @@ import re
 import shutil
 import signal
 import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from ready import wait_until_ready
 
 CONFIG = """\
 worker_processes {workers};
@@ -123,15 +123,5 @@ def start(port: int, upstream_port: int, workdir: Path, workers: int | None = No
             start_new_session=True,
         )
     proxy = Proxy(f"http://127.0.0.1:{port}", process, workdir, version(), workers)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"nginx exited with {process.returncode}; see {workdir / 'error.log'}")
-        try:
-            with urllib.request.urlopen(proxy.url + "/health", timeout=1) as r:
-                if r.status == 200:
-                    return proxy
-        except OSError:
-            time.sleep(0.05)
-    proxy.stop()
-    raise TimeoutError(f"nginx not ready after {timeout:.0f} s; see {workdir / 'error.log'}")
+    wait_until_ready(proxy.url + "/health", process, "nginx", str(workdir / "error.log"), timeout, proxy.stop)
+    return proxy

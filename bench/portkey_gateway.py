@@ -22,10 +22,10 @@ import json
 import os
 import signal
 import subprocess
-import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from ready import wait_until_ready
 
 DIR = Path(__file__).resolve().parent / "portkey"
 PACKAGE = DIR / "node_modules" / "@portkey-ai" / "gateway"
@@ -94,15 +94,5 @@ def start(port: int, upstream_url: str, workdir: Path, timeout: float = 30) -> G
             start_new_session=True,
         )
     gateway = Gateway(f"http://127.0.0.1:{port}", upstream_url, process, log, version())
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"Portkey's gateway exited with {process.returncode}; see {log}")
-        try:
-            with urllib.request.urlopen(gateway.url + "/", timeout=1) as r:
-                if r.status == 200:
-                    return gateway
-        except OSError:
-            time.sleep(0.1)
-    gateway.stop()
-    raise TimeoutError(f"Portkey's gateway not ready after {timeout:.0f} s; see {log}")
+    wait_until_ready(gateway.url + "/", process, "Portkey's gateway", str(log), timeout, gateway.stop)
+    return gateway
