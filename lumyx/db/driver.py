@@ -205,24 +205,6 @@ class SqliteWrites:
             raise me.error
         return me.value
 
-    @contextmanager
-    def gathered(self) -> Iterator[None]:
-        """The writes asked while the block runs wait, and are written together,
-        in one transaction, when it ends."""
-        with self.mutex:
-            claimed = not self.writing
-            self.writing = True
-        try:
-            yield
-        finally:
-            if claimed:
-                try:
-                    batch = self._take_queue()
-                    if batch:
-                        self._write(batch, None)
-                finally:
-                    self._release()
-
     def _take_queue(self) -> list[_Write]:
         with self.mutex:
             queue, self.queue = self.queue, []
