@@ -96,7 +96,7 @@ def test_sixty_concurrent_priced_requests_never_overdraw(app, scale_out):
     statuses = [status for status, _ in results]
     assert set(statuses) <= {200, 402} and statuses.count(200) >= 3 and statuses.count(402) >= 1
 
-    books = settled_books(app, user_id)
+    books = settled_books(app, user_id, requests=[request_id for _, request_id in results])
     assert books["holds"] == 0 and books["held"] == 0 and books["balance"] >= 0
     assert all(request_id in books["usage"] for _, request_id in results), "every request has its usage row"
     charged = [row for row in books["usage"].values() if row.cost]

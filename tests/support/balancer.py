@@ -8,7 +8,7 @@ import shutil
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -153,12 +153,15 @@ def books_of(app, user_id: int) -> dict:
         return books
 
 
-def settled_books(app, user_id: int, seconds: float = 15) -> dict:
-    """The account's books once no hold is left (waits up to ``seconds``)."""
-    deadline = time.monotonic() + seconds
+def settled_books(app, user_id: int, seconds: float = 15, requests: Iterable[str] = ()) -> dict:
+    """The account's books once no hold is left and each of ``requests`` has its usage row
+    (waits up to ``seconds``: a settlement that found the database unreachable is kept in
+    the worker's journal and made a moment later)."""
+    deadline, requests = time.monotonic() + seconds, set(requests)
     while True:
         books = books_of(app, user_id)
-        if (books["held"] == 0 and books["holds"] == 0) or time.monotonic() > deadline:
+        settled = books["held"] == 0 and books["holds"] == 0 and requests <= books["usage"].keys()
+        if settled or time.monotonic() > deadline:
             return books
         time.sleep(0.1)
 
