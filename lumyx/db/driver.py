@@ -214,8 +214,9 @@ class SqliteWrites:
         """After a transaction: the first write queued meanwhile writes the queue next."""
         with self.mutex:
             if self.queue:
-                self.queue[0].leads = True
-                self.queue[0].done.set()
+                first = self.queue.pop(0)  # it leads with its own write, then takes the rest
+                first.leads = True
+                first.done.set()
             else:
                 self.writing = False
 

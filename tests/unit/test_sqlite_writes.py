@@ -140,3 +140,22 @@ print(json.dumps({"outcome": outcome, "waited": waited, "rows": rows()}))
     assert seen["outcome"] == "OperationalError: database is locked"
     assert 0.2 <= seen["waited"] < 1.0
     assert seen["rows"] == []
+
+
+def test_a_write_handed_the_next_transaction_is_written_once(tmp_path):
+    seen = _run(
+        tmp_path,
+        """
+writes = driver.sqlite_writes
+first = driver._Write(insert("queued first"))
+second = driver._Write(insert("queued second"))
+writes.writing, writes.queue = True, [first, second]  # both came during another's commit
+writes._release()
+handed = writes.queue[:]
+with app.app_context():
+    writes._write([first] + writes._take_queue(), first)
+writes._release()
+print(json.dumps({"handed": first.leads and handed == [second], "rows": rows(), "idle": not writes.writing}))
+""",
+    )
+    assert seen == {"handed": True, "rows": ["queued first", "queued second"], "idle": True}
