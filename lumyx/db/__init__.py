@@ -7,6 +7,7 @@ hot path's holds and settlements, ``db.readiness`` the pings of the stores (the
 database, Redis) that readiness checks read.
 """
 
+import itertools
 import sqlite3
 import time
 from datetime import datetime
@@ -75,6 +76,38 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
             dbapi_connection.autocommit = autocommit
     except Exception as exc:
         raise DisconnectionError("the pooled connection no longer answers") from exc
+
+
+SLOT_PAUSES_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+
+
+@event.listens_for(Engine, "do_connect")
+def _wait_for_a_free_slot(dialect, _record, cargs, cparams):
+    """A PostgreSQL server at its ``max_connections`` refuses a new connection
+    ("too many clients"), which in a burst is momentary: other workers' overflow
+    connections close as their requests end. The connection is tried again, with
+    pauses (a greenlet's sleep under gevent), for up to the connect timeout, so a
+    burst waits for a slot instead of answering 503; a database that stays full
+    answers 503 after that wait, as one that is down does."""
+    if dialect.name != "postgresql":
+        return None
+    deadline = time.monotonic() + float(cparams.get("connect_timeout") or 3)
+    pauses = itertools.chain(SLOT_PAUSES_S, itertools.repeat(SLOT_PAUSES_S[-1]))
+    while True:
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except dialect.loaded_dbapi.OperationalError as exc:
+            left = deadline - time.monotonic()
+            if not _server_full(exc) or left <= 0:
+                raise
+            time.sleep(min(next(pauses), left))
+
+
+def _server_full(exc: Exception) -> bool:
+    """True for PostgreSQL's refusals for want of a connection slot (SQLSTATE 53300,
+    which libpq reports at connect time only in its message)."""
+    message = str(exc)
+    return "too many clients" in message or "remaining connection slots are reserved" in message
 
 
 def forget_inherited_pools(app) -> None:
