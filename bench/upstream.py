@@ -218,11 +218,30 @@ def _anthropic(model: str, stream: bool, _include_usage: bool, ptoks: int):
     return _stream(pre, toks, post)
 
 
+ID_MARK = b"f" * 32  # a cached Responses answer's ids, made fresh for each request (_with_fresh_ids)
+
+
+def _with_fresh_ids(resp):
+    """A cached Responses answer with ids of its own, as OpenAI gives every response and
+    output item (a gateway that stores responses finds no id repeated)."""
+    fresh = secrets.token_hex(16).encode()
+    if type(resp) is bytes:
+        return resp.replace(ID_MARK, fresh)
+    whole, first, parts, last, n = resp
+    return (
+        whole.replace(ID_MARK, fresh),
+        first and first.replace(ID_MARK, fresh),
+        [part.replace(ID_MARK, fresh) for part in parts],
+        last.replace(ID_MARK, fresh),
+        n,
+    )
+
+
 def _responses(model: str, stream: bool, _include_usage: bool, ptoks: int):
     """An OpenAI Responses answer: one message item of `chunks` tokens; streamed, OpenAI's
     event sequence (created, in_progress, the item and its part opened, a text delta a token,
     the text, part and item done, completed with the whole output and usage)."""
-    n, hexid, created = CFG["chunks"], secrets.token_hex(16), int(time.time())
+    n, hexid, created = CFG["chunks"], ID_MARK.decode(), int(time.time())
     rid, iid, toks = "resp_" + hexid, "msg_" + hexid, _tokens(n)
     text = "".join(toks)
     part = {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
@@ -442,6 +461,8 @@ class Upstream(asyncio.Protocol):
             if len(_cache) >= CACHE_MAX:
                 _cache.clear()
             resp = _cache[key] = build(*key[1:])
+        if build is _responses:
+            resp = _with_fresh_ids(resp)
         if stream:
             self.stream_open = True
             STATS["streams_open"] += 1
