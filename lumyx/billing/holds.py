@@ -37,7 +37,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, text
 
 from lumyx.db import db, sqlite_time
-from lumyx.db.driver import Rollback, postgres_statement, sqlite_write
+from lumyx.db.driver import WITHOUT_WAITING, Rollback, postgres_statement, sqlite_write
 from lumyx.db.models import ApiKey, Hold, User
 from lumyx.db.models._types import utcnow
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
@@ -94,13 +94,12 @@ def available(user_id: int, key_id: int | None = None) -> int:
 
 # -- PostgreSQL ----------------------------------------------------------------
 
-_WITHOUT_WAITING = "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS off)"
 # Rows are locked FOR NO KEY UPDATE, never FOR UPDATE: a hold's or a usage row's
 # foreign key share-locks the key's and the account's rows, and FOR UPDATE would make
 # that wait. A hold has the account's row and inserts its row while a settlement has
 # the key's row and waits for the account's: with FOR UPDATE that is a deadlock.
 _HOLD_PG = text(f"""
-WITH {_WITHOUT_WAITING},
+WITH {WITHOUT_WAITING},
 reserved AS (
     UPDATE users SET held = held + :amount
     WHERE id = :user_id AND balance > 0 AND balance - held >= :amount
@@ -110,7 +109,7 @@ SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reser
 # The same for a key with a spending limit: the key's row is locked first, and
 # only when its limit covers the amount too are both reserved.
 _HOLD_KEY_PG = text(f"""
-WITH {_WITHOUT_WAITING},
+WITH {WITHOUT_WAITING},
 key_row AS MATERIALIZED (
     SELECT id FROM api_keys
     WHERE id = :api_key_id AND spend_limit IS NOT NULL AND spent + held + :amount <= spend_limit
@@ -127,7 +126,7 @@ SELECT :ref, reserved.id, :api_key_id, :model_id, :amount, :now, :now FROM reser
 # charge is decided on its current balance; then the usage row and its hour,
 # with what was charged. It answers what was charged.
 _SETTLE_AND_RECORD_PG = text(f"""
-WITH {_WITHOUT_WAITING},
+WITH {WITHOUT_WAITING},
 taken AS (DELETE FROM holds WHERE id = :ref RETURNING amount),
 key_row AS MATERIALIZED (
     SELECT id, spend_limit, spent, held FROM api_keys WHERE id = :api_key_id FOR NO KEY UPDATE),

@@ -288,6 +288,11 @@ def sqlite_write(work: Callable[[sqlite3.Connection], object]):
     return sqlite_writes.run(work)
 
 
+# A common table expression ``quick`` that commits a statement's transaction without
+# waiting for the disk (as lumyx.db.commit_without_waiting does for a transaction): a
+# statement that selects FROM quick runs it in the same round trip.
+WITHOUT_WAITING = "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS off)"
+
 # A statement's text in psycopg's parameter style, compiled once per process: the
 # same for every engine (only PostgreSQL's statements come here), never invalidated.
 _compiled: dict[str, str] = {}

@@ -12,7 +12,7 @@ import pytest
 from lumyx.errors import ApiError
 from lumyx.responses.conversation import expand
 from lumyx.responses.keeping import Keeper
-from tests.support.stored_responses import expire, response_of
+from tests.support.stored_responses import expire, message, response_of
 
 pytestmark = pytest.mark.live
 
@@ -96,6 +96,28 @@ def test_delete_removes_it_and_its_items(openai_client, keep, api, app, account)
 
     again = keep()
     assert openai_client.responses.delete(again["id"]) is None  # the SDK's answer to a delete
+
+
+def test_an_item_id_an_upstream_repeats_is_taken_over_by_the_later_response(openai_client, keep, app, account):
+    first = keep()
+    repeated = message("again", 1, "Later")
+    repeated["id"] = first["output"][1]["id"]
+    second = keep(response=response_of([repeated]))
+    assert openai_client.responses.retrieve(second["id"]).output_text == "Later"
+    assert openai_client.responses.retrieve(first["id"]).output_text == "Hello", "the first is kept whole"
+    reference = {"type": "item_reference", "id": repeated["id"]}
+    with app.test_request_context():
+        expanded = expand(account[0], {"input": [reference]}, max_bytes=10**6)
+    assert expanded["input"][0]["content"][0]["text"] == "Later"
+
+
+def test_a_response_id_stored_already_keeps_the_first_and_is_logged(openai_client, keep, caplog):
+    first = keep()
+    again = response_of(text="Other")
+    again["id"] = first["id"]
+    keep(response=again)
+    assert openai_client.responses.retrieve(first["id"]).output_text == "Hello"
+    assert f"storing response {first['id']} failed" in caplog.text
 
 
 def test_input_items_pages_through_the_clients_items(openai_client, keep):
