@@ -15,8 +15,8 @@
 
 from __future__ import annotations
 
+import os
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,7 +31,12 @@ from lumyx.routing.preferences import Preferences
 
 
 def _request_id() -> str:
-    return "req_" + uuid.uuid4().hex
+    """``req_`` and 32 hex digits: the time in milliseconds (48 bits), then 80 random
+    bits (UUIDv7's order). Ids made later sort later, so the rows keyed by them (holds,
+    usage rows, ledger refs, stored responses) are added at the end of their indexes
+    instead of at random places in them: each write dirties fewer pages, and an index
+    of millions of rows keeps its working set small."""
+    return f"req_{time.time_ns() // 1_000_000:012x}{os.urandom(10).hex()}"
 
 
 @dataclass(frozen=True, slots=True)
