@@ -29,6 +29,9 @@ Each piece, what holds it, and what renews it:
 ``db_connections`` (db.driver.connections): up to 8 driver connections kept
     checked out for holds and settlements. One idle for over a second is
     pinged first (PostgreSQL), a broken one replaced; all when the engine changes.
+``checkpoints`` (db.checkpoints.running): on SQLite, the connection the
+    worker's log checkpoints use from a thread of gevent's pool, every 50 ms;
+    reopened after a failure. Started by wsgi.py after the fork.
 Flask-SQLAlchemy's engine (lumyx.db): the database pool. A connection idle for
     over a second is pinged first (PostgreSQL) and replaced when that fails.
 The counter stores' clients, the plan limiter's and Flask-Limiter's

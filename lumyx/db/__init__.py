@@ -3,8 +3,9 @@ settings on SQLite and PostgreSQL, and the migrations (alembic through Flask-Mig
 
 Imports nothing of Lumyx's features: ``db`` sits below everything that stores data.
 ``db.models`` is the schema, ``db.driver`` the pooled driver connections of the
-hot path's holds and settlements, ``db.readiness`` the pings of the stores (the
-database, Redis) that readiness checks read.
+hot path's holds and settlements, ``db.checkpoints`` SQLite's log checkpoints
+beside the request path, ``db.readiness`` the pings of the stores (the database,
+Redis) that readiness checks read.
 """
 
 import itertools

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from lumyx.db import PING_AFTER_IDLE_S, db
+from lumyx.db import PING_AFTER_IDLE_S, checkpoints, db
 
 KEEP_IDLE = 8  # connections kept checked out for the next requests; more go back to the pool
 # How long a SQLite write waits for the write lock before it fails (SQLite's own
@@ -38,6 +38,7 @@ KEEP_IDLE = 8  # connections kept checked out for the next requests; more go bac
 # pause between two tries.
 LOCK_WAIT_S = 5.0
 LOCK_PAUSES_S = (0.0001, 0.002)
+SQLITE_AUTOCHECKPOINT = 1000  # SQLite's default, as the pool's other users keep it
 
 
 class DriverConnections:
@@ -62,6 +63,7 @@ class DriverConnections:
                 return
             if isinstance(pooled.driver_connection, sqlite3.Connection):
                 pooled.driver_connection.execute(f"PRAGMA busy_timeout={int(LOCK_WAIT_S * 1000)}")
+                pooled.driver_connection.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT}")
             else:
                 pooled.driver_connection.autocommit = False  # as the pool's other users expect
             pooled.close()
@@ -78,6 +80,8 @@ class DriverConnections:
             pooled.driver_connection.autocommit = True  # each statement its own transaction
         else:
             pooled.driver_connection.execute("PRAGMA busy_timeout=0")  # waits in _begin_immediate
+            if checkpoints.running is not None:  # the log is checkpointed beside the request path
+                pooled.driver_connection.execute(f"PRAGMA wal_autocheckpoint={checkpoints.BACKSTOP_FRAMES}")
         return pooled
 
     def _alive(self, pooled, idle_since: float) -> bool:
