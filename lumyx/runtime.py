@@ -27,7 +27,8 @@ Each piece, what holds it, and what renews it:
     timeout, with its kept-alive connections. Never dropped; an idle connection
     is checked before reuse, a broken one closed.
 ``db_connections`` (db.driver.connections): up to 8 driver connections kept
-    checked out for holds and settlements. One idle for over a second is
+    checked out for holds and settlements, the most it writes on at once (a
+    ninth write waits its turn). One idle for over a second is
     pinged first (PostgreSQL), a broken one replaced; all when the engine changes.
 ``checkpoints`` (db.checkpoints.running): on SQLite, the connection the
     worker's log checkpoints use from a thread of gevent's pool, every 50 ms;

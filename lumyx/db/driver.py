@@ -7,8 +7,9 @@ execution machinery, cost as much as the hold's own statements. So each
 process keeps a few pooled connections checked out and runs these statements
 on their driver connections directly; each serves one transaction at a time.
 They still count against the pool's size, so a worker never opens more
-connections than the pool allows, and a request finding them all in use waits
-for one as it would for the pool. On SQLite one suffices (its transactions
+connections than the pool allows; a worker writes on at most ``AT_ONCE`` at a
+time, and a write finding them all in use waits its turn, as long as it would
+wait for the pool. On SQLite one suffices (its transactions
 never wait on the network); on PostgreSQL there is one per request writing at
 that moment, in autocommit mode. One idle for over a second is pinged before
 use and replaced when the ping fails, as the pool does (lumyx/db/__init__.py). A
@@ -28,11 +29,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError
 
 from lumyx.db import PING_AFTER_IDLE_S, checkpoints, db
 
-KEEP_IDLE = 8  # connections kept checked out for the next requests; more go back to the pool
+# Connections one worker writes on at once, all kept checked out for the next writes; a
+# write finding them all busy waits its turn (first come, first served) instead of
+# taking another from the pool. More at once would not be faster, since one account's
+# writes queue for its row in the database anyway, and on PostgreSQL each connection
+# past the pool's size would be opened for that write and closed after it.
+AT_ONCE = 8
 # How long a SQLite write waits for the write lock before it fails (SQLite's own
 # default for a connection, as Python's sqlite3 sets it), and its first and longest
 # pause between two tries.
@@ -46,6 +52,7 @@ class DriverConnections:
         self.engine: Engine | None = None
         self.idle: list[tuple[object, float]] = []  # (pooled connection, idle since)
         self.inherited: list[tuple[object, float]] = []
+        self.turns = threading.BoundedSemaphore(AT_ONCE)
 
     def forget(self) -> None:
         """In a forked child: the parent's connections are the parent's. They are
@@ -53,6 +60,7 @@ class DriverConnections:
         collects it, would speak on the parent's socket and end its session."""
         self.inherited += self.idle
         self.engine, self.idle = None, []
+        self.turns = threading.BoundedSemaphore(AT_ONCE)
 
     @staticmethod
     def _give_up(pooled, broken: bool) -> None:
@@ -97,6 +105,19 @@ class DriverConnections:
 
     @contextmanager
     def connection(self, engine: Engine) -> Iterator:
+        """One of this worker's driver connections for one transaction: waits its turn
+        while ``AT_ONCE`` are in use, as long as the pool would wait for a connection."""
+        timeout = engine.pool.timeout() if hasattr(engine.pool, "timeout") else None
+        if not self.turns.acquire(timeout=timeout):
+            raise TimeoutError(f"no driver connection came free within {timeout} s")
+        try:
+            with self._connection(engine) as conn:
+                yield conn
+        finally:
+            self.turns.release()
+
+    @contextmanager
+    def _connection(self, engine: Engine) -> Iterator:
         if engine is not self.engine:
             for pooled, _since in self.idle:
                 self._give_up(pooled, broken=False)
@@ -118,7 +139,7 @@ class DriverConnections:
         self._keep(engine, pooled)
 
     def _keep(self, engine: Engine, pooled) -> None:
-        if engine is self.engine and len(self.idle) < KEEP_IDLE:
+        if engine is self.engine and len(self.idle) < AT_ONCE:
             self.idle.append((pooled, time.monotonic()))
         else:
             self._give_up(pooled, broken=False)

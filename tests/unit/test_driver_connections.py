@@ -71,6 +71,50 @@ def test_they_count_against_the_pool_and_wait_for_it(tmp_path):
         pass
 
 
+def test_a_worker_writes_on_at_most_at_once_connections_and_the_next_write_waits_its_turn(engine, monkeypatch):
+    import threading
+
+    from lumyx.db import driver
+
+    monkeypatch.setattr(driver, "AT_ONCE", 2)
+    connections = _Connections()
+    opened, order = set(), []
+    release = threading.Event()
+
+    def write(n: int) -> None:
+        with connections.connection(engine) as conn:
+            opened.add(id(conn))
+            order.append(n)
+            if n < 2:
+                release.wait(5)
+
+    first = [threading.Thread(target=write, args=(n,)) for n in (0, 1)]
+    for thread in first:
+        thread.start()
+    while len(order) < 2:
+        threading.Event().wait(0.01)
+    third = threading.Thread(target=write, args=(2,))
+    third.start()
+    third.join(0.3)
+    assert third.is_alive() and sorted(order) == [0, 1], "the third waits while two are in use"
+    release.set()
+    for thread in [*first, third]:
+        thread.join(5)
+    assert sorted(order) == [0, 1, 2] and len(opened) == 2, "it wrote on one of the two, no third was opened"
+
+
+def test_a_write_waits_for_its_turn_no_longer_than_the_pool_would(tmp_path, monkeypatch):
+    from lumyx.db import driver
+
+    monkeypatch.setattr(driver, "AT_ONCE", 1)
+    engine = create_engine(f"sqlite:///{tmp_path / 'wait.db'}", pool_timeout=0.2)
+    connections = _Connections()
+    with connections.connection(engine):
+        with pytest.raises(TimeoutError):
+            with connections.connection(engine):
+                pass
+
+
 def test_a_database_that_cannot_be_reached_raises_sqlalchemys_error():
     """So that the API answers 503 (errors.DATABASE_DOWN), not 500."""
     engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/none", connect_args={"connect_timeout": 1})
