@@ -38,7 +38,9 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+import report  # noqa: E402
 import run  # noqa: E402
+import ways as W  # noqa: E402
 
 WRK = BENCH / "wrk"
 # name, lua script, path under /v1, format, model, streamed
@@ -51,11 +53,11 @@ STREAMED = [(n + "-stream", lua, path, fmt, model, True) for n, lua, path, fmt, 
 STREAMS, CHUNKS, CHUNK_MS = 64, 20, 50
 
 
-def _headers(way: run.Way, fmt: str, model: str) -> dict:
+def _headers(way: W.Way, fmt: str, model: str) -> dict:
     return way.headers(fmt, model) if way.headers else {}
 
 
-def wrk(way: run.Way, case: tuple, connections: int, seconds: float, verbose: bool) -> dict:
+def wrk(way: W.Way, case: tuple, connections: int, seconds: float, verbose: bool) -> dict:
     name, lua, path, fmt, model, stream = case
     cmd = ["wrk", f"-c{connections}", f"-t{min(connections, 2)}", f"-d{seconds:g}s", "--latency"]
     for k, v in _headers(way, fmt, model).items():
@@ -77,7 +79,7 @@ _DONE = re.compile(r"requests: \d+ total, \d+ started, (\d+) done, (\d+) succeed
 _2XX = re.compile(r"status codes: (\d+) 2xx")
 
 
-def h2load(way: run.Way, body: Path, verbose: bool) -> dict:
+def h2load(way: W.Way, body: Path, verbose: bool) -> dict:
     """64 streamed chat completions at once, one a connection: time to first byte in ms."""
     cmd = ["h2load", "--h1", f"-n{STREAMS}", f"-c{STREAMS}", "-m1", "-d", str(body)]
     headers = {"content-type": "application/json", "authorization": f"Bearer {way.key}"}
@@ -98,7 +100,7 @@ def _med(xs: list) -> float:
     return statistics.median(xs) if xs else float("nan")
 
 
-def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> list[str]:
+def report_wrk(runs: list[dict], ways: list[W.Way], cases: list[tuple]) -> list[str]:
     out: list[str] = []
     direct = ways[0].name
     out.append(
@@ -115,7 +117,7 @@ def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> lis
             def added(c, key, w=way.name, name=case[0]):
                 mine = {r["round"]: r[key] for r in runs if r["case"] == name and r["way"] == w and r["c"] == c}
                 base = {r["round"]: r[key] for r in runs if r["case"] == name and r["way"] == direct and r["c"] == c}
-                return [mine[i] - base[i] for i in mine if i in base]
+                return [W.minus_direct(mine[i], base[i]) for i in mine if i in base]
 
             if not of(1, "p50_ms"):
                 continue
@@ -148,7 +150,7 @@ def report_wrk(runs: list[dict], ways: list[run.Way], cases: list[tuple]) -> lis
     return out
 
 
-def report_h2load(runs: list[dict], ways: list[run.Way]) -> list[str]:
+def report_h2load(runs: list[dict], ways: list[W.Way]) -> list[str]:
     out: list[str] = []
     direct = ways[0].name
     out.append(
@@ -159,7 +161,10 @@ def report_h2load(runs: list[dict], ways: list[run.Way]) -> list[str]:
     for way in ways:
         mine = [r for r in runs if r["way"] == way.name]
         base = {r["round"]: r for r in runs if r["way"] == direct}
-        add = {k: _med([r[k] - base[r["round"]][k] for r in mine if r["round"] in base]) for k in ("mean_ms", "max_ms")}
+        add = {
+            k: _med([W.minus_direct(r[k], base[r["round"]][k]) for r in mine if r["round"] in base])
+            for k in ("mean_ms", "max_ms")
+        }
         ok = sum(r["ok"] for r in mine)
         out.append(
             f"{way.name[:28]:<28} {_med([r['mean_ms'] for r in mine]):8.2f} "
@@ -191,9 +196,9 @@ def main() -> None:
     if missing:
         sys.exit(f"not installed: {', '.join(missing)} (make wrk h2load)")
     cases = CASES + (STREAMED if args.stream else [])
-    shutil.rmtree(run.OUT, ignore_errors=True)
-    run.OUT.mkdir(parents=True)
-    upstream, ways = run.Upstream(run.OUT), []
+    shutil.rmtree(W.OUT, ignore_errors=True)
+    W.OUT.mkdir(parents=True)
+    upstream, ways = W.Upstream(W.OUT), []
     work = Path(tempfile.mkdtemp(prefix="bench-outside-"))
     body = work / "stream.json"
     body.write_text(
@@ -203,7 +208,7 @@ def main() -> None:
     wrk_runs, h2_runs, unserved = [], [], set()
     started = time.time()
     try:
-        ways = run.start_ways(args, upstream)
+        ways = W.start_ways(args, upstream)
         print(
             f"ways: {', '.join(w.name for w in ways)}; {args.rounds} rounds; wrk {args.seconds:g} s a run", flush=True
         )
@@ -256,7 +261,7 @@ def main() -> None:
         (run.RESULTS / "outside.txt").write_text(head + "\n" + "\n".join(lines) + "\n")
         saved = run.RESULTS / "results.json"
         if saved.exists():
-            run.report.write(json.loads(saved.read_text()), run.BENCH / "RESULTS.md", run.RESULTS)
+            report.write(json.loads(saved.read_text()), BENCH / "RESULTS.md", run.RESULTS)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ sys.path.insert(0, str(BENCH))
 
 import loadgen as L  # noqa: E402
 import lumyx_server  # noqa: E402
-from run import OUT, Upstream, free_port  # noqa: E402
+from ways import OUT, Upstream, free_port, minus_direct  # noqa: E402
 
 MODELS = {"healthy": "bench-routed", "refused": "bench-routed-refused", "blackhole": "bench-routed-blackhole"}
 DEAD = {"refused": "dead-refused", "blackhole": "dead-blackhole"}
@@ -152,8 +152,8 @@ def measure(args, servers, upstream, hole) -> list[dict]:
                     "errors": result.error_count,
                     "p50_ms": _ms(p["p50"]),
                     "p99_ms": _ms(p["p99"]),
-                    "added_p50_ms": _ms(p["p50"] - base["p50"]) if p["p50"] is not None else None,
-                    "added_p99_ms": _ms(p["p99"] - base["p99"]) if p["p99"] is not None else None,
+                    "added_p50_ms": _ms(minus_direct(p["p50"], base["p50"])),
+                    "added_p99_ms": _ms(minus_direct(p["p99"], base["p99"])),
                     "waited": waited,
                     "dead_tried": log_count(server, f"route {DEAD.get(variant, '-')}/") - tried_before
                     if variant in DEAD
