@@ -48,6 +48,10 @@ def scale_out(app, server_env, tmp_path_factory):
         "LUMYX_CATALOG_REFRESH_SECONDS": str(CATALOG_REFRESH_S),
         "LUMYX_HOLD_REFRESH_SECONDS": str(HOLD_REFRESH_S),
         "LUMYX_HOLD_ORPHAN_SECONDS": str(HOLD_ORPHAN_S),
+        # Four workers on one PostgreSQL (max_connections 100) beside the suite's own server:
+        # pools sized as the README asks, instances × workers × (size + overflow) well under it.
+        "LUMYX_DB_POOL_SIZE": "4",
+        "LUMYX_DB_MAX_OVERFLOW": "6",
     }
     with two_instances(env, logs) as (proxy, instances):
         yield proxy, instances, env, logs
