@@ -25,6 +25,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -47,12 +48,46 @@ LOCK_PAUSES_S = (0.0001, 0.002)
 SQLITE_AUTOCHECKPOINT = 1000  # SQLite's default, as the pool's other users keep it
 
 
+class Turns:
+    """At most ``n`` holders at once, the others waiting in the order they came: a
+    turn given back passes straight to the first in line. (A semaphore lets a
+    newcomer take a turn just given back while others wait, and under load some
+    writes lost that race for seconds.)"""
+
+    def __init__(self, n: int) -> None:
+        self.free = n
+        self.waiting: deque = deque()
+        self.mutex = threading.Lock()
+
+    def acquire(self, timeout: float | None) -> bool:
+        with self.mutex:
+            if self.free and not self.waiting:
+                self.free -= 1
+                return True
+            turn = threading.Event()
+            self.waiting.append(turn)
+        if turn.wait(timeout):
+            return True
+        with self.mutex:
+            if turn.is_set():  # handed over as the wait ended
+                return True
+            self.waiting.remove(turn)
+            return False
+
+    def release(self) -> None:
+        with self.mutex:
+            if self.waiting:
+                self.waiting.popleft().set()
+            else:
+                self.free += 1
+
+
 class DriverConnections:
     def __init__(self) -> None:
         self.engine: Engine | None = None
         self.idle: list[tuple[object, float]] = []  # (pooled connection, idle since)
         self.inherited: list[tuple[object, float]] = []
-        self.turns = threading.BoundedSemaphore(AT_ONCE)
+        self.turns = Turns(AT_ONCE)
 
     def forget(self) -> None:
         """In a forked child: the parent's connections are the parent's. They are
@@ -60,7 +95,7 @@ class DriverConnections:
         collects it, would speak on the parent's socket and end its session."""
         self.inherited += self.idle
         self.engine, self.idle = None, []
-        self.turns = threading.BoundedSemaphore(AT_ONCE)
+        self.turns = Turns(AT_ONCE)
 
     @staticmethod
     def _give_up(pooled, broken: bool) -> None:

@@ -121,3 +121,44 @@ def test_a_database_that_cannot_be_reached_raises_sqlalchemys_error():
     with pytest.raises(OperationalError):
         with _Connections().connection(engine):
             pass
+
+
+def test_turns_pass_in_the_order_they_were_asked_for():
+    """A turn given back goes to the first in line, never to a newcomer."""
+    import threading
+
+    from lumyx.db.driver import Turns
+
+    turns = Turns(1)
+    assert turns.acquire(timeout=1)
+    order, started = [], []
+
+    def wait_then_note(n: int) -> None:
+        started.append(n)
+        assert turns.acquire(timeout=5)
+        order.append(n)
+        turns.release()
+
+    waiting = []
+    for n in range(5):
+        waiting.append(threading.Thread(target=wait_then_note, args=(n,)))
+        waiting[-1].start()
+        while len(started) <= n:
+            threading.Event().wait(0.005)
+        threading.Event().wait(0.02)  # in line before the next comes
+    turns.release()
+    assert not turns.acquire(timeout=0), "the turn given back went to the first in line, not to a newcomer"
+    assert turns.acquire(timeout=5), "a newcomer gets a turn once the line is through"
+    for thread in waiting:
+        thread.join(5)
+    assert order == [0, 1, 2, 3, 4]
+
+
+def test_a_turn_not_given_in_time_leaves_the_line():
+    from lumyx.db.driver import Turns
+
+    turns = Turns(1)
+    assert turns.acquire(timeout=1)
+    assert not turns.acquire(timeout=0.05)
+    turns.release()
+    assert turns.acquire(timeout=0.05), "the one that gave up holds no place in line"
