@@ -36,9 +36,9 @@ from lumyx.db import PING_AFTER_IDLE_S, checkpoints, db
 
 # Connections one worker writes on at once, all kept checked out for the next writes; a
 # write finding them all busy waits its turn (first come, first served) instead of
-# taking another from the pool. More at once would not be faster, since one account's
-# writes queue for its row in the database anyway, and on PostgreSQL each connection
-# past the pool's size would be opened for that write and closed after it.
+# taking another from the pool, which past its size would open a PostgreSQL connection
+# for that write and close it after. 16 at once, or 4, served fewer requests a second
+# at concurrency 64 (bench/changes.md).
 AT_ONCE = 8
 # How long a SQLite write waits for the write lock before it fails (SQLite's own
 # default for a connection, as Python's sqlite3 sets it), and its first and longest
