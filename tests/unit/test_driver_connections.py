@@ -131,10 +131,9 @@ def test_turns_pass_in_the_order_they_were_asked_for():
 
     turns = Turns(1)
     assert turns.acquire(timeout=1)
-    order, started = [], []
+    order = []
 
     def wait_then_note(n: int) -> None:
-        started.append(n)
         assert turns.acquire(timeout=5)
         order.append(n)
         turns.release()
@@ -143,9 +142,8 @@ def test_turns_pass_in_the_order_they_were_asked_for():
     for n in range(5):
         waiting.append(threading.Thread(target=wait_then_note, args=(n,)))
         waiting[-1].start()
-        while len(started) <= n:
-            threading.Event().wait(0.005)
-        threading.Event().wait(0.02)  # in line before the next comes
+        while len(turns.waiting) <= n:  # in line before the next comes
+            threading.Event().wait(0.002)
     turns.release()
     assert not turns.acquire(timeout=0), "the turn given back went to the first in line, not to a newcomer"
     assert turns.acquire(timeout=5), "a newcomer gets a turn once the line is through"
