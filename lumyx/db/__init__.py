@@ -8,7 +8,6 @@ beside the request path, ``db.readiness`` the pings of the stores (the database,
 Redis) that readiness checks read.
 """
 
-import itertools
 import sqlite3
 import time
 from datetime import datetime
@@ -79,7 +78,22 @@ def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
         raise DisconnectionError("the pooled connection no longer answers") from exc
 
 
-SLOT_PAUSES_S = (0.005, 0.01, 0.02, 0.05, 0.1, 0.2)
+def retried(attempt, retry_on, *, give_up_after_s: float, first_pause_s: float, longest_pause_s: float):
+    """``attempt()``, tried again while it raises what ``retry_on(exc)`` accepts, for up
+    to ``give_up_after_s`` from its first failure, then that failure raised. The pauses
+    double from the first to the longest, in ``time.sleep``: a greenlet's sleep under
+    gevent, so the worker serves its other requests meanwhile."""
+    pause, deadline = first_pause_s, None
+    while True:
+        try:
+            return attempt()
+        except Exception as exc:
+            now = time.monotonic()
+            deadline = deadline or now + give_up_after_s
+            if not retry_on(exc) or now >= deadline:
+                raise
+        time.sleep(min(pause, deadline - now))
+        pause = min(pause * 2, longest_pause_s)
 
 
 @event.listens_for(Engine, "do_connect")
@@ -87,21 +101,18 @@ def _wait_for_a_free_slot(dialect, _record, cargs, cparams):
     """A PostgreSQL server at its ``max_connections`` refuses a new connection
     ("too many clients"), which in a burst is momentary: other workers' overflow
     connections close as their requests end. The connection is tried again, with
-    pauses (a greenlet's sleep under gevent), for up to the connect timeout, so a
-    burst waits for a slot instead of answering 503; a database that stays full
-    answers 503 after that wait, as one that is down does."""
+    pauses of 5 to 200 ms, for up to the connect timeout, so a burst waits for a slot
+    instead of answering 503; a database that stays full answers 503 after that
+    wait, as one that is down does."""
     if dialect.name != "postgresql":
         return None
-    deadline = time.monotonic() + float(cparams.get("connect_timeout") or 3)
-    pauses = itertools.chain(SLOT_PAUSES_S, itertools.repeat(SLOT_PAUSES_S[-1]))
-    while True:
-        try:
-            return dialect.connect(*cargs, **cparams)
-        except dialect.loaded_dbapi.OperationalError as exc:
-            left = deadline - time.monotonic()
-            if not _server_full(exc) or left <= 0:
-                raise
-            time.sleep(min(next(pauses), left))
+    return retried(
+        lambda: dialect.connect(*cargs, **cparams),
+        lambda exc: isinstance(exc, dialect.loaded_dbapi.OperationalError) and _server_full(exc),
+        give_up_after_s=float(cparams.get("connect_timeout") or 3),
+        first_pause_s=0.005,
+        longest_pause_s=0.2,
+    )
 
 
 def _server_full(exc: Exception) -> bool:

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, TimeoutError
 
-from lumyx.db import PING_AFTER_IDLE_S, checkpoints, db
+from lumyx.db import PING_AFTER_IDLE_S, checkpoints, db, retried
 
 # Connections one worker writes on at once, all kept checked out for the next writes; a
 # write finding them all busy waits its turn (first come, first served) instead of
@@ -189,20 +189,13 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
     for up to 100 ms at a time; here the connection gives up at once (its busy
     timeout is 0) and waits in ``time.sleep``, which under gevent lets the worker
     serve its other requests meanwhile. Pauses start at 0.1 ms and double to 2 ms."""
-    pause, deadline = LOCK_PAUSES_S[0], None
-    while True:
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc):
-                raise
-            now = time.monotonic()
-            deadline = deadline or now + LOCK_WAIT_S
-            if now >= deadline:
-                raise
-        time.sleep(pause)
-        pause = min(pause * 2, LOCK_PAUSES_S[1])
+    retried(
+        lambda: conn.execute("BEGIN IMMEDIATE"),
+        lambda exc: isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc),
+        give_up_after_s=LOCK_WAIT_S,
+        first_pause_s=LOCK_PAUSES_S[0],
+        longest_pause_s=LOCK_PAUSES_S[1],
+    )
 
 
 class Rollback(Exception):
