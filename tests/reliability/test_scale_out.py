@@ -139,15 +139,11 @@ def test_a_key_revoked_on_one_instance_stops_working_on_the_other_within_the_cac
     assert revoked.status_code == 302
     revoked_at = time.monotonic()
 
+    # Every worker looked the key up before the revoke, so each has forgotten it
+    # once the cache time has passed since then: from then on, on either instance
+    # and every worker, the key is refused.
+    time.sleep(max(0.0, revoked_at + AUTH_CACHE_S + 0.2 - time.monotonic()))
     two = instances["two"].url
-    while True:
-        status = requests.get(two + "/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code
-        elapsed = time.monotonic() - revoked_at
-        if status == 401:
-            break
-        assert status == 200 and elapsed < AUTH_CACHE_S + 1, f"still {status} after {elapsed:.1f}s"
-        time.sleep(0.05)
-    # From then on, on either instance and every worker.
     for url in (one, two) * 4:
         assert (
             requests.get(url + "/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=10).status_code == 401
