@@ -36,7 +36,14 @@ lint: $(VENV)/.deps-dev
 # the run when it collected nothing (exit status 5).
 LINT := lint
 
-test: $(LINT) $(VENV)/.deps-dev tools browser haproxy compose bench-portkey nginx
+# Everything the suite needs installed; `test` depends on it, and .ci/run makes it once
+# before running two suites side by side.
+TEST_DEPS := $(VENV)/.deps-dev tools browser haproxy compose bench-portkey nginx
+
+.PHONY: test-deps
+test-deps: $(TEST_DEPS)
+
+test: $(LINT) $(TEST_DEPS)
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.deps-dev
