@@ -118,23 +118,31 @@ def _stream(call: Call, sent: Dispatch, shaper: Shaper) -> Iterator:
     outcome, link, reply = call.outcome, call.link, sent.reply
     link.lend(reply.cancel)
     metrics.stream_opened()
+    # The answer's final event is written to the client: a client that leaves from then
+    # on (as Codex does on response.completed, before the upstream's stream has closed)
+    # has the whole answer, and the call is not cut short.
+    whole = False
     try:
         if sent.first is not None:
             yield from _priced(call, shaper.feed(sent.first))
+            whole = shaper.ended
             for event in reply.events:
                 yield from _priced(call, shaper.feed(event))
+                whole = shaper.ended
         if not shaper.ended:
             raise StreamBroken("protocol", "upstream stream ended before its final event")
         yield from _priced(call, shaper.end())
     except StreamBroken as broken:
         if link.gone:  # we dropped the upstream because the client left
-            outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
+            if not whole:
+                outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
             return
         outcome.partial, outcome.status, outcome.error_code = True, 502, "upstream_error"
         metrics.upstream_failed(sent.route.provider.id, broken.reason)
         yield from shaper.fail(ApiError(502, "upstream_error", f"The upstream stream failed: {broken.message}"))
     except GeneratorExit:
-        outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
+        if not whole:
+            outcome.partial, outcome.status, outcome.error_code = True, 499, "client_closed"
         raise
     finally:
         metrics.stream_closed()

@@ -602,6 +602,10 @@ class App:
                 elif delay and i and not self.nap(sock, delay):
                     return
                 yield frame
+            # linger:MS keeps the stream open after its last frame, as an upstream
+            # closing late does.
+            if scen and "linger" in scen and not self.nap(sock, int_arg(scen, "linger", 1000) / 1000.0):
+                return
             outcome = "streams_completed"
         finally:
             st["active_streams"] -= 1

@@ -119,6 +119,26 @@ def test_a_client_that_leaves_while_the_upstream_is_silent_releases_it_at_once(l
     assert row.status_code == 499 and row.partial
 
 
+def test_a_client_that_leaves_once_it_has_the_final_event_got_the_whole_answer(live, key, books_of):
+    """Codex closes a Responses stream on response.completed; the upstream's own stream
+    may stay open a while longer. The call was answered in full: status 200, not cut short."""
+    response = requests.post(
+        live.url + "/v1/responses",
+        stream=True,
+        timeout=30,
+        headers={"Authorization": f"Bearer {key}"},
+        json={"model": "responses-pro", "stream": True, "input": "a b c d [[scenario:linger:3000]]"},
+    )
+    request_id = response.headers["x-request-id"]
+    lines = response.iter_lines()
+    while b"response.completed" not in next(lines):
+        pass
+    response.close()
+    row = books_of(request_id)
+    assert (row.status_code, row.partial, row.error_code) == (200, False, None)
+    assert row.output_tokens > 0 and row.cost > 0
+
+
 @pytest.fixture
 def books_of(app):
     from lumyx.db import db
