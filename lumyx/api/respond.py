@@ -21,6 +21,7 @@ import orjson
 from flask import Response, current_app, g, request
 
 from lumyx import runtime
+from lumyx.billing import beside
 from lumyx.errors import ApiError
 from lumyx.gateway import pipeline as gateway
 from lumyx.gateway.call import Call, ClientLink
@@ -77,8 +78,8 @@ def respond(call: Call, keeper: Keeper | None = None) -> Response:
         )
         response.call_on_close(watch_client(request.environ, call.link))
     # The server closes the response once the client has all of it, or has gone:
-    # only then is the call settled, off the client's time.
-    response.call_on_close(done)
+    # only then is the call settled, off the client's time (on PostgreSQL beside its connection).
+    response.call_on_close(beside.later(done))
     response.headers["x-request-id"] = call.request_id
     return response
 

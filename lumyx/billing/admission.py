@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from lumyx import money
-from lumyx.billing import arithmetic, free_cap, holds
+from lumyx.billing import arithmetic, beside, free_cap, holds
 from lumyx.errors import ApiError
 
 
@@ -98,7 +98,12 @@ def admit(
 
 
 def _hold(request_id: str, user_id: int, key_id: int | None, model_id: str, amount: int, limited: bool) -> bool:
-    if not holds.hold(user_id, amount, request_id, model_id=model_id, api_key_id=key_id, key_limited=limited):
+    def taken() -> bool:
+        return holds.hold(user_id, amount, request_id, model_id=model_id, api_key_id=key_id, key_limited=limited)
+
+    # Refused while this worker still settles earlier calls (lumyx.billing.beside): the
+    # client's last call may still hold credits it is about to give back.
+    if not taken() and not (beside.settled_first() and taken()):
         return False
     holds.track(request_id)
     return True

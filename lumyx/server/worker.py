@@ -32,6 +32,7 @@ import gevent
 from gevent.local import local
 from gunicorn.workers.ggevent import GeventWorker
 
+from lumyx.billing import beside
 from lumyx.server import draining
 
 
@@ -77,6 +78,13 @@ class LumyxWorker(GeventWorker):
                 client.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def run(self):
+        super().run()
+        # Calls answered but still settling (lumyx.billing.beside) finish before the worker exits.
+        left = beside.wait(self.cfg.graceful_timeout)
+        if left:
+            self.log.warning("%d calls were still settling at exit; the janitor releases their holds", left)
 
     def load_wsgi(self):
         super().load_wsgi()
