@@ -58,11 +58,13 @@ def later(finish: Callable[[], None]) -> Callable[[], None]:
 
 
 def settled_first() -> bool:
-    """Waits for this worker's settlements still running; whether there were any
-    (a refused hold is then worth trying again)."""
+    """Waits for the settlements this worker is running now (not for those that start
+    meanwhile); whether there were any (a refused hold is then worth trying again)."""
     if not _running:
         return False
-    _running.join(timeout=SETTLED_WITHIN_S)
+    import gevent
+
+    gevent.joinall(list(_running), timeout=SETTLED_WITHIN_S)
     return True
 
 
