@@ -127,7 +127,13 @@ def main() -> None:
         help="another checkout (an earlier commit, with its own .venv) served beside this one, "
         "alternating in every scenario, to tell a change from the machine's noise",
     )
-    parser.add_argument("--results", type=Path, default=BENCH / "RESULTS.md")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=BENCH / "RESULTS.md",
+        help="where the report goes; anywhere else than bench/RESULTS.md, its JSON and plots go to "
+        "a folder beside it (PATH.files) and the run of record's files stay as they are",
+    )
     args = parser.parse_args()
     if args.quick and args.soak_minutes == 30.0:
         args.soak_minutes = 1.0
@@ -169,6 +175,8 @@ def main() -> None:
     data["minutes"] = minutes = (time.time() - started) / 60
     machine = data.get("machine")
     saved = RESULTS / "results.json"
+    out = RESULTS if args.results.resolve() == (BENCH / "RESULTS.md").resolve() else Path(f"{args.results}.files")
+    out.mkdir(parents=True, exist_ok=True)
     if set(only) != set(SCENARIOS) and saved.exists():
         # A partial run replaces its own scenarios in the last full run's results.
         previous = json.loads(saved.read_text())
@@ -190,8 +198,8 @@ def main() -> None:
         ]
     else:
         data["runs"] = [_run_note(data, only)]
-    saved.write_text(json.dumps(data, indent=1))
-    report.write(data, args.results, RESULTS)
+    (out / "results.json").write_text(json.dumps(data, indent=1))
+    report.write(data, args.results, out)
     print(f"wrote {args.results}", flush=True)
 
 
