@@ -6,11 +6,11 @@ import json
 import signal
 import threading
 import time
-import uuid
 
 import pytest
 import requests
 
+from tests.conftest import _new_account
 from tests.support.servers import LiveServer
 
 MICRO = 1_000_000
@@ -201,20 +201,10 @@ def test_sigterm_under_load_finishes_or_settles_every_request(app, server_env, t
     """Every in-flight request completes on a graceful stop, and every one is settled."""
     from sqlalchemy import func, select
 
-    from lumyx.accounts import keys
-    from lumyx.accounts import users as accounts
     from lumyx.db import db
     from lumyx.db.models import LedgerEntry, UsageRecord, User
 
-    with app.app_context():
-        user = accounts.create_user(
-            f"sigterm-{uuid.uuid4().hex[:8]}@example.com",
-            "correct horse battery",
-            plan="enterprise",
-            credits_micro=50 * MICRO,
-        )
-        key = keys.create_key(user)[1]
-        user_id = user.id
+    user_id, _email, key = _new_account(app, "sigterm", 50, "sigterm")
     server = LiveServer(server_env, tmp_path / "gunicorn.log", workers=2)
     results: list = []
 

@@ -12,16 +12,15 @@ from __future__ import annotations
 import signal
 import threading
 import time
-import uuid
 
 import pytest
 import requests
 
+from tests.conftest import _new_account
 from tests.support.balancer import SteadyLoad, settled_books, two_instances
 from tests.support.servers import LiveServer
 
 DRAIN_S = 3
-MICRO = 1_000_000
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +33,8 @@ def cluster(app, server_env, tmp_path_factory):
 
 @pytest.fixture
 def payer(app):
-    from lumyx.accounts import keys
-    from lumyx.accounts import users as accounts
-
-    with app.app_context():
-        user = accounts.create_user(
-            f"rolling-{uuid.uuid4().hex[:10]}@example.com",
-            "correct horse battery",
-            plan="enterprise",
-            credits_micro=1000 * MICRO,
-        )
-        _row, key = keys.create_key(user, "rolling")
-        return user.id, key
+    user_id, _email, key = _new_account(app, "rolling", 1000, "rolling")
+    return user_id, key
 
 
 def chat(url: str, key: str, stream: bool, session=None) -> tuple[int, str | None]:

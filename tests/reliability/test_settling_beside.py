@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
 
 import pytest
 import requests
+
+from tests.conftest import _new_account
 
 pytestmark = [
     pytest.mark.live,
@@ -20,7 +21,6 @@ pytestmark = [
     ),
 ]
 
-MICRO = 1_000_000
 UPSTREAM_S = 1.5  # the stand-in's answer takes this long ([[scenario:slow:…]])
 
 
@@ -85,19 +85,9 @@ def test_one_request_after_another_never_finds_the_last_hold_still_taken(live, a
     """A balance that covers one request's hold but not two: a client sending its
     requests one after another on a kept-alive connection gets every one answered,
     though each arrives while the last one's settlement may still be running."""
-    from lumyx.accounts import keys
-    from lumyx.accounts import users as accounts
-
     # gpt-5.2 at 14 credits a million output tokens: a hold of max_tokens 1,000 is about 1.4
     # credits, each answer costs a few hundredths.
-    with app.app_context():
-        user = accounts.create_user(
-            f"one-by-one-{uuid.uuid4().hex[:10]}@example.com",
-            "correct horse battery",
-            plan="enterprise",
-            credits_micro=2 * MICRO,
-        )
-        _row, key = keys.create_key(user, "test")
+    _user_id, _email, key = _new_account(app, "one-by-one", 2, "test")
     session = requests.Session()
     statuses = [
         session.post(
