@@ -10,11 +10,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY") or multiprocessing.cpu_count())
 # gunicorn's gevent worker, with a header timeout, a cap on connections per address and
 # connections closed after a 413 (lumyx/server/worker.py; its settings are read there).
 worker_class = "lumyx.server.worker.LumyxWorker"
-# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new
-# connections between them by a hash of their addresses; on one shared socket, whichever
-# worker woke first took most of a burst of connections, and its requests queued behind each
-# other while the other worker idled. (on_starting refuses a port already in use.)
-reuse_port = True
+# Each worker listens on a socket of its own, which the master opens and keeps open
+# (SO_REUSEPORT; lumyx/server/listeners.py and the hooks below), so the kernel spreads new
+# connections between the workers and a reload resets none; gunicorn's own reuse_port
+# would have each worker open its socket and close it, with what is queued on it, at exit.
+reuse_port = False
 # Each worker imports the app after the fork, and so makes its own runtime: caches,
 # pools and connections (lumyx/runtime.py).
 preload_app = False
@@ -35,22 +35,6 @@ loglevel = "info"
 control_socket_disable = True
 
 
-def _refuse_an_address_in_use(server):
-    """With SO_REUSEPORT a second server on a port in use would share it silently,
-    its workers taking part of the first one's connections; so the master first
-    binds the address as a server without reuse_port would, and stops when it is taken."""
-    import socket
-
-    for host, port in (a for a in server.cfg.address if isinstance(a, tuple)):
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind((host, port))
-            except OSError as exc:
-                raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-
-
 def when_ready(server):
     server.log.info("Listening at: %s (a socket per worker)", ", ".join(server.cfg.bind))
 
@@ -66,7 +50,9 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # (a reload keeps the direct
 
 
 def on_starting(server):
-    _refuse_an_address_in_use(server)
+    from lumyx.server import listeners
+
+    listeners.open_at_start(server)
     directory = os.environ["PROMETHEUS_MULTIPROC_DIR"]
     os.makedirs(directory, exist_ok=True)
     for name in os.listdir(directory):
@@ -74,10 +60,31 @@ def on_starting(server):
             os.remove(os.path.join(directory, name))
 
 
+def on_reload(server):
+    from lumyx.server import listeners
+
+    listeners.reopen_after_reload(server)
+
+
+def pre_fork(server, worker):
+    from lumyx.server import listeners
+
+    listeners.assign(server, worker)
+
+
+def post_fork(server, worker):
+    from lumyx.server import listeners
+
+    listeners.take(server, worker)
+
+
 def child_exit(server, worker):
     from prometheus_client import multiprocess
 
+    from lumyx.server import listeners
+
     multiprocess.mark_process_dead(worker.pid)
+    listeners.release(server, worker)
 
 
 def on_exit(server):
