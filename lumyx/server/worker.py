@@ -19,6 +19,9 @@ what one connection may hold (gunicorn.conf.py names it).
   and its response closes its connection. Then it stops as gunicorn's worker
   does: no more accepting, in-flight requests finish (``graceful_timeout``), and
   connections idle between kept-alive requests are closed at once.
+* On SIGQUIT or SIGINT (a quick stop) requests in flight are cut off, but the
+  calls already answered and still settling (lumyx.billing.beside) finish first,
+  for at most ``QUICK_STOP_SETTLE_S`` seconds: an answer a client has is charged.
 """
 
 from __future__ import annotations
@@ -30,10 +33,13 @@ from collections import Counter
 
 import gevent
 from gevent.local import local
+from gunicorn.workers.base import Worker
 from gunicorn.workers.ggevent import GeventWorker
 
 from lumyx.billing import beside
 from lumyx.server import draining
+
+QUICK_STOP_SETTLE_S = 5.0
 
 
 def setting(name: str, default: float, *, zero: bool = False) -> float:
@@ -78,6 +84,16 @@ class LumyxWorker(GeventWorker):
                 client.shutdown(socket.SHUT_RDWR)
             except OSError:
                 pass
+
+    def handle_quit(self, sig, frame):
+        """SIGQUIT, SIGINT: the answered calls' settlements, then gunicorn's quick exit."""
+
+        def quit_after_settling():
+            self.alive = False
+            beside.wait(QUICK_STOP_SETTLE_S)
+            Worker.handle_quit(self, sig, frame)
+
+        gevent.spawn(quit_after_settling)
 
     def run(self):
         super().run()

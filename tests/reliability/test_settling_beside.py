@@ -6,6 +6,7 @@ database; the settlement is made as soon as the database lets it."""
 from __future__ import annotations
 
 import os
+import signal
 import threading
 import time
 
@@ -13,6 +14,7 @@ import pytest
 import requests
 
 from tests.conftest import _new_account
+from tests.support.servers import LiveServer
 
 pytestmark = [
     pytest.mark.live,
@@ -99,3 +101,46 @@ def test_one_request_after_another_never_finds_the_last_hold_still_taken(live, a
         for _ in range(10)
     ]
     assert statuses == [200] * 10
+
+
+def test_a_quick_stop_still_settles_the_calls_already_answered(app, server_env, tmp_path):
+    """SIGQUIT cuts off what is in flight, but a call whose answer the client has is
+    finished before the worker exits: settled (held up here by a lock on the account's
+    row), logged, and its span exported (tests/api/test_traces.py)."""
+    user_id, _email, key = _new_account(app, "quick-stop", 10, "test")
+    server = LiveServer(server_env, tmp_path / "gunicorn.log", workers=1)
+    locked, release = threading.Event(), threading.Event()
+
+    def lock_the_account_row() -> None:
+        time.sleep(UPSTREAM_S / 3)  # after the call took its hold, before its answer
+        with connect(server_env) as conn:
+            conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
+            locked.set()
+            release.wait(10)
+            conn.rollback()
+
+    locker = threading.Thread(target=lock_the_account_row)
+    locker.start()
+    try:
+        answer = requests.post(
+            server.url + "/v1/chat/completions",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "model": "gpt-5.2",
+                "messages": [{"role": "user", "content": f"hi [[scenario:slow:{UPSTREAM_S * 1000:.0f}]]"}],
+            },
+            timeout=30,
+        )
+        assert answer.status_code == 200 and locked.is_set()
+        server.proc.send_signal(signal.SIGQUIT)
+        time.sleep(1.5)  # gunicorn's quick stop alone is over in about 1 s
+        assert server.proc.poll() is None, "the worker waits for the settlement it is making"
+    finally:
+        release.set()
+        locker.join()
+    server.proc.wait(timeout=30)
+    request_id = answer.headers["x-request-id"]
+    assert (usage_cost(server_env, request_id) or 0) > 0
+    assert f"{request_id} chat gpt-5.2" in (tmp_path / "gunicorn.log").read_text(), "the call's log line"
+    with connect(server_env) as conn:
+        assert conn.execute("SELECT held FROM users WHERE id = %s", (user_id,)).fetchone() == (0,)
