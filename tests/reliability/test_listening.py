@@ -108,7 +108,7 @@ def test_a_reload_amid_a_stream_of_new_connections_drops_none(app, server_env, t
     # reset, and one still in its handshake dropped, to be tried again by the client's kernel a
     # second or more later (a few dozen requests in all, then). Neither happens.
     assert failed == [] and set(answered) == {200}, failed[:3]
-    assert len(answered) > 300, f"{len(answered)} requests answered in the three reloads"
+    assert len(answered) > 150, f"{len(answered)} requests answered in the three reloads"
 
 
 def test_a_worker_more_or_fewer_has_a_socket_more_or_fewer(app, server_env, tmp_path):
