@@ -28,10 +28,9 @@ from gunicorn import sock
 
 def open_at_start(server) -> None:
     """The sockets of ``server`` (the arbiter), one for each worker; refuses a port in use."""
-    addresses = server.cfg.address
-    if not all(isinstance(address, tuple) for address in addresses):
+    if not _tcp_only(server):
         return
-    for host, port in addresses:
+    for host, port in server.cfg.address:
         _refuse_in_use(host, port)
     _open_all(server)
 
@@ -39,7 +38,10 @@ def open_at_start(server) -> None:
 def reopen_after_reload(server) -> None:
     """A reload that changed the bind address left gunicorn's shared sockets: a socket for each worker again."""
     sockets = getattr(server, "lumyx_sockets", None)
-    if sockets is None or server.LISTENERS == [listener for group in sockets for listener in group]:
+    if sockets is None or server.LISTENERS == _flat(sockets):
+        return
+    if not _tcp_only(server):
+        server.lumyx_sockets = None  # gunicorn's shared sockets serve a unix: address
         return
     for listener in server.LISTENERS:
         listener.close()
@@ -52,16 +54,11 @@ def assign(server, worker) -> None:
     sockets = getattr(server, "lumyx_sockets", None)
     if sockets is None:
         return
-    holders = {id(group): 0 for group in sockets}
-    for running in server.WORKERS.values():
-        group = getattr(running, "lumyx_sockets", None)
-        if group is not None and id(group) in holders:
-            holders[id(group)] += 1
-    fewest = min(sockets, key=lambda group: holders[id(group)])
-    if holders[id(fewest)] and len(sockets) < server.num_workers:
+    fewest = min(sockets, key=lambda group: _holders(server, group))
+    if _holders(server, fewest) and len(sockets) < server.num_workers:
         fewest = _open(server)
         sockets.append(fewest)
-        server.LISTENERS.extend(fewest)
+        server.LISTENERS = _flat(sockets)
     worker.lumyx_sockets = fewest
 
 
@@ -83,27 +80,40 @@ def release(server, worker) -> None:
     group = getattr(worker, "lumyx_sockets", None)
     if sockets is None or group is None or not any(group is kept for kept in sockets):
         return
-    held = any(getattr(running, "lumyx_sockets", None) is group for running in server.WORKERS.values())
-    if held or len(sockets) <= server.num_workers or len(server.WORKERS) < server.num_workers:
+    if _holders(server, group) or len(sockets) <= server.num_workers or len(server.WORKERS) < server.num_workers:
         return
     sockets[:] = [kept for kept in sockets if kept is not group]
-    server.LISTENERS = [listener for kept in sockets for listener in kept]
+    server.LISTENERS = _flat(sockets)
     for listener in group:
         listener.close()
+
+
+def _tcp_only(server) -> bool:
+    return all(isinstance(address, tuple) for address in server.cfg.address)
+
+
+def _holders(server, group: list) -> int:
+    """How many of the running workers accept on ``group``."""
+    return sum(getattr(running, "lumyx_sockets", None) is group for running in server.WORKERS.values())
+
+
+def _flat(sockets: list[list]) -> list:
+    """gunicorn's LISTENERS: every socket of every group."""
+    return [listener for group in sockets for listener in group]
 
 
 def _open_all(server) -> None:
     first = _open(server, server.cfg.address)
     server.lumyx_addresses = [listener.getsockname()[:2] for listener in first]  # port 0: the one it took
     server.lumyx_sockets = [first] + [_open(server) for _ in range(server.num_workers - 1)]
-    server.LISTENERS = [listener for group in server.lumyx_sockets for listener in group]
+    server.LISTENERS = _flat(server.lumyx_sockets)
 
 
 def _open(server, addresses=None) -> list:
     """A listening socket on each of the server's addresses, with ``SO_REUSEPORT``."""
     opened = []
     for host, port in addresses or server.lumyx_addresses:
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        family = _family(host)
         raw = socket.socket(family, socket.SOCK_STREAM)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
@@ -116,10 +126,13 @@ def _open(server, addresses=None) -> list:
 
 def _refuse_in_use(host: str, port: int) -> None:
     """Binds the address as a server without ``SO_REUSEPORT`` would; stops when it is taken."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
             raise SystemExit(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _family(host: str) -> int:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
