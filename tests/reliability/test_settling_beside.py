@@ -5,6 +5,7 @@ database; the settlement is made as soon as the database lets it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -38,12 +39,15 @@ def usage_cost(server_env, request_id: str):
     return None if row is None else row[0]
 
 
-def test_the_next_request_on_a_connection_does_not_wait_for_the_last_settlement(live, account, server_env):
-    user_id, _email, key = account
+@contextlib.contextmanager
+def account_row_locked(server_env, user_id: int):
+    """The account's row locked by another connection from ``UPSTREAM_S / 3`` s on (after a
+    call made now took its hold, before its answer) until the block ends; yields the event
+    set once it is locked."""
     locked, release = threading.Event(), threading.Event()
 
     def lock_the_account_row() -> None:
-        time.sleep(UPSTREAM_S / 3)  # after the call took its hold, before its answer
+        time.sleep(UPSTREAM_S / 3)
         with connect(server_env) as conn:
             conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
             locked.set()
@@ -52,9 +56,18 @@ def test_the_next_request_on_a_connection_does_not_wait_for_the_last_settlement(
 
     locker = threading.Thread(target=lock_the_account_row)
     locker.start()
+    try:
+        yield locked
+    finally:
+        release.set()
+        locker.join()
+
+
+def test_the_next_request_on_a_connection_does_not_wait_for_the_last_settlement(live, account, server_env):
+    user_id, _email, key = account
     session = requests.Session()
     headers = {"Authorization": f"Bearer {key}"}
-    try:
+    with account_row_locked(server_env, user_id) as locked:
         answer = session.post(
             live.url + "/v1/chat/completions",
             headers=headers,
@@ -73,9 +86,6 @@ def test_the_next_request_on_a_connection_does_not_wait_for_the_last_settlement(
         assert models.status_code == 200
         assert waited < 1.0, f"the next request waited {waited:.2f} s for the last call's settlement"
         assert usage_cost(server_env, request_id) is None, "the settlement is still waiting for the account's row"
-    finally:
-        release.set()
-        locker.join()
 
     deadline = time.monotonic() + 5
     while (cost := usage_cost(server_env, request_id)) is None and time.monotonic() < deadline:
@@ -109,19 +119,7 @@ def test_a_quick_stop_still_settles_the_calls_already_answered(app, server_env, 
     row), logged, and its span exported (tests/api/test_traces.py)."""
     user_id, _email, key = _new_account(app, "quick-stop", 10, "test")
     server = LiveServer(server_env, tmp_path / "gunicorn.log", workers=1)
-    locked, release = threading.Event(), threading.Event()
-
-    def lock_the_account_row() -> None:
-        time.sleep(UPSTREAM_S / 3)  # after the call took its hold, before its answer
-        with connect(server_env) as conn:
-            conn.execute("SELECT 1 FROM users WHERE id = %s FOR UPDATE", (user_id,))
-            locked.set()
-            release.wait(10)
-            conn.rollback()
-
-    locker = threading.Thread(target=lock_the_account_row)
-    locker.start()
-    try:
+    with account_row_locked(server_env, user_id) as locked:
         answer = requests.post(
             server.url + "/v1/chat/completions",
             headers={"Authorization": f"Bearer {key}"},
@@ -135,9 +133,6 @@ def test_a_quick_stop_still_settles_the_calls_already_answered(app, server_env, 
         server.proc.send_signal(signal.SIGQUIT)
         time.sleep(1.5)  # gunicorn's quick stop alone is over in about 1 s
         assert server.proc.poll() is None, "the worker waits for the settlement it is making"
-    finally:
-        release.set()
-        locker.join()
     server.proc.wait(timeout=30)
     request_id = answer.headers["x-request-id"]
     assert (usage_cost(server_env, request_id) or 0) > 0
