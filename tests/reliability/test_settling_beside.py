@@ -119,21 +119,24 @@ def test_a_quick_stop_still_settles_the_calls_already_answered(app, server_env, 
     row), logged, and its span exported (tests/api/test_traces.py)."""
     user_id, _email, key = _new_account(app, "quick-stop", 10, "test")
     server = LiveServer(server_env, tmp_path / "gunicorn.log", workers=1)
-    with account_row_locked(server_env, user_id) as locked:
-        answer = requests.post(
-            server.url + "/v1/chat/completions",
-            headers={"Authorization": f"Bearer {key}"},
-            json={
-                "model": "gpt-5.2",
-                "messages": [{"role": "user", "content": f"hi [[scenario:slow:{UPSTREAM_S * 1000:.0f}]]"}],
-            },
-            timeout=30,
-        )
-        assert answer.status_code == 200 and locked.is_set()
-        server.proc.send_signal(signal.SIGQUIT)
-        time.sleep(1.5)  # gunicorn's quick stop alone is over in about 1 s
-        assert server.proc.poll() is None, "the worker waits for the settlement it is making"
-    server.proc.wait(timeout=30)
+    try:
+        with account_row_locked(server_env, user_id) as locked:
+            answer = requests.post(
+                server.url + "/v1/chat/completions",
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    "model": "gpt-5.2",
+                    "messages": [{"role": "user", "content": f"hi [[scenario:slow:{UPSTREAM_S * 1000:.0f}]]"}],
+                },
+                timeout=30,
+            )
+            assert answer.status_code == 200 and locked.is_set()
+            server.proc.send_signal(signal.SIGQUIT)
+            time.sleep(1.5)  # gunicorn's quick stop alone is over in about 1 s
+            assert server.proc.poll() is None, "the worker waits for the settlement it is making"
+        server.proc.wait(timeout=30)
+    finally:
+        server.stop()  # the server gone already, or the test failed on the way
     request_id = answer.headers["x-request-id"]
     assert (usage_cost(server_env, request_id) or 0) > 0
     assert f"{request_id} chat gpt-5.2" in (tmp_path / "gunicorn.log").read_text(), "the call's log line"
