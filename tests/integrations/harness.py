@@ -165,7 +165,7 @@ class ToolRunner:
         timeout: float = 120,
     ) -> Run:
         """`codex exec` on a Responses API base URL (".../v1"), with the config.toml
-        of codex_config() in an empty CODEX_HOME under the empty HOME; the model's
+        of codex_config() (less /tmp as a writable root) in an empty CODEX_HOME under the empty HOME; the model's
         answer is the run's stdout."""
         codex_home = self.home / ".codex"
         codex_home.mkdir(exist_ok=True)
@@ -173,7 +173,13 @@ class ToolRunner:
         if catalog:
             catalog_path = codex_home / "lumyx-models.json"
             catalog_path.write_text(json.dumps({"models": [codex_model(model)]}))
-        (codex_home / "config.toml").write_text(codex_config(base_url, model, catalog_path))
+        # For each writable root, Codex's bubblewrap sandbox makes `<root>/.git` on the
+        # host as a read-only mount point and removes it after; two runs at once that
+        # both have the shared /tmp as a root race on /tmp/.git, and the command or
+        # patch then fails inside the sandbox. The work dir and TMPDIR each run has
+        # of its own stay writable.
+        own_tmp = "\n[sandbox_workspace_write]\nexclude_slash_tmp = true\n"
+        (codex_home / "config.toml").write_text(codex_config(base_url, model, catalog_path) + own_tmp)
         args = [require(CODEX), "exec", "--skip-git-repo-check", "--color", "never", "-s", sandbox, prompt]
         return self.run(args, {"CODEX_HOME": str(codex_home), CODEX_KEY_VAR: key}, timeout=timeout)
 
