@@ -58,6 +58,18 @@ def test_wrong_password_or_unknown_email_says_the_same(web, user):
     assert web.get("/dashboard/usage").status_code == 302
 
 
+def test_an_unknown_email_costs_a_hash_check_of_the_default_method_and_cost():
+    """The hash an unknown email is checked against (so that a log-in takes as long
+    either way) is written out in the code: it must be what a password gets hashed with."""
+    from werkzeug.security import check_password_hash, generate_password_hash
+
+    from lumyx.accounts import users
+
+    method = generate_password_hash("any password").split("$")[0]
+    assert users._DUMMY_HASH.split("$")[0] == method == "scrypt:32768:8:1"
+    assert check_password_hash(users._DUMMY_HASH, "lumyx-no-such-user")
+
+
 def test_log_in_returns_to_the_page_asked_for_but_only_on_this_site(web, user):
     page = web.get("/dashboard/credits")
     assert page.headers["Location"] == "/login?next=%2Fdashboard%2Fcredits"
