@@ -29,8 +29,11 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """Chromium, for the tests of this folder. Playwright's sync API keeps an event loop
+    running in this thread while it is open, so it is closed when the folder is done:
+    a test after it may run asyncio itself (bench/loadgen.py does)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"{CHROMIUM} is missing: run `make browser` (or set LUMYX_SKIP_BROWSER=1 to leave the browser tests out)",
