@@ -31,13 +31,21 @@ API_HOOKS = {
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
+    """An app of its own. The app factory also sets this process's routing settings and
+    store (the session's live server shares them, and each test clears them first): they
+    are the session app's again once this module is done."""
+    from lumyx.routing import breakers, store
+
+    saved = breakers.settings, store.shared
     with pytest.MonkeyPatch.context() as env:
         env.setenv("DATABASE_URL", f"sqlite:///{tmp_path_factory.mktemp('apart') / 'apart.db'}")
         env.setenv("SECRET_KEY", "apart")
         env.delenv("REDIS_URL", raising=False)
         from lumyx import create_app
 
-        return create_app()
+        application = create_app()
+    yield application
+    breakers.settings, store.shared = saved
 
 
 @pytest.fixture
