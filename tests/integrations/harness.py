@@ -165,8 +165,8 @@ class ToolRunner:
         timeout: float = 120,
     ) -> Run:
         """`codex exec` on a Responses API base URL (".../v1"), with the config.toml
-        of codex_config() (less /tmp as a writable root) in an empty CODEX_HOME under the empty HOME; the model's
-        answer is the run's stdout."""
+        of codex_config() (less /tmp as a writable root) in an empty CODEX_HOME under
+        the empty HOME; the model's answer is the run's stdout."""
         codex_home = self.home / ".codex"
         codex_home.mkdir(exist_ok=True)
         catalog_path = None
