@@ -334,7 +334,7 @@ def soak(soak: dict, results_dir: Path) -> list[str]:
     md += [
         "## Soak",
         "",
-        f"{soak['way']} under a steady mixed load of {soak['rate_per_s']} requests/s (OpenAI and Anthropic, "
+        f"{soak['way']}, started for the soak, under a steady mixed load of {soak['rate_per_s']} requests/s (OpenAI and Anthropic, "
         f"plain and streamed, one translated) against a 20 ms upstream, for {pts[-1]['minute']:.0f} minutes: "
         f"{soak['requests']:,} requests, {soak['errors']} errors. Resident memory of the server's processes "
         "(master and workers):",

@@ -138,8 +138,6 @@ def main() -> None:
     if args.quick and args.soak_minutes == 30.0:
         args.soak_minutes = 1.0
     only = args.only.split(",")
-    if only == ["soak"]:  # the soak loads the default Lumyx alone
-        args.no_litellm = args.no_portkey = args.no_nginx = args.no_postgres = True
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir(parents=True)
     RESULTS.mkdir(exist_ok=True)
@@ -152,7 +150,7 @@ def main() -> None:
     data: dict = {"started": started_at, "command": command, "quick": args.quick, "commit": commit}
     share = None
     try:
-        ways = start_ways(args, upstream)
+        ways = [upstream.way()] if only == ["soak"] else start_ways(args, upstream)  # the soak starts its own
         data["ways"] = [{"name": w.name, "note": w.note} for w in ways]
         share = MachineShare()
         for name, fn in (
@@ -166,7 +164,7 @@ def main() -> None:
                 data[name] = fn(ways, upstream, args.quick)
                 share.sample()
         if "soak" in only:
-            data["soak"] = scenario_soak(ways, upstream, args.quick, args.soak_minutes)
+            data["soak"] = scenario_soak(upstream, args.quick, args.soak_minutes)
         data["machine"] = share.result()
     finally:
         for way in ways[1:]:

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 
 import loadgen as L
-from ways import Upstream, Way, cpu_seconds, each_rss_mb, minus_direct, rss_mb
+import lumyx_server
+from ways import OUT, Upstream, Way, cpu_seconds, each_rss_mb, free_port, lumyx_way, minus_direct, rss_mb
 
 
 @dataclass(frozen=True)
@@ -318,9 +319,18 @@ def scenario_streams64(ways: list[Way], upstream: Upstream, quick: bool) -> dict
     return {"clients": clients, "chunks": chunks, "chunk_delay_ms": delay, "rounds": rounds, "ways": out}
 
 
-def scenario_soak(ways: list[Way], upstream: Upstream, quick: bool, minutes: float) -> dict:
-    """A steady mixed load on the default Lumyx (SQLite) for `minutes`; memory every minute."""
-    lumyx = next(w for w in ways if "SQLite" in w.name)
+def scenario_soak(upstream: Upstream, quick: bool, minutes: float) -> dict:
+    """A steady mixed load for `minutes` on a default Lumyx (SQLite) started for it, as `make run`
+    starts one; memory every minute. (The one the other scenarios loaded keeps the heap its
+    workers grew to relay 1,000 streams at once: the soak would read that peak, not its own.)"""
+    server = lumyx_server.start("sqlite", upstream.url, free_port(), OUT / "lumyx-soak")
+    try:
+        return _soak(lumyx_way(server), upstream, quick, minutes)
+    finally:
+        server.stop()
+
+
+def _soak(lumyx: Way, upstream: Upstream, quick: bool, minutes: float) -> dict:
     upstream.configure(latency_ms=20, chunks=20, chunk_delay_ms=2)
     mix = [
         (lumyx.target("openai", "bench-gpt"), 30),

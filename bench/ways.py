@@ -127,6 +127,17 @@ def listening(port: int) -> bool:
         return False
 
 
+def lumyx_way(server: lumyx_server.Lumyx) -> Way:
+    return Way(
+        server.label,
+        server.url + "/v1",
+        server.key,
+        server.pids,
+        server.stop,
+        note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers",
+    )
+
+
 def start_ways(args, upstream: Upstream) -> list[Way]:
     ways = [upstream.way()]
     backends = ["sqlite"] + (["postgres"] if not args.no_postgres and listening(5432) and listening(6379) else [])
@@ -134,17 +145,7 @@ def start_ways(args, upstream: Upstream) -> list[Way]:
     for backend in backends:
         for i, root in enumerate(roots):
             workdir = OUT / (f"lumyx-{backend}" if i == 0 else f"lumyx-{backend}-baseline")
-            server = lumyx_server.start(backend, upstream.url, free_port(), workdir, root=root)
-            ways.append(
-                Way(
-                    server.label,
-                    server.url + "/v1",
-                    server.key,
-                    server.pids,
-                    server.stop,
-                    note=f"gunicorn + gevent, {server.env.get('WEB_CONCURRENCY') or os.cpu_count()} workers",
-                )
-            )
+            ways.append(lumyx_way(lumyx_server.start(backend, upstream.url, free_port(), workdir, root=root)))
     if not args.no_litellm:
         import litellm_proxy
 
