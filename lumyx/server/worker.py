@@ -19,6 +19,17 @@ what one connection may hold (gunicorn.conf.py names it).
   and its response closes its connection. Then it stops as gunicorn's worker
   does: no more accepting, in-flight requests finish (``graceful_timeout``), and
   connections idle between kept-alive requests are closed at once.
+* Connections take turns: between two requests of a kept-alive connection the
+  worker lets its event loop run once, so the others' requests, and new
+  connections, are served too. A greenlet yields only when it would block, and a
+  client that sends its next request as soon as it has the last answer (a load
+  generator, a busy agent, a pipelining client) would otherwise be served again
+  and again while the worker's other connections waited, for seconds under load.
+* A worker on a socket of its own (lumyx.server.listeners) accepts every queued
+  connection, up to ``ACCEPT_BURST``, each time its socket is ready. gunicorn's
+  gevent worker takes one a time when workers share a socket, so that the first
+  awake does not take a whole burst from the others; on a socket of its own that
+  left new connections queued one turn of the loop each, seconds under load.
 * On SIGQUIT or SIGINT (a quick stop) requests in flight are cut off, but the
   calls already answered and still settling (lumyx.billing.beside) finish first,
   for at most ``QUICK_STOP_SETTLE_S`` seconds: an answer a client has is charged.
@@ -33,13 +44,17 @@ from collections import Counter
 
 import gevent
 from gevent.local import local
+from gevent.server import StreamServer
+from gunicorn.workers import ggevent
 from gunicorn.workers.base import Worker
 from gunicorn.workers.ggevent import GeventWorker
 
 from lumyx.billing import beside
-from lumyx.server import draining
+from lumyx.server import draining, listeners
 
 QUICK_STOP_SETTLE_S = 5.0
+ACCEPT_BURST = StreamServer.max_accept  # gevent's default, 100
+ONE_TURN_S = 1e-6  # a sleep longer than 0 resumes only after the event loop has polled every socket
 
 
 def setting(name: str, default: float, *, zero: bool = False) -> float:
@@ -96,6 +111,8 @@ class LumyxWorker(GeventWorker):
         gevent.spawn(quit_after_settling)
 
     def run(self):
+        if listeners.own_sockets(self):
+            ggevent.StreamServer = _AcceptingBursts  # what gunicorn's run() builds its servers from
         super().run()
         # Calls answered but still settling (lumyx.billing.beside) finish before the worker exits.
         left = beside.wait(self.cfg.graceful_timeout)
@@ -133,6 +150,13 @@ class LumyxWorker(GeventWorker):
         return _NextRequest(self)
 
 
+class _AcceptingBursts(StreamServer):
+    """gevent's server, taking up to ``ACCEPT_BURST`` queued connections each time its
+    socket is ready, whatever gunicorn's worker sets (1 when workers share a socket)."""
+
+    max_accept = property(lambda self: ACCEPT_BURST, lambda self, _value: None)
+
+
 class _NextRequest:
     """The header timeout, started after a kept-alive connection's idle wait.
 
@@ -148,6 +172,8 @@ class _NextRequest:
 
     def __enter__(self):
         previous = self.connection.last_request
+        if previous is not None:
+            gevent.sleep(ONE_TURN_S)  # the worker's other connections take their turn first
         if previous is not None and not _buffered(previous):
             if draining.active() and not self.worker_alive():
                 raise StopIteration("the worker stops")
