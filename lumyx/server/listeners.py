@@ -73,12 +73,6 @@ def take(server, worker) -> None:
     worker.sockets = list(mine)
 
 
-def own_sockets(worker) -> bool:
-    """Whether ``worker`` accepts on sockets of its own (TCP: each worker has its own, which a
-    reload's new worker shares with the one it replaces while that one drains)."""
-    return getattr(worker, "lumyx_sockets", None) is not None
-
-
 def release(server, worker) -> None:
     """In the master, once ``worker`` has exited: its sockets are closed when no worker holds
     them and none will (the master runs as many workers as it wants, with fewer sockets)."""

@@ -25,11 +25,10 @@ what one connection may hold (gunicorn.conf.py names it).
   client that sends its next request as soon as it has the last answer (a load
   generator, a busy agent, a pipelining client) would otherwise be served again
   and again while the worker's other connections waited, for seconds under load.
-* A worker on a socket of its own (lumyx.server.listeners) accepts every queued
-  connection, up to ``ACCEPT_BURST``, each time its socket is ready. gunicorn's
-  gevent worker takes one a time when workers share a socket, so that the first
-  awake does not take a whole burst from the others; on a socket of its own that
-  left new connections queued one turn of the loop each, seconds under load.
+  New connections are still accepted one a turn, as gunicorn's gevent worker
+  does with several workers: taking every queued one at once admitted more
+  streams than an overloaded worker could serve, and PostgreSQL's pool waits
+  then failed some of them (bench/changes.md).
 * On SIGQUIT or SIGINT (a quick stop) requests in flight are cut off, but the
   calls already answered and still settling (lumyx.billing.beside) finish first,
   for at most ``QUICK_STOP_SETTLE_S`` seconds: an answer a client has is charged.
@@ -44,16 +43,13 @@ from collections import Counter
 
 import gevent
 from gevent.local import local
-from gevent.server import StreamServer
-from gunicorn.workers import ggevent
 from gunicorn.workers.base import Worker
 from gunicorn.workers.ggevent import GeventWorker
 
 from lumyx.billing import beside
-from lumyx.server import draining, listeners
+from lumyx.server import draining
 
 QUICK_STOP_SETTLE_S = 5.0
-ACCEPT_BURST = StreamServer.max_accept  # gevent's default, 100
 ONE_TURN_S = 1e-6  # a sleep longer than 0 resumes only after the event loop has polled every socket
 
 
@@ -111,8 +107,6 @@ class LumyxWorker(GeventWorker):
         gevent.spawn(quit_after_settling)
 
     def run(self):
-        if listeners.own_sockets(self):
-            ggevent.StreamServer = _AcceptingBursts  # what gunicorn's run() builds its servers from
         super().run()
         # Calls answered but still settling (lumyx.billing.beside) finish before the worker exits.
         left = beside.wait(self.cfg.graceful_timeout)
@@ -148,13 +142,6 @@ class LumyxWorker(GeventWorker):
     def timeout_ctx(self):
         """Bounds the wait for the connection's next request (gunicorn reads it inside)."""
         return _NextRequest(self)
-
-
-class _AcceptingBursts(StreamServer):
-    """gevent's server, taking up to ``ACCEPT_BURST`` queued connections each time its
-    socket is ready, whatever gunicorn's worker sets (1 when workers share a socket)."""
-
-    max_accept = property(lambda self: ACCEPT_BURST, lambda self, _value: None)
 
 
 class _NextRequest:
