@@ -33,11 +33,13 @@ def rows_in_the_database_file(database: str, user_id: int, into) -> int:
 
 def test_what_requests_wrote_reaches_the_database_file_moments_later(live, account, server_env, tmp_path):
     user_id, _email, key = account
+    # A small max_tokens keeps each credit hold small: each request comes on a new connection,
+    # which may reach the other worker while the last one's settlement is still being written.
     for _ in range(20):
         answer = requests.post(
             live.url + "/v1/chat/completions",
             headers={"Authorization": f"Bearer {key}"},
-            json={"model": "gpt-5.2", "messages": [{"role": "user", "content": "hello"}]},
+            json={"model": "gpt-5.2", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 16},
             timeout=30,
         )
         assert answer.status_code == 200
