@@ -19,9 +19,10 @@ what one connection may hold (gunicorn.conf.py names it).
   and its response closes its connection. Then it stops as gunicorn's worker
   does: no more accepting, in-flight requests finish (``graceful_timeout``), and
   connections idle between kept-alive requests are closed at once.
-* Connections take turns: between two requests of a kept-alive connection the
-  worker lets its event loop run once, so the others' requests, and new
-  connections, are served too. A greenlet yields only when it would block, and a
+* Connections take turns: a kept-alive connection's next request is waited for
+  through the event loop even when it is already there (and a pipelined one
+  after a pass of it), so the others' requests, and new connections, are served
+  too. A greenlet yields only when it would block, and a
   client that sends its next request as soon as it has the last answer (a load
   generator, a busy agent, a pipelining client) would otherwise be served again
   and again while the worker's other connections waited, for seconds under load.
@@ -43,6 +44,7 @@ from collections import Counter
 
 import gevent
 from gevent.local import local
+from gevent.socket import wait_read
 from gunicorn.workers.base import Worker
 from gunicorn.workers.ggevent import GeventWorker
 
@@ -50,7 +52,6 @@ from lumyx.billing import beside
 from lumyx.server import draining
 
 QUICK_STOP_SETTLE_S = 5.0
-ONE_TURN_S = 1e-6  # a sleep longer than 0 resumes only after the event loop has polled every socket
 
 
 def setting(name: str, default: float, *, zero: bool = False) -> float:
@@ -159,9 +160,9 @@ class _NextRequest:
 
     def __enter__(self):
         previous = self.connection.last_request
-        if previous is not None:
-            gevent.sleep(ONE_TURN_S)  # the worker's other connections take their turn first
-        if previous is not None and not _buffered(previous):
+        if previous is not None and _buffered(previous):
+            gevent.sleep(0)  # pipelined: the worker's other connections take their turn first
+        elif previous is not None:
             if draining.active() and not self.worker_alive():
                 raise StopIteration("the worker stops")
             idle = self.idle_clients
@@ -190,13 +191,11 @@ def _wait_for_a_byte(client, keepalive: float) -> None:
     """Waits until the client sends something, at most ``keepalive`` seconds."""
     if isinstance(client, ssl.SSLSocket):
         return  # TLS may hold read bytes of its own: gunicorn's timer alone, as before
-    client.settimeout(keepalive)
-    try:
-        first = client.recv(1, socket.MSG_PEEK)
+    try:  # through the event loop even when the request is there: every ready connection is served in turn
+        wait_read(client.fileno(), timeout=keepalive)
     except TimeoutError:
         raise StopIteration("idle keep-alive connection") from None
-    finally:
-        client.settimeout(None)
+    first = client.recv(1, socket.MSG_PEEK)
     if not first:
         raise StopIteration("closed by the client")
 
