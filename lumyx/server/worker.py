@@ -22,10 +22,10 @@ what one connection may hold (gunicorn.conf.py names it).
 * Connections take turns: a kept-alive connection's next request is waited for
   through the event loop even when it is already there (and a pipelined one
   after a pass of it), so the others' requests, and new connections, are served
-  too. A greenlet yields only when it would block, and a
-  client that sends its next request as soon as it has the last answer (a load
-  generator, a busy agent, a pipelining client) would otherwise be served again
-  and again while the worker's other connections waited, for seconds under load.
+  too. A greenlet yields only when it would block, and a client that sends its
+  next request as soon as it has the last answer (a load generator, a busy
+  agent, a pipelining client) would otherwise be served again and again while
+  the worker's other connections waited, for seconds under load.
   New connections are still accepted one a turn, as gunicorn's gevent worker
   does with several workers: taking every queued one at once admitted more
   streams than an overloaded worker could serve, and PostgreSQL's pool waits
