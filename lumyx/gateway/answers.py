@@ -22,7 +22,6 @@ or else its final ``status``) and, for a stream, when its first event went out.
 from __future__ import annotations
 
 import re
-import time
 
 from lumyx.gateway.call import Call, CallInput
 from lumyx.providers.base import CHAT, COMPLETIONS, MESSAGES
@@ -146,5 +145,5 @@ class Stamped:
             _stamp(self.stamp, event)
             outcome.finish_reason = finish_of(event) or outcome.finish_reason
         if events and outcome.first_event_ms is None:
-            outcome.first_event_ms = int((time.perf_counter() - self.call.input.started) * 1000)
+            outcome.first_event_ms = self.call.input.elapsed_ms()
         return events

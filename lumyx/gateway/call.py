@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -57,6 +58,11 @@ class CallInput:
     request_id: str = field(default_factory=_request_id)
     started: float = field(default_factory=time.perf_counter)
     received_at: datetime = field(default_factory=utcnow)  # the usage row's time: calls list in the order made
+
+    def elapsed_ms(self) -> int:
+        """Whole milliseconds since the request arrived, rounded up: anything measured
+        is at least 1 (a stream's first event within a millisecond is not "0 ms")."""
+        return math.ceil((time.perf_counter() - self.started) * 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +147,7 @@ class Call:
 
     @property
     def latency_ms(self) -> int:
-        return int((time.perf_counter() - self.input.started) * 1000)
+        return self.input.elapsed_ms()
 
 
 def new_call(

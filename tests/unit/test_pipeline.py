@@ -5,6 +5,7 @@ database or the network (free models with no daily cap admit without one)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -277,6 +278,19 @@ def test_a_client_that_leaves_mid_stream_makes_the_call_partial(monkeypatch):
     next(stream)
     stream.close()
     assert (the_call.outcome.partial, the_call.outcome.status) == (True, 499)
+
+
+def test_times_are_whole_milliseconds_rounded_up(monkeypatch):
+    """A first event sent 0.3 ms after arrival is 1 ms, not 0 (a stream that was timed);
+    an answer ending 12.01 ms after it is 13."""
+    body = request_body("openai", stream=True)
+    the_call, _upstream, stream = serve(monkeypatch, "openai", chat_stream("a", "b"), "openai", body)
+    started = the_call.input.started
+    monkeypatch.setattr(time, "perf_counter", lambda: started + 0.0003)
+    next(stream)
+    monkeypatch.setattr(time, "perf_counter", lambda: started + 0.01201)
+    list(stream)
+    assert (the_call.outcome.first_event_ms, the_call.latency_ms) == (1, 13)
 
 
 @pytest.mark.parametrize("include_usage", [True, False])
