@@ -26,7 +26,9 @@ cheapest form of the same statements, on the driver connections of
   commit waits for the disk.
 * SQLite: the same steps run one after another in one transaction
   (``driver.sqlite_write``, which groups the concurrent writes of a worker into
-  one transaction); SQLite's write lock keeps every other writer out meanwhile.
+  one transaction, and, while the worker serves other requests, lets them run
+  first so that their holds and settlements join it); SQLite's write lock
+  keeps every other writer out meanwhile.
 
 This worker's in-flight holds are remembered (:func:`track`) so that the
 janitor (:mod:`lumyx.billing.janitor`) can mark them alive.
@@ -40,6 +42,7 @@ from lumyx.db import db, sqlite_time
 from lumyx.db.driver import WITHOUT_WAITING, Rollback, postgres_statement, sqlite_write
 from lumyx.db.models import ApiKey, Hold, User
 from lumyx.db.models._types import utcnow
+from lumyx.observability import metrics
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
 
 
@@ -206,6 +209,12 @@ def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+def _others_under_way() -> bool:
+    """Whether this worker serves other API requests now, whose holds and settlements
+    may join this one's SQLite transaction (the one asking may be counted itself)."""
+    return metrics.in_flight_here() > 1
+
+
 def hold(
     user_id: int, amount: int, ref: str, *, model_id: str, api_key_id: int | None = None, key_limited: bool = False
 ) -> bool:
@@ -236,7 +245,7 @@ def hold(
         conn.execute(_ADD_HOLD_SQLITE, params)
         return True
 
-    return sqlite_write(reserve)
+    return sqlite_write(reserve, gather=_others_under_way())
 
 
 def _settle_sqlite(conn, params: dict) -> int:
@@ -301,7 +310,7 @@ def settle_and_record(row: dict, cost: int, note: str) -> int:
         conn.execute(_ROLLUP_SQLITE, params)
         return charged
 
-    return sqlite_write(settle_and_write)
+    return sqlite_write(settle_and_write, gather=_others_under_way())
 
 
 def outstanding() -> int:

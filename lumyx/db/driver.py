@@ -220,15 +220,18 @@ class SqliteWrites:
 
     A write is a function of a driver connection (its statements); :meth:`run`
     runs it in a transaction and answers what it returns. The first writer of a
-    quiet moment writes at once. One that comes while a transaction is under way
-    (under gevent: while its writer waits for the lock) queues; the transaction
-    takes in every queued write once it has the lock, and a write that comes later
-    still waits for the next transaction, which its first writer runs for the
-    whole queue. In a group each write runs in a savepoint of its own, so that
-    one write's error or :class:`Rollback` undoes only its own statements; every
-    writer learns its own answer or error when the transaction holding it ends.
-    Holds and settlements of many concurrent requests thus take the
-    database-wide write lock once between them, not once each."""
+    quiet moment writes at once, or, asked to ``gather`` (the process has other
+    requests under way), first lets them run once (a turn of gevent's loop), so
+    that the writes they reach meanwhile join its transaction. One that comes
+    while a transaction is under way (under gevent: while its writer waits for
+    the lock) queues; the transaction takes in every queued write once it has the
+    lock, and a write that comes later still waits for the next transaction,
+    which its first writer runs for the whole queue. In a group each write runs
+    in a savepoint of its own, so that one write's error or :class:`Rollback`
+    undoes only its own statements; every writer learns its own answer or error
+    when the transaction holding it ends. Holds and settlements of many
+    concurrent requests thus take the database-wide write lock once between
+    them, not once each."""
 
     def __init__(self) -> None:
         self.mutex = threading.Lock()
@@ -238,7 +241,7 @@ class SqliteWrites:
     def forget(self) -> None:
         self.mutex, self.writing, self.queue = threading.Lock(), False, []
 
-    def run(self, work: Callable[[sqlite3.Connection], object]):
+    def run(self, work: Callable[[sqlite3.Connection], object], gather: bool = False):
         me = _Write(work)
         with self.mutex:
             leads = not self.writing
@@ -249,6 +252,8 @@ class SqliteWrites:
         if not leads:
             me.done.wait()
             leads = me.leads
+        elif gather:
+            time.sleep(0)  # under gevent: the requests that are ready run, and queue their writes
         if leads:
             try:
                 self._write([me] + self._take_queue() if me.leads else [me], me)
@@ -334,11 +339,13 @@ def _apply(conn: sqlite3.Connection, write: _Write, grouped: bool) -> None:
 sqlite_writes = SqliteWrites()  # this process's
 
 
-def sqlite_write(work: Callable[[sqlite3.Connection], object]):
+def sqlite_write(work: Callable[[sqlite3.Connection], object], *, gather: bool = False):
     """Runs ``work`` (statements on a driver connection) in a SQLite write
     transaction, grouped with this process's concurrent writes (:class:`SqliteWrites`);
-    answers what it returns. Dates go in as :func:`lumyx.db.sqlite_time` writes them."""
-    return sqlite_writes.run(work)
+    answers what it returns. ``gather``: other requests of this process are under
+    way, whose writes may join the transaction. Dates go in as
+    :func:`lumyx.db.sqlite_time` writes them."""
+    return sqlite_writes.run(work, gather)
 
 
 # A common table expression ``quick`` that commits a statement's transaction without

@@ -86,8 +86,20 @@ def _child(metric, *values: str):
     return child
 
 
+# This process's share of IN_FLIGHT, read by the process itself (prometheus_client's
+# multiprocess gauge is for a scrape to add up).
+_in_flight_here = 0
+
+
 def request_started() -> None:
+    global _in_flight_here
+    _in_flight_here += 1
     IN_FLIGHT.inc()
+
+
+def in_flight_here() -> int:
+    """API requests this process is serving now (a stream until its last event went out)."""
+    return _in_flight_here
 
 
 def request_ended(
@@ -95,6 +107,8 @@ def request_ended(
 ) -> None:
     """One API request of ``endpoint`` ended (``model`` and ``provider``: empty when none
     was resolved or answered)."""
+    global _in_flight_here
+    _in_flight_here -= 1
     IN_FLIGHT.dec()
     _child(REQUESTS, endpoint, model, provider, str(status)).inc()
     _child(DURATION, endpoint, model).observe(seconds)

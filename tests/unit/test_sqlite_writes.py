@@ -1,6 +1,6 @@
 """SQLite writes under gevent, as a gunicorn worker makes them: the write lock waited
-for without stopping the worker, concurrent writes grouped into one transaction,
-each write's error its own.
+for without stopping the worker, concurrent writes grouped into one transaction
+(whether or not another process holds the lock), each write's error its own.
 
 Each case runs in a child process that gevent has patched, as the worker is."""
 
@@ -88,6 +88,25 @@ print(json.dumps({**before, "rows": rows(), "ids": sorted(w.value for w in write
     assert seen["ids"] == [1, 2, 3, 4, 5], "each write learns its own answer"
     assert seen["commits"] == 1, "the five writes shared one transaction"
     assert seen["begins"] > 2, "its writer tried for the lock again and again, sleeping between tries"
+
+
+def test_gathered_writes_of_requests_ready_at_once_share_one_transaction_when_the_lock_is_free(tmp_path):
+    seen = _run(
+        tmp_path,
+        """
+def commits_of(name, gather):
+    before = statements.count("COMMIT")
+    writers = [gevent.spawn(in_app, lambda i=i: driver.sqlite_write(insert(f"{name}{i}"), gather=gather))
+               for i in range(5)]
+    gevent.joinall(writers)
+    assert all(w.successful() for w in writers)
+    return statements.count("COMMIT") - before
+print(json.dumps({"gathered": commits_of("g", True), "at once": commits_of("a", False), "rows": len(rows())}))
+""",
+    )
+    assert seen["rows"] == 10
+    assert seen["gathered"] == 1, "the five gathered writes shared one transaction"
+    assert seen["at once"] == 5, "a write not asked to gather is written at once, by itself"
 
 
 def test_in_a_group_a_writes_error_or_rollback_undoes_only_its_own_statements(tmp_path):
