@@ -30,6 +30,8 @@ Each piece, what holds it, and what renews it:
     checked out for holds and settlements, the most it writes on at once (a
     ninth write waits its turn). One idle for over a second is
     pinged first (PostgreSQL), a broken one replaced; all when the engine changes.
+    On PostgreSQL, a key's settlements waiting for a turn meanwhile form one batch
+    (db.postgres_writes.postgres_writes, emptied as each batch is sent).
 ``checkpoints`` (db.checkpoints.running): on SQLite, the connection the
     worker's log checkpoints use from a thread of gevent's pool, every 50 ms;
     reopened after a failure. Started by wsgi.py after the fork.
@@ -53,7 +55,7 @@ The counter stores' clients, the plan limiter's and Flask-Limiter's
     first; emptied once they are made.
 
 Made once per process and never renewed (they cannot change while it runs):
-the PostgreSQL text of the driver's statements (db.driver._compiled) and the
+the PostgreSQL text of the driver's statements (db.postgres_writes._compiled) and the
 statements compiled per dialect (billing.holds, billing.free_cap); the
 tokenizer (gateway.tokens); what is read from files once (the doc samples,
 catalog.samples.registry; the OpenAPI document, wire.openapi.spec_json;
@@ -85,7 +87,7 @@ from flask import Flask, current_app
 from lumyx.accounts.keys import KeyCache
 from lumyx.billing import holds, journal
 from lumyx.catalog.snapshot import CatalogCache
-from lumyx.db import driver, forget_inherited_pools
+from lumyx.db import driver, forget_inherited_pools, postgres_writes
 from lumyx.db.readiness import StorePings
 from lumyx.limits.plans import PlanLimiter
 from lumyx.providers import http
@@ -163,6 +165,7 @@ def _forget_the_parents_state() -> None:
     """In a forked child: the parent's caches, clients and connections are the parent's."""
     driver.connections.forget()
     driver.sqlite_writes.forget()
+    postgres_writes.postgres_writes.forget()
     http.clients.forget()
     model_health.cache.forget()
     holds.in_flight.forget()

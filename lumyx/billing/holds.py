@@ -20,10 +20,13 @@ cheapest form of the same statements, on the driver connections of
 :mod:`lumyx.db.driver`:
 
 * PostgreSQL: the hold, and the settlement with its usage row and hour, are
-  each one statement in a transaction of its own. The account's row, which
-  every request of the account updates, stays locked only while PostgreSQL
-  runs the statement, never across a round trip to a busy worker. Neither
-  commit waits for the disk.
+  each one statement, committed without waiting for the disk. The account's
+  row, which every request of the account updates, stays locked only while
+  PostgreSQL runs statements, never across a round trip to a busy worker. A
+  hold is a transaction of its own; so is a settlement, unless it comes while
+  the worker's driver connections are all busy: then it shares one with the
+  key's other settlements that come meanwhile (``postgres_writes``: one round
+  trip for all).
 * SQLite: the same steps run one after another in one transaction
   (``driver.sqlite_write``, which groups the concurrent writes of a worker into
   one transaction, and, while the worker serves other requests, lets them run
@@ -39,9 +42,10 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select, text
 
 from lumyx.db import db, sqlite_time
-from lumyx.db.driver import WITHOUT_WAITING, Rollback, postgres_statement, sqlite_write
+from lumyx.db.driver import Rollback, sqlite_write
 from lumyx.db.models import ApiKey, Hold, User
 from lumyx.db.models._types import utcnow
+from lumyx.db.postgres_writes import WITHOUT_WAITING, postgres_statement
 from lumyx.observability import metrics
 from lumyx.usage.recording import DEFAULTS, ROLLED_UP, ROW_COLUMNS
 
@@ -298,7 +302,7 @@ def settle_and_record(row: dict, cost: int, note: str) -> int:
         hour=row["created_at"].replace(minute=0, second=0, microsecond=0),
     )
     if _postgres():
-        rows = postgres_statement(_SETTLE_AND_RECORD_PG, params)[1]
+        _, rows = postgres_statement(_SETTLE_AND_RECORD_PG, params, group=(params["user_id"], params["api_key_id"]))
         return (rows[0][0] if rows else 0) or 0
     params.update(
         created_at=sqlite_time(params["created_at"]), now=sqlite_time(params["now"]), hour=sqlite_time(params["hour"])

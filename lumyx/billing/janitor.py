@@ -41,10 +41,17 @@ JANITOR_EVERY_SECONDS = 60
 
 
 def refresh_in_flight() -> None:
-    """Marks this worker's holds as alive."""
+    """Marks this worker's holds as alive. A hold whose row another transaction has
+    locked is being settled (on PostgreSQL it is skipped, not waited for: the
+    settlements of one key go in one transaction, which may lock many of them)."""
     ids = holds.tracked()
     for start in range(0, len(ids), 500):
-        db.session.execute(update(Hold).where(Hold.id.in_(ids[start : start + 500])).values(seen_at=utcnow()))
+        free = (
+            select(Hold.id)
+            .where(Hold.id.in_(ids[start : start + 500]))
+            .with_for_update(skip_locked=True, key_share=True)
+        )
+        db.session.execute(update(Hold).where(Hold.id.in_(free)).values(seen_at=utcnow()))
     db.session.commit()
 
 

@@ -10,14 +10,16 @@ They still count against the pool's size, so a worker never opens more
 connections than the pool allows; a worker writes on at most ``AT_ONCE`` at a
 time, and a write finding them all in use waits its turn, as long as it would
 wait for the pool. On SQLite one suffices (its transactions
-never wait on the network); on PostgreSQL there is one per request writing at
-that moment, in autocommit mode. One idle for over a second is pinged before
+never wait on the network); on PostgreSQL there is one per statement, or batch of
+one key's statements (lumyx.db.postgres_writes), being written at that moment, in
+autocommit mode. One idle for over a second is pinged before
 use and replaced when the ping fails, as the pool does (lumyx/db/__init__.py). A
 new engine takes its own. :data:`connections` is the worker's; the worker's
 runtime (lumyx.runtime) makes a forked child forget its parent's.
 
 The driver's errors come out as SQLAlchemy's (IntegrityError, OperationalError),
-as everywhere else; after any but a duplicate the connection is closed.
+as everywhere else; after any but a duplicate that reaches :meth:`DriverConnections.connection`
+the connection is closed (PostgreSQL's statements keep theirs unless it was lost).
 """
 
 from __future__ import annotations
@@ -346,28 +348,3 @@ def sqlite_write(work: Callable[[sqlite3.Connection], object], *, gather: bool =
     way, whose writes may join the transaction. Dates go in as
     :func:`lumyx.db.sqlite_time` writes them."""
     return sqlite_writes.run(work, gather)
-
-
-# A common table expression ``quick`` that commits a statement's transaction without
-# waiting for the disk (as lumyx.db.commit_without_waiting does for a transaction): a
-# statement that selects FROM quick runs it in the same round trip.
-WITHOUT_WAITING = "quick AS (SELECT set_config('synchronous_commit', 'off', true) AS off)"
-
-# A statement's text in psycopg's parameter style, compiled once per process: the
-# same for every engine (only PostgreSQL's statements come here), never invalidated.
-_compiled: dict[str, str] = {}
-
-
-def postgres_statement(statement, params: dict) -> tuple[int, list[tuple]]:
-    """Runs one SQLAlchemy ``text()`` statement in a transaction of its own on a
-    PostgreSQL driver connection; (rows affected, rows returned)."""
-    engine = db.engine
-    sql = _compiled.get(statement.text)
-    if sql is None:
-        sql = _compiled[statement.text] = str(statement.compile(dialect=engine.dialect))
-    with connections.connection(engine) as conn:
-        try:
-            cursor = conn.execute(sql, params)
-            return cursor.rowcount, cursor.fetchall() if cursor.description else []
-        except engine.dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(None, None, exc, engine.dialect.loaded_dbapi.Error) from exc

@@ -20,9 +20,10 @@ from sqlalchemy import literal, select, text
 from sqlalchemy.orm import aliased
 
 from lumyx.db import db, sqlite_time
-from lumyx.db.driver import WITHOUT_WAITING, postgres_statement, sqlite_write
+from lumyx.db.driver import sqlite_write
 from lumyx.db.models import StoredResponse, StoredResponseItem
 from lumyx.db.models._types import utcnow
+from lumyx.db.postgres_writes import WITHOUT_WAITING, postgres_statement
 from lumyx.errors import ApiError, bad_request
 from lumyx.responses.items import INCLUDABLE, INCLUDE_ENCRYPTED, for_client, without_encrypted
 

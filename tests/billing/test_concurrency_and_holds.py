@@ -258,3 +258,54 @@ def test_a_hold_and_a_settlement_on_one_key_do_not_deadlock(app, make_account, b
         assert settle(user_id, second, 300_000, key_id=key_id) == 300_000
     assert books.balance(user_id) == (2_300_000, 0)
     books.consistent(user_id)
+
+
+def test_the_janitor_passes_over_a_hold_being_settled_instead_of_waiting_for_it(app, make_account, server_env):
+    """A key's settlements go in one transaction, which locks each of their holds' rows
+    in turn; the janitor marking the worker's holds alive must not wait on one of them
+    while holding another (that would be a deadlock)."""
+    if not server_env["DATABASE_URL"].startswith("postgres"):
+        pytest.skip("the rows of a SQLite database are not locked one by one")
+    import threading
+
+    from sqlalchemy import create_engine, text
+
+    from lumyx.billing import holds, janitor
+    from lumyx.db import db
+    from lumyx.db.models import Hold
+    from lumyx.db.models._types import utcnow
+
+    user_id, _key = make_account(3)
+    settling, alive = "req_" + uuid.uuid4().hex, "req_" + uuid.uuid4().hex
+    long_ago = utcnow() - timedelta(minutes=3)
+    with app.app_context():
+        for ref in (settling, alive):
+            assert holds.hold(user_id, 1 * MICRO, ref, model_id="m")
+        db.session.execute(update(Hold).where(Hold.id.in_([settling, alive])).values(seen_at=long_ago))
+        db.session.commit()
+    engine = create_engine(server_env["DATABASE_URL"])
+    refreshed: list = []
+    with engine.connect() as settlement:
+        settlement.execute(text("DELETE FROM holds WHERE id = :ref"), {"ref": settling})  # not committed yet
+
+        def refresh():
+            with app.app_context():
+                holds.track(settling)
+                holds.track(alive)
+                try:
+                    janitor.refresh_in_flight()
+                    refreshed.append(True)
+                finally:
+                    holds.untrack(settling)
+                    holds.untrack(alive)
+
+        refreshing = threading.Thread(target=refresh)
+        refreshing.start()
+        refreshing.join(3)
+        assert not refreshing.is_alive() and refreshed == [True], "the janitor did not wait for the settlement"
+        settlement.rollback()
+    engine.dispose()
+    with app.app_context():
+        seen = dict(db.session.execute(select(Hold.id, Hold.seen_at).where(Hold.id.in_([settling, alive]))).all())
+        db.session.rollback()
+    assert seen[alive] > long_ago and seen[settling] == long_ago
