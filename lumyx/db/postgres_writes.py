@@ -28,6 +28,7 @@ import select
 import threading
 from collections.abc import Hashable
 
+from psycopg.waiting import Ready, Wait
 from sqlalchemy.exc import DBAPIError
 
 from lumyx.db import db
@@ -141,13 +142,13 @@ def _wait_only_when_needed(conn) -> None:
     conn.wait = lambda gen, *args, **kwargs: waits(ready_first(gen), *args, **kwargs)
 
 
-def _ready_now(socket: int, state: int) -> int:
-    """What the socket is ready for now (psycopg's Ready flags) of what ``state`` waits for."""
+def _ready_now(socket: int, state: Wait) -> int:
+    """What the socket is ready for now (psycopg's Ready flags), of what ``state`` waits for."""
     poll = _unpatched_poll()
-    poll.register(socket, (select.POLLIN if state & 1 else 0) | (select.POLLOUT if state & 2 else 0))
-    ready = 0
+    poll.register(socket, (select.POLLIN if state & Wait.R else 0) | (select.POLLOUT if state & Wait.W else 0))
+    ready = Ready.NONE
     for _fd, events in poll.poll(0):
-        ready |= (1 if events & select.POLLIN else 0) | (2 if events & select.POLLOUT else 0)
+        ready |= (Ready.R if events & select.POLLIN else 0) | (Ready.W if events & select.POLLOUT else 0)
     return ready
 
 

@@ -3,6 +3,7 @@ databases it runs on (a fresh SQLite file, or a fresh PostgreSQL database)."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -53,10 +54,11 @@ class StandIn:
 
 
 class TestDatabase:
-    """A database of its own for one test session."""
+    """A database of its own for one test session: on the server of ``base`` (a
+    PostgreSQL URL; DATABASE_URL when not given), else a SQLite file in ``tmp``."""
 
-    def __init__(self, tmp: Path):
-        base = os.environ.get("DATABASE_URL", "")
+    def __init__(self, tmp: Path, base: str | None = None):
+        base = os.environ.get("DATABASE_URL", "") if base is None else base
         self.name = None
         if base.startswith("postgres"):
             import psycopg
@@ -80,6 +82,18 @@ class TestDatabase:
 
         with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def run_in_child(code: str, database_url: str, extra_env: dict | None = None) -> dict:
+    """Runs Python ``code`` in a child process of its own (one that patches itself with
+    gevent is as a worker is), on ``database_url`` and none of the suite's settings;
+    answers the JSON of the last line it prints."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMYX_", "STRIPE_", "DATABASE_"))}
+    env.pop("REDIS_URL", None)
+    env.update(DATABASE_URL=database_url, SECRET_KEY="child-test", **(extra_env or {}))
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def _plain_dsn(url: str) -> str:

@@ -8,17 +8,11 @@ PostgreSQL database of its own."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-import uuid
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+from tests.support import servers
+
+SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 PRELUDE = """
 from gevent import monkey
@@ -61,28 +55,18 @@ def while_turns_are_taken(*writers):
 
 
 @pytest.fixture
-def database_url():
+def database_url(tmp_path):
     psycopg = pytest.importorskip("psycopg")
-    name = "lumyx_pw_" + uuid.uuid4().hex[:12]
     try:
-        with psycopg.connect(SERVER, autocommit=True, connect_timeout=2) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
+        database = servers.TestDatabase(tmp_path, base=SERVER)
     except psycopg.OperationalError:
         pytest.skip("no PostgreSQL server on 127.0.0.1:5432")
-    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect(SERVER, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    yield database.url
+    database.drop()
 
 
 def _run(database_url: str, body: str) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMYX_", "STRIPE_", "DATABASE_"))}
-    env.pop("REDIS_URL", None)
-    env.update(DATABASE_URL=database_url, SECRET_KEY="writes-test")
-    done = subprocess.run(
-        [sys.executable, "-c", PRELUDE + body], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return servers.run_in_child(PRELUDE + body, database_url)
 
 
 def test_a_groups_statements_that_wait_their_turn_share_one_transaction_other_groups_apart(database_url):

@@ -6,13 +6,7 @@ Each case runs in a child process that gevent has patched, as the worker is."""
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.servers import run_in_child
 
 PRELUDE = """
 from gevent import monkey
@@ -51,14 +45,7 @@ def rows():
 
 
 def _run(tmp_path, body: str, extra_env: dict | None = None) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("LUMYX_", "STRIPE_", "DATABASE_"))}
-    env.pop("REDIS_URL", None)
-    env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'writes.db'}", SECRET_KEY="writes-test", **(extra_env or {}))
-    done = subprocess.run(
-        [sys.executable, "-c", PRELUDE + body], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_in_child(PRELUDE + body, f"sqlite:///{tmp_path / 'writes.db'}", extra_env)
 
 
 def test_writes_waiting_for_another_processes_lock_leave_the_worker_serving_and_commit_together(tmp_path):
