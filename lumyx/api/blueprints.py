@@ -5,7 +5,9 @@ and reading a request's JSON body.
 usage, personas, agents, openapi.json); ``anthropic`` the Anthropic-format ones
 (messages, messages/count_tokens). Before any of their views runs, the request
 is identified by its key and counted against the key's plan limits
-(lumyx.limits.plans.PlanLimiter); the response carries the X-RateLimit-*
+(lumyx.limits.plans.PlanLimiter); a request past them is refused with a 429
+before it does anything (:func:`within_plan_limit`: the gateway's calls parse and
+check their bodies while Redis counts). The response carries the X-RateLimit-*
 headers, and a 429 its Retry-After, also said in the message as "try again in
 N s" (Codex CLI waits that long before it retries).
 
@@ -46,9 +48,23 @@ def identify_and_count() -> None:
     key = g.api_key
     if key is None:
         return
-    verdict = g.rate_limit = runtime.get().plan_limits.hit(key.key_id, key.plan)
-    if verdict is not None and verdict.exceeded:
-        metrics.rate_limited(key.plan)
+    g.rate_limit = runtime.get().plan_limits.count(key.key_id, key.plan)
+    if (request.endpoint or "").rpartition(".")[2] not in JUDGED_AT_THE_CALL:
+        within_plan_limit()
+
+
+def within_plan_limit() -> None:
+    """Raises the 429 of a request counted past its plan's limit, the first time it is
+    asked (the count's result is read then: on Redis, the request's parsing and checks
+    ran while Redis counted). Before anything a refused request must not do: a view's
+    first step, or, for the views of :data:`JUDGED_AT_THE_CALL`, the call's hold or
+    upstream request (lumyx.api.respond); an error answered before then is the 429."""
+    counting = g.get("rate_limit")
+    if counting is None or counting.read:
+        return
+    verdict = counting.verdict()
+    if verdict.exceeded:
+        metrics.rate_limited(g.api_key.plan)
         raise ApiError(
             429,
             "rate_limit_exceeded",
@@ -57,11 +73,17 @@ def identify_and_count() -> None:
 
 
 def rate_limit_headers(response):
-    verdict = g.get("rate_limit")
-    if verdict is not None:
-        response.headers.update(verdict.headers())
+    counting = g.get("rate_limit")
+    if counting is not None:
+        response.headers.update(counting.verdict().headers())
     return response
 
+
+# Views (by function name) that read only until they answer through lumyx.api.respond,
+# which asks for the plan limit's verdict before the call does anything.
+JUDGED_AT_THE_CALL = frozenset(
+    {"chat_completions", "completions", "embeddings", "responses", "messages", "count_tokens"}
+)
 
 # The gateway's views (by function name) and the endpoint label of their requests.
 METERED = {
@@ -146,16 +168,27 @@ def unexpected(err: Exception) -> ApiError:
     return ApiError(500, "internal_error", "Internal server error.")
 
 
+def _over_plan_limit() -> ApiError | None:
+    try:
+        within_plan_limit()
+    except ApiError as limited:
+        return limited
+    return None
+
+
 def _answer_errors(blueprint: Blueprint, wire: str) -> None:
-    """Every error of a request the blueprint serves answers JSON in the ``wire`` format."""
-    blueprint.register_error_handler(ApiError, lambda err: err.response(wire))
+    """Every error of a request the blueprint serves answers JSON in the ``wire``
+    format; of a request past its plan's limit, the 429 (:func:`within_plan_limit`)."""
     for kind, answer in (
+        (ApiError, lambda err: err),
         (HTTPException, http_error),
         *((kind, database_unavailable) for kind in DATABASE_DOWN),
         (DataError, unstorable_input),
         (Exception, unexpected),
     ):
-        blueprint.register_error_handler(kind, lambda err, answer=answer: answer(err).response(wire))
+        blueprint.register_error_handler(
+            kind, lambda err, answer=answer: (_over_plan_limit() or answer(err)).response(wire)
+        )
 
 
 for _keyed in (api, anthropic):

@@ -21,6 +21,7 @@ import orjson
 from flask import Response, current_app, g, request
 
 from lumyx import runtime
+from lumyx.api.blueprints import within_plan_limit
 from lumyx.billing import beside
 from lumyx.errors import ApiError
 from lumyx.gateway import pipeline as gateway
@@ -51,6 +52,7 @@ def sse_body(events: Iterator, client_format: str) -> Iterator[bytes]:
 def respond(call: Call, keeper: Keeper | None = None) -> Response:
     """The call's answer; a ``keeper`` (Responses calls) sees it on its way to the
     client, to seal and store it."""
+    within_plan_limit()
     app = current_app._get_current_object()
     state = runtime.get()
     g.call = call  # the request's metrics name its model and provider (lumyx.api.blueprints)

@@ -33,6 +33,7 @@ import os
 import re
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, request
@@ -157,22 +158,35 @@ class PlanLimiter:
         return items
 
     def hit(self, key_id: int, plan: str) -> Verdict | None:
-        """Counts one request of key ``key_id``; None when its plan is unlimited."""
+        """Counts one request of key ``key_id`` and answers its verdict; None when its plan is unlimited."""
+        counting = self.count(key_id, plan)
+        return None if counting is None else counting.verdict()
+
+    def count(self, key_id: int, plan: str) -> Counting | None:
+        """Counts one request of key ``key_id``, its verdict read when first asked
+        (:class:`Counting`); None when its plan is unlimited."""
         spec = self.limits.get(plan)
         if spec is None:
             return None
         items = self._limits(spec)
+        # Each limit's counter, shortest window first, incremented up to the first one
+        # exceeded (a request refused by the minute limit is not counted for the day).
+        counters = [(item.key_for(self.prefix, f"key:{key_id}"), item.get_expiry(), item.amount) for item in items]
         if self._down and not self._store_is_back():
-            return self._count(self.memory, items, key_id)
+            return Counting(self, items, counters, self.memory.send_in_turn(counters))
         try:
-            return self._count(self.shared, items, key_id)
+            return Counting(self, items, counters, self.shared.send_in_turn(counters))
         except Exception:
-            if self.store_kind is not None:
-                metrics.storage_error(self.store_kind)
-            log.warning("Rate limit storage unreachable - falling back to in-memory storage")
-            self._down, self._recheck_after = True, 1.0
-            self._recheck_at = time.monotonic() + self._recheck_after
-            return self._count(self.memory, items, key_id)
+            return Counting(self, items, counters, self._in_memory_now(counters))
+
+    def _in_memory_now(self, counters: list) -> Callable[[], list]:
+        """The shared store failed: the request is counted in this worker's memory."""
+        if self.store_kind is not None:
+            metrics.storage_error(self.store_kind)
+        log.warning("Rate limit storage unreachable - falling back to in-memory storage")
+        self._down, self._recheck_after = True, 1.0
+        self._recheck_at = time.monotonic() + self._recheck_after
+        return self.memory.send_in_turn(counters)
 
     def _store_is_back(self) -> bool:
         now = time.monotonic()
@@ -190,15 +204,36 @@ class PlanLimiter:
         self._recheck_at = now + self._recheck_after
         return False
 
-    def _count(self, storage: Storage, items: list[RateLimitItem], key_id: int) -> Verdict:
-        """Increments each limit's counter, shortest window first, up to the first one
-        exceeded (a request refused by the minute limit is not counted for the day)."""
-        counters = [(item.key_for(self.prefix, f"key:{key_id}"), item.get_expiry(), item.amount) for item in items]
-        counts = storage.incr_in_turn(counters)
-        item, (count, ends_at) = items[len(counts) - 1], counts[-1]
-        if count <= item.amount:  # none exceeded: the headers show the shortest window
-            item, (count, ends_at) = items[0], counts[0]
-        return Verdict(item, max(item.amount - count, 0), ends_at, count > item.amount)
+
+class Counting:
+    """One request's count, started in the store; :meth:`verdict` reads its result
+    once. On Redis the count runs while the request does its other work, so its
+    round trip is not waited for (lumyx.api.blueprints asks for the verdict at the
+    last moment before the request does anything the limit should stop)."""
+
+    __slots__ = ("limiter", "items", "counters", "receive", "_verdict")
+
+    def __init__(self, limiter: PlanLimiter, items: list[RateLimitItem], counters: list, receive: Callable) -> None:
+        self.limiter, self.items, self.counters, self.receive = limiter, items, counters, receive
+        self._verdict: Verdict | None = None
+
+    @property
+    def read(self) -> bool:
+        return self._verdict is not None
+
+    def verdict(self) -> Verdict:
+        if self._verdict is None:
+            try:
+                counts = self.receive()
+            except Exception:
+                counts = self.limiter._in_memory_now(self.counters)()
+            self.receive = None  # a store's answer is read once
+            items = self.items
+            item, (count, ends_at) = items[len(counts) - 1], counts[-1]
+            if count <= item.amount:  # none exceeded: the headers show the shortest window
+                item, (count, ends_at) = items[0], counts[0]
+            self._verdict = Verdict(item, max(item.amount - count, 0), ends_at, count > item.amount)
+        return self._verdict
 
 
 def host_counters_path(database_url: str) -> str:

@@ -13,6 +13,10 @@ Each, and :class:`MemoryCounters` (a worker's own while the shared store is
 down), increments a request's counters in turn in one step (``incr_in_turn``:
 one Lua script, one lock, one transaction) and answers each count and when its
 window ends: all the plan limiter and its headers need, in one round trip.
+``send_in_turn`` does the same in two halves: it starts the step and answers a
+function that answers its result. Redis's script is sent at once and its answer
+read when that function is called, so a request does its other work while Redis
+counts; the other stores count at once.
 
 Each store notices by its process id that it was forked (redis-py's pool does
 the same): a child never uses its parent's connections, descriptor or locks.
@@ -23,8 +27,10 @@ from __future__ import annotations
 import os
 import struct
 import time
+from collections.abc import Callable
 
 from limits.storage import MemoryStorage, RedisStorage, Storage
+from redis.exceptions import NoScriptError
 from sqlalchemy import bindparam, case, create_engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -37,9 +43,10 @@ _table = RateCounter.__table__
 
 
 Counter = tuple[str, int, int]  # (key, window in seconds, requests it allows)
+Counts = list[tuple[int, float]]  # (count, window end) of each counter incremented
 
 
-def _in_turn(incr, counters: list[Counter]) -> list[tuple[int, float]]:
+def _in_turn(incr, counters: list[Counter]) -> Counts:
     """(count, window end) of each counter, incremented by ``incr(key, expiry)``,
     up to and including the first one past what it allows."""
     out = []
@@ -51,14 +58,22 @@ def _in_turn(incr, counters: list[Counter]) -> list[tuple[int, float]]:
     return out
 
 
-class MemoryCounters(MemoryStorage):
+class CountsAtOnce:
+    """A store whose step is done when it is started."""
+
+    def send_in_turn(self, counters: list[Counter]) -> Callable[[], Counts]:
+        counts = self.incr_in_turn(counters)
+        return lambda: counts
+
+
+class MemoryCounters(CountsAtOnce, MemoryStorage):
     """limits' in-process storage: a worker's own counters while the shared store is down."""
 
-    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+    def incr_in_turn(self, counters: list[Counter]) -> Counts:
         return _in_turn(lambda key, expiry: (self.incr(key, expiry), self.get_expiry(key)), counters)
 
 
-class DatabaseStorage(Storage):
+class DatabaseStorage(CountsAtOnce, Storage):
     STORAGE_SCHEME = ["lumyx-db"]
 
     def __init__(
@@ -115,7 +130,7 @@ class DatabaseStorage(Storage):
         with self._pool().begin() as conn:
             return self._incr(conn, key, expiry, amount)[0]
 
-    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+    def incr_in_turn(self, counters: list[Counter]) -> Counts:
         with self._pool().begin() as conn:
             return _in_turn(lambda key, expiry: self._incr(conn, key, expiry), counters)
 
@@ -171,14 +186,44 @@ return out
         super().__init__(uri.removeprefix("lumyx-"), **options)
         self._in_turn = self.get_connection().register_script(self.IN_TURN)
 
-    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+    def incr_in_turn(self, counters: list[Counter]) -> Counts:
+        return self.send_in_turn(counters)()
+
+    def send_in_turn(self, counters: list[Counter]) -> Callable[[], Counts]:
+        """Sends the script on a connection of the client's pool, which the function
+        answered keeps until it has read the script's answer (a connection that failed
+        is closed). Redis, having lost its scripts (a restart), runs nothing and says
+        so; the script is then loaded and run."""
+        keys = [self.prefixed_key(key) for key, _expiry, _allowed in counters]
         args = [value for _key, expiry, allowed in counters for value in (expiry, allowed)]
-        raw = self._in_turn([self.prefixed_key(key) for key, _expiry, _allowed in counters], args)
-        now = time.time()
-        return [(raw[i], now + max(raw[i + 1], 0) / 1000) for i in range(0, len(raw), 2)]
+        pool = self.get_connection().connection_pool
+        conn = pool.get_connection()
+        try:
+            conn.send_command("EVALSHA", self._in_turn.sha, len(keys), *keys, *args)
+        except BaseException:
+            conn.disconnect()
+            pool.release(conn)
+            raise
+
+        def receive() -> Counts:
+            try:
+                raw = conn.read_response()
+            except NoScriptError:
+                pool.release(conn)
+                raw = self._in_turn(keys, args)
+            except BaseException:
+                conn.disconnect()
+                pool.release(conn)
+                raise
+            else:
+                pool.release(conn)
+            now = time.time()
+            return [(raw[i], now + max(raw[i + 1], 0) / 1000) for i in range(0, len(raw), 2)]
+
+        return receive
 
 
-class HostCounters(Storage):
+class HostCounters(CountsAtOnce, Storage):
     """Counters in a memory-mapped file that every worker on this host shares: the
     store for a SQLite deployment, which is one host by nature, so that counting a
     request costs a lock and a few bytes instead of two database transactions.
@@ -215,7 +260,7 @@ class HostCounters(Storage):
         with self.table.locked(exclusive=True):
             return self._incr(key, expiry, amount)[0]
 
-    def incr_in_turn(self, counters: list[Counter]) -> list[tuple[int, float]]:
+    def incr_in_turn(self, counters: list[Counter]) -> Counts:
         with self.table.locked(exclusive=True):
             return _in_turn(self._incr, counters)
 

@@ -68,6 +68,42 @@ def test_free_plan_ten_a_minute_with_headers(live, key_on):
     assert fresh_post(live.url, key_on("free")).status_code == 200, "another key has its own counter"
 
 
+def test_past_the_limit_a_call_that_would_fail_anyway_is_refused_with_the_429(live, key_on, app):
+    """A gateway call's count is read once its body is checked (on Redis, the count runs
+    meanwhile), so a request past the limit whose body or model is wrong still meets the
+    429 first, in its endpoint's format, and no call is made."""
+    from lumyx.accounts.keys import hash_key
+    from lumyx.db import db
+    from lumyx.db.models import ApiKey, UsageRecord
+
+    key = key_on("free")
+    for _ in range(10):
+        assert fresh_post(live.url, key).status_code == 200
+    refused = [
+        fresh_post(live.url, key, "/v1/chat/completions", {"model": "no-such-model", "messages": []}),
+        fresh_post(live.url, key, "/v1/chat/completions", {"messages": "not a list"}),
+        fresh_post(live.url, key, "/v1/completions", {"model": "lumyx-local", "prompt": "hi"}),
+        fresh_post(live.url, key, "/v1/embeddings", {"model": "lumyx-local"}),
+        fresh_post(live.url, key, "/v1/responses", {"model": "lumyx-local", "input": "hi"}),
+        fresh_post(live.url, key, "/v1/messages", {"model": "lumyx-local", "max_tokens": "many"}),
+        fresh_post(live.url, key, "/v1/messages/count_tokens", {"model": "lumyx-local", "messages": []}),
+    ]
+    assert [r.status_code for r in refused] == [429] * len(refused)
+    for response in refused:
+        assert 1 <= int(response.headers["Retry-After"]) <= 61
+        assert response.headers["X-RateLimit-Remaining"] == "0"
+    assert {r.json()["error"]["type"] for r in refused[:5]} == {"rate_limit_exceeded"}
+    assert {r.json()["error"]["type"] for r in refused[5:]} == {"rate_limit_error"}
+    not_json = requests.post(
+        live.url + "/v1/chat/completions", data=b"{", headers={"Authorization": f"Bearer {key}"}, timeout=10
+    )
+    assert not_json.status_code == 429
+    with app.app_context():
+        key_row = db.session.query(ApiKey).filter(ApiKey.key_hash == hash_key(key)).one()
+        calls = db.session.query(UsageRecord).filter(UsageRecord.api_key_id == key_row.id).count()
+    assert calls == 10, "the ten calls within the limit have usage rows; the refused made no call"
+
+
 def test_every_api_route_counts_and_shows_the_headers(live, key_on):
     key = key_on("pro")
     for path in ("/v1/models", "/api/v1/usage", "/v1/models/lumyx-local"):

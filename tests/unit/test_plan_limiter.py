@@ -41,20 +41,30 @@ def test_unlimited_plans_are_not_counted(limiter):
 
 
 class _Failing:
-    def __init__(self):
-        self.up = False
+    """A store that is down (``up`` False): when the count is sent, or (``fails_late``)
+    when its answer is read, as Redis's may be."""
 
-    def incr_in_turn(self, counters):
-        if not self.up:
+    def __init__(self, fails_late: bool = False):
+        self.up, self.fails_late = False, fails_late
+
+    def send_in_turn(self, counters):
+        if not self.up and not self.fails_late:
             raise ConnectionError("store down")
-        return [(1, 0.0)]
+
+        def receive():
+            if not self.up:
+                raise ConnectionError("store down")
+            return [(1, 0.0)]
+
+        return receive
 
     def check(self):
         return self.up
 
 
-def test_a_store_that_fails_falls_back_to_memory_and_comes_back(limiter, monkeypatch, caplog):
-    store = limiter.shared = _Failing()
+@pytest.mark.parametrize("fails_late", [False, True], ids=["sending", "reading"])
+def test_a_store_that_fails_falls_back_to_memory_and_comes_back(limiter, monkeypatch, caplog, fails_late):
+    store = limiter.shared = _Failing(fails_late)
     clock = [1000.0]
     monkeypatch.setattr(rate_limits.time, "monotonic", lambda: clock[0])
     with caplog.at_level(logging.INFO, logger="lumyx.rate_limits"):
@@ -100,3 +110,50 @@ def test_each_store_counts_in_turn_up_to_the_first_exceeded(kind, tmp_path):
     now = time.time()
     assert now + 55 < answers[0][0][1] <= now + 60 and now + 86000 < answers[0][1][1] <= now + 86400
     assert store.get("k/day") == 2 and store.get("k/minute") == 3
+
+
+def _redis_store(script_comment: str = ""):
+    import uuid
+
+    import redis
+
+    from lumyx.limits.storage import RedisCounters
+
+    try:
+        redis.Redis(socket_connect_timeout=0.5).ping()
+    except redis.RedisError:
+        pytest.skip("no Redis on 127.0.0.1:6379")
+
+    class Counters(RedisCounters):
+        IN_TURN = RedisCounters.IN_TURN + script_comment
+
+    return Counters("lumyx-redis://127.0.0.1:6379/0", key_prefix="test-" + uuid.uuid4().hex)
+
+
+def test_redis_counts_while_the_request_goes_on_and_its_answer_is_read_later():
+    store = _redis_store()
+    client = store.get_connection()
+    counters = [("k/minute", 60, 2), ("k/day", 86400, 5)]
+    receive = store.send_in_turn(counters)
+    # Sent at once: Redis counts whether or not the answer has been read yet.
+    deadline = time.monotonic() + 2
+    while client.get(store.prefixed_key("k/day")) != b"1" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert client.get(store.prefixed_key("k/day")) == b"1"
+    assert client.connection_pool._in_use_connections, "the connection waits for its answer to be read"
+    assert [count for count, _ in receive()] == [1, 1]
+    assert not client.connection_pool._in_use_connections, "read, the connection is back in the pool"
+    assert [count for count, _ in store.incr_in_turn(counters)] == [2, 2]
+
+
+def test_redis_without_the_script_loads_it_and_counts_once():
+    import uuid
+
+    # A script Redis has never seen, as after a restart of Redis (which keeps no scripts).
+    store = _redis_store(f"-- {uuid.uuid4().hex}\n")
+    client = store.get_connection()
+    assert client.script_exists(store._in_turn.sha) == [False]
+    assert [count for count, _ in store.send_in_turn([("k/minute", 60, 5)])()] == [1]
+    assert client.get(store.prefixed_key("k/minute")) == b"1"
+    assert client.script_exists(store._in_turn.sha) == [True]
+    assert not client.connection_pool._in_use_connections
