@@ -121,9 +121,11 @@ class Board:
         claimed = [False]
 
         def step(breaker: Breaker, now: float) -> Breaker:
-            if breaker.state(now) != HALF_OPEN_S or breaker.probe_until > now:
+            # Each attempt decides anew: Redis runs the step again when another worker
+            # changed the breaker meanwhile, and that one may have taken the probe.
+            claimed[0] = breaker.state(now) == HALF_OPEN_S and breaker.probe_until <= now
+            if not claimed[0]:
                 return breaker
-            claimed[0] = True
             return Breaker(breaker.failures, breaker.trips, breaker.open_until, now + window)
 
         self._change(route, step)

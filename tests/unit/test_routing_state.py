@@ -127,6 +127,27 @@ def test_a_half_open_route_is_probed_by_one_caller_and_closed_by_its_success(mon
     assert breakers.state(ROUTE) == "closed" and breakers.allow(ROUTE)
 
 
+def test_a_probe_claimed_in_an_attempt_that_lost_the_race_is_not_taken(monkeypatch):
+    class Raced(store.MemoryStore):
+        """Runs a change twice, as Redis does when another worker changed the key between
+        WATCH and MULTI: the first attempt is thrown away, the other worker having taken
+        the probe meanwhile."""
+
+        def update(self, key, change):
+            old = self.get_many([key])[0]
+            change(old)
+            breaker = Breaker.decode(old)
+            self.put(key, Breaker(breaker.failures, breaker.trips, breaker.open_until, time.time() + 60).encode(), 60)
+            return super().update(key, change)
+
+    monkeypatch.setattr(store, "shared", Raced())
+    breakers.board.seen.clear()
+    half_open = Breaker(failures=5, trips=1, open_until=time.time() - 1, probe_until=0.0)
+    store.shared.put(breakers.store_key(ROUTE), half_open.encode(), 60)
+    assert breakers.state(ROUTE) == "half_open"
+    assert breakers.allow(ROUTE) is False, "the other worker has the probe"
+
+
 def test_a_store_that_fails_reads_as_empty_and_never_raises():
     class Down:
         def get_many(self, keys):
