@@ -30,7 +30,6 @@ import time
 from collections.abc import Callable
 
 from limits.storage import MemoryStorage, RedisStorage, Storage
-from redis.exceptions import NoScriptError
 from sqlalchemy import bindparam, case, create_engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -197,6 +196,7 @@ return out
         keys = [self.prefixed_key(key) for key, _expiry, _allowed in counters]
         args = [value for _key, expiry, allowed in counters for value in (expiry, allowed)]
         pool = self.get_connection().connection_pool
+        no_script = self.dependency.exceptions.NoScriptError  # (the client library, imported only where it is used)
         conn = pool.get_connection()
         try:
             conn.send_command("EVALSHA", self._in_turn.sha, len(keys), *keys, *args)
@@ -208,7 +208,7 @@ return out
         def receive() -> Counts:
             try:
                 raw = conn.read_response()
-            except NoScriptError:
+            except no_script:
                 pool.release(conn)
                 raw = self._in_turn(keys, args)
             except BaseException:

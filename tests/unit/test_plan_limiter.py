@@ -157,3 +157,17 @@ def test_redis_without_the_script_loads_it_and_counts_once():
     assert client.get(store.prefixed_key("k/minute")) == b"1"
     assert client.script_exists(store._in_turn.sha) == [True]
     assert not client.connection_pool._in_use_connections
+
+
+def test_a_deployment_without_redis_does_not_load_its_client(tmp_path):
+    """The Redis client is imported where Redis counts, not by every worker (it weighs
+    about 8 MB of each worker's memory)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REDIS_", "DATABASE_"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'lumyx.db'}"
+    code = "import sys; from lumyx import create_app; create_app(); print('redis' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().splitlines()[-1] == "False", result.stderr
