@@ -43,13 +43,18 @@ unmatched_api = Blueprint("unmatched_api", __name__)
 unmatched_anthropic = Blueprint("unmatched_anthropic", __name__)
 
 
+def _view() -> str:
+    """The name of the view function serving this request."""
+    return (request.endpoint or "").rpartition(".")[2]
+
+
 def identify_and_count() -> None:
     identify()
     key = g.api_key
     if key is None:
         return
     g.rate_limit = runtime.get().plan_limits.count(key.key_id, key.plan)
-    if (request.endpoint or "").rpartition(".")[2] not in JUDGED_AT_THE_CALL:
+    if _view() not in JUDGED_AT_THE_CALL:
         within_plan_limit()
 
 
@@ -98,7 +103,7 @@ METERED = {
 
 
 def meter_start() -> None:
-    endpoint = METERED.get((request.endpoint or "").rpartition(".")[2])
+    endpoint = METERED.get(_view())
     if endpoint is not None:
         g.metered = (endpoint, time.perf_counter())
         metrics.request_started()

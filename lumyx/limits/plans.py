@@ -157,11 +157,6 @@ class PlanLimiter:
             items = self._parsed[spec] = sorted(parse_many(spec), key=lambda item: item.GRANULARITY.seconds)
         return items
 
-    def hit(self, key_id: int, plan: str) -> Verdict | None:
-        """Counts one request of key ``key_id`` and answers its verdict; None when its plan is unlimited."""
-        counting = self.count(key_id, plan)
-        return None if counting is None else counting.verdict()
-
     def count(self, key_id: int, plan: str) -> Counting | None:
         """Counts one request of key ``key_id``, its verdict read when first asked
         (:class:`Counting`); None when its plan is unlimited."""

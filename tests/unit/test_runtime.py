@@ -108,7 +108,7 @@ def test_the_plan_limits_are_the_apps_settings(context):
     assert limiter.limits == {"free": plans.DEFAULT_LIMITS["free"], "pro": "5/minute;50/day"}
     assert limiter.table() == [("Free", "10", "1,000"), ("Pro", "5", "50"), ("Enterprise", "Unlimited", "Unlimited")]
     assert plans.DEFAULT_LIMITS["pro"] == "60/minute;50000/day", "no setting changes the defaults"
-    assert [limiter.hit(1, "pro").exceeded for _ in range(6)] == [False] * 5 + [True]
+    assert [limiter.count(1, "pro").verdict().exceeded for _ in range(6)] == [False] * 5 + [True]
 
 
 def test_a_plan_limit_setting_that_does_not_parse_stops_the_app():
