@@ -107,7 +107,10 @@ class LiveServer:
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
-        self.env = {**env, "HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)}
+        # Its janitor keeps usage rows forever unless told otherwise: the rows of long
+        # ago that tests write into the shared database go when those tests say.
+        self.env = {"LUMYX_USAGE_RETENTION_DAYS": "0", **env}
+        self.env.update({"HOST": "127.0.0.1", "PORT": str(self.port), "WEB_CONCURRENCY": str(workers)})
         self._log = open(log_path, "ab")
         self.proc = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
