@@ -137,13 +137,12 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from lumyx import cli, runtime, web
     from lumyx.api import register as api
-    from lumyx.db import db, migrate, models  # noqa: F401  (the models register with the metadata)
+    from lumyx.db import db, models  # noqa: F401  (the models register with the metadata)
     from lumyx.limits import plans as rate_limits
     from lumyx.routing import breakers
     from lumyx.server import metrics_endpoint
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(config.ROOT / "migrations"))
     runtime.init_app(app)
     rate_limits.configure(app)
     breakers.configure(app.config)  # after the rate limits: the same shared store and prefix

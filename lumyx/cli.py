@@ -153,6 +153,36 @@ def reconcile_payments(days):
     click.echo(f"{len(fixed)} payment(s) credited")
 
 
+class _Migrations(click.Group):
+    """``flask db …``, the schema's migrations: Flask-Migrate's command group, loaded
+    when the command is run. A serving worker never imports alembic (about 10 MB of
+    memory each)."""
+
+    def _load(self) -> click.Group:
+        from flask_migrate import Migrate
+        from flask_migrate.cli import db as commands
+
+        from lumyx import config
+        from lumyx.db import db
+
+        app = current_app._get_current_object()
+        if "migrate" not in app.extensions:
+            Migrate(app, db, directory=str(config.ROOT / "migrations"))
+        self.params, self.callback = commands.params, commands.callback
+        return commands
+
+    def parse_args(self, ctx, args):
+        self._load()
+        return super().parse_args(ctx, args)
+
+    def list_commands(self, ctx):
+        return self._load().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        return self._load().get_command(ctx, name)
+
+
 def init_app(app: Flask) -> None:
     for command in (create_user, create_key, add_credits, load_catalog, prepare, settle_holds, reconcile_payments):
         app.cli.add_command(command)
+    app.cli.add_command(_Migrations("db", help="Perform database migrations."))

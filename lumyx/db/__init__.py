@@ -1,5 +1,6 @@
 """The database: the SQLAlchemy object every model and query uses, the engine's
-settings on SQLite and PostgreSQL, and the migrations (alembic through Flask-Migrate).
+settings on SQLite and PostgreSQL. The migrations (alembic through Flask-Migrate,
+``flask db``) are in ``migrations/``, loaded by the command (lumyx.cli).
 
 Imports nothing of Lumyx's features: ``db`` sits below everything that stores data.
 ``db.models`` is the schema, ``db.driver`` the pooled driver connections of the
@@ -12,7 +13,6 @@ import sqlite3
 import time
 from datetime import datetime
 
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -26,7 +26,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 
 
 @event.listens_for(Engine, "connect")

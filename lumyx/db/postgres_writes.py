@@ -28,7 +28,6 @@ import select
 import threading
 from collections.abc import Hashable
 
-from psycopg.waiting import Ready, Wait
 from sqlalchemy.exc import DBAPIError
 
 from lumyx.db import db
@@ -129,27 +128,28 @@ def _wait_only_when_needed(conn) -> None:
     socket can take the statement at once."""
     if "wait" in vars(conn):
         return
+    from psycopg.waiting import Ready, Wait  # imported here: a worker on SQLite never loads psycopg
+
     waits, socket = conn.wait, conn.pgconn.socket
+
+    def ready_now(state: Wait) -> Ready:
+        """What the socket is ready for now, of what ``state`` waits for."""
+        poll = _unpatched_poll()
+        poll.register(socket, (select.POLLIN if state & Wait.R else 0) | (select.POLLOUT if state & Wait.W else 0))
+        ready = Ready.NONE
+        for _fd, events in poll.poll(0):
+            ready |= (Ready.R if events & select.POLLIN else 0) | (Ready.W if events & select.POLLOUT else 0)
+        return ready
 
     def ready_first(gen):
         try:
             state = next(gen)
             while True:
-                state = gen.send(_ready_now(socket, state) or (yield state))
+                state = gen.send(ready_now(state) or (yield state))
         except StopIteration as done:
             return done.value
 
     conn.wait = lambda gen, *args, **kwargs: waits(ready_first(gen), *args, **kwargs)
-
-
-def _ready_now(socket: int, state: Wait) -> int:
-    """What the socket is ready for now (psycopg's Ready flags), of what ``state`` waits for."""
-    poll = _unpatched_poll()
-    poll.register(socket, (select.POLLIN if state & Wait.R else 0) | (select.POLLOUT if state & Wait.W else 0))
-    ready = Ready.NONE
-    for _fd, events in poll.poll(0):
-        ready |= (Ready.R if events & select.POLLIN else 0) | (Ready.W if events & select.POLLOUT else 0)
-    return ready
 
 
 def _unpatched_poll():

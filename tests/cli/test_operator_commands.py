@@ -135,6 +135,16 @@ def test_prepare_ensures_the_admin_and_is_idempotent(app, server_env):
         assert accounts.require_by_email(address).is_admin
 
 
+def test_flask_db_has_the_migration_commands_and_the_models_match_them(app, server_env):
+    """`flask db` is Flask-Migrate's group, loaded when it runs (no worker imports alembic)."""
+    listed = flask_cli(server_env, "db", "--help").stdout
+    assert "-d, --directory" in listed and all(name in listed for name in ("upgrade", "downgrade", "current", "check"))
+    assert flask_cli(server_env, "db", "current").stdout.strip().endswith("(head)")
+    assert "No new upgrade operations detected." in flask_cli(server_env, "db", "check").stdout
+    unknown = flask_cli(server_env, "db", "upgrayde", check=False)
+    assert unknown.returncode == 2 and "No such command 'upgrayde'" in unknown.stderr
+
+
 def test_create_key_with_a_limit_an_allowlist_and_an_expiry(app, server_env, live):
     address = email()
     flask_cli(server_env, "create-user", address, "--password", "pw-12345678", "--credits", "50")

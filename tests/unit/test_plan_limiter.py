@@ -11,7 +11,6 @@ import pytest
 from lumyx.limits import plans as rate_limits
 from lumyx.limits.plans import PlanLimiter
 from lumyx.limits.storage import MemoryCounters
-from tests.support import servers
 
 
 @pytest.fixture
@@ -154,10 +153,3 @@ def test_redis_without_the_script_loads_it_and_counts_once():
     assert client.get(store.prefixed_key("k/minute")) == b"1"
     assert client.script_exists(store._in_turn.sha) == [True]
     assert not client.connection_pool._in_use_connections
-
-
-def test_a_deployment_without_redis_does_not_load_its_client(tmp_path):
-    """The Redis client is imported where Redis counts, not by every worker (it weighs
-    about 8 MB of each worker's memory)."""
-    code = "import json, sys; from lumyx import create_app; create_app(); print(json.dumps('redis' in sys.modules))"
-    assert servers.run_in_child(code, f"sqlite:///{tmp_path / 'lumyx.db'}") is False

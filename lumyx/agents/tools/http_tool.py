@@ -13,11 +13,14 @@ the tool (and the agent's request) any longer.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import gevent
 import orjson
-import requests
+
+if TYPE_CHECKING:
+    import requests
 
 from lumyx.agents.tools.server_tool import ServerTool, ToolError
 
@@ -88,6 +91,8 @@ def call_http(spec: dict, arguments: dict, allowed_hosts: tuple[str, ...]) -> di
         raise ToolError("HTTP tools are disabled on this server (the operator allows no hosts)")
     if host not in allowed_hosts:
         raise ToolError(f"the host '{host}' is not allowed for HTTP tools on this server")
+    import requests  # here: the workers of a server whose personas call no host never load it (5 MB each)
+
     session = requests.Session()
     session.trust_env = False  # no proxies or .netrc credentials from the environment
     headers = {
