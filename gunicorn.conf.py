@@ -18,6 +18,9 @@ reuse_port = False
 # Each worker imports the app after the fork, and so makes its own runtime: caches,
 # pools and connections (lumyx/runtime.py).
 preload_app = False
+# gunicorn believes no address's X-Forwarded-Proto (its default trusts 127.0.0.1's): the
+# app alone reads the forwarded headers, and only from LUMYX_TRUSTED_PROXIES proxies.
+forwarded_allow_ips = ""
 http_parser = "fast"  # gunicorn-h1c: requests parsed in C
 worker_connections = int(os.environ.get("LUMYX_WORKER_CONNECTIONS", "4000"))
 # How long a kept-alive connection may wait idle for its next request (whole seconds); keep it

@@ -136,3 +136,12 @@ def test_links_behind_haproxy_name_the_host_and_scheme_it_was_reached_at(behind_
     assert "curl http://llm.example.com/v1/chat/completions" in unescape(page.text)
     forged = visitor("127.0.0.3").get(behind_haproxy + "/docs/getting-started", headers={"Host": "evil.example"})
     assert forged.status_code == 400 and "evil.example" not in forged.text
+
+
+def test_with_no_proxy_trusted_a_clients_forwarded_headers_change_no_link(live):
+    """LUMYX_TRUSTED_PROXIES at 0: neither gunicorn nor the app believes X-Forwarded-*,
+    even on a connection from 127.0.0.1 (where a proxy on the same machine would be)."""
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-For": "192.0.2.9"}
+    page = requests.get(live.url + "/docs/getting-started", headers=headers, timeout=10)
+    assert page.status_code == 200
+    assert f"curl {live.url}/v1/chat/completions" in unescape(page.text)
