@@ -243,6 +243,9 @@ class CatalogCache:
         return self._catalog
 
     def _refresh(self) -> None:
+        # The check counts from before the stamp is read: a catalog committed while it is being
+        # read is seen by the first request refresh_seconds after that commit, never later.
+        checking_from = time.monotonic()
         try:
             if self._catalog is None or _stamp() != self._catalog.stamp:
                 self._catalog = build()
@@ -251,7 +254,7 @@ class CatalogCache:
             db.session.rollback()
             if self._catalog is None:
                 raise
-        self._checked_at = time.monotonic()
+        self._checked_at = checking_from
 
     def invalidate(self) -> None:
         """The next use checks the database for changes, however recent the last check."""

@@ -146,6 +146,36 @@ def test_the_catalog_is_checked_again_after_its_refresh_interval(context, monkey
     assert cache.current() is not snapshot and cache.current().get("rt-local").name == "Later"
 
 
+def test_a_catalog_committed_while_the_check_reads_is_seen_one_interval_after_the_check_began(context, monkeypatch):
+    from lumyx.catalog import snapshot as snapshots
+
+    cache = runtime.get().catalog
+    cache.invalidate()
+    cache.current()  # up to date with the database
+    cache.invalidate()
+    began = time.monotonic()
+    clock = {"now": began}
+    monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
+    read_stamp = snapshots._stamp
+
+    def slow_read():
+        stamp = read_stamp()
+        db.session.execute(
+            update(models.CatalogModel)
+            .where(models.CatalogModel.id == "rt-local")
+            .values(name="Committed mid-check", updated_at=utcnow())
+        )
+        db.session.commit()
+        clock["now"] += 5  # the read took five seconds; the change landed behind it
+        return stamp
+
+    monkeypatch.setattr(snapshots, "_stamp", slow_read)
+    assert cache.current().get("rt-local").name != "Committed mid-check"
+    monkeypatch.setattr(snapshots, "_stamp", read_stamp)
+    clock["now"] = began + 3600  # the interval, counted from the start of the check
+    assert cache.current().get("rt-local").name == "Committed mid-check"
+
+
 def test_a_cached_key_lasts_its_ttl_and_clear_drops_it_at_once(context, monkeypatch):
     cache = runtime.get().keys
     user, key = _account()
