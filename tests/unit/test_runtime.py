@@ -21,6 +21,7 @@ from lumyx import runtime
 from lumyx.accounts import keys
 from lumyx.accounts import users as accounts
 from lumyx.catalog import file as catalog_file
+from lumyx.catalog import snapshot as snapshots
 from lumyx.db import db, driver, models
 from lumyx.db.models._types import utcnow
 from lumyx.limits import plans
@@ -147,8 +148,6 @@ def test_the_catalog_is_checked_again_after_its_refresh_interval(context, monkey
 
 
 def test_a_catalog_committed_while_the_check_reads_is_seen_one_interval_after_the_check_began(context, monkeypatch):
-    from lumyx.catalog import snapshot as snapshots
-
     cache = runtime.get().catalog
     cache.invalidate()
     cache.current()  # up to date with the database
