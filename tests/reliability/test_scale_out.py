@@ -170,12 +170,18 @@ def test_a_catalog_loaded_on_one_instance_is_served_by_the_other_within_the_refr
 """
     )
     two = instances["two"].url
-    assert requests.get(f"{two}/v1/models/{model_id}", headers={"Authorization": f"Bearer {key}"}).status_code == 404
+
+    def looked_up() -> int:
+        return requests.get(
+            f"{two}/v1/models/{model_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10
+        ).status_code
+
+    assert looked_up() == 404
     try:
         flask_cli({**env, "LUMYX_CATALOG": str(catalog)}, "load-catalog", str(catalog))  # on instance one's host
         loaded_at = time.monotonic()
         while True:
-            status = requests.get(f"{two}/v1/models/{model_id}", headers={"Authorization": f"Bearer {key}"}).status_code
+            status = looked_up()
             elapsed = time.monotonic() - loaded_at
             if status == 200:
                 break
@@ -185,8 +191,7 @@ def test_a_catalog_loaded_on_one_instance_is_served_by_the_other_within_the_refr
         # whichever of instance two's workers answers knows the model.
         time.sleep(max(0.0, loaded_at + CATALOG_REFRESH_S + 0.1 - time.monotonic()))
         for _ in range(6):
-            served = requests.get(f"{two}/v1/models/{model_id}", headers={"Authorization": f"Bearer {key}"}, timeout=10)
-            assert served.status_code == 200
+            assert looked_up() == 200
             assert chat(two, key, model_id, max_tokens=5).status_code == 200
     finally:
         with app.app_context():
