@@ -152,7 +152,7 @@ def test_a_catalog_committed_while_the_check_reads_is_seen_one_interval_after_th
     cache.invalidate()
     cache.current()  # up to date with the database
     cache.invalidate()
-    began = time.monotonic()
+    began = 1000.0  # a monotonic reading of its own: (began + 3600) - began is exactly 3600 in floats
     clock = {"now": began}
     monkeypatch.setattr(time, "monotonic", lambda: clock["now"])
     read_stamp = snapshots._stamp
